@@ -1,0 +1,1 @@
+"""Bundled data: chip and GPU descriptors (``chips/``) and models (``models/``), installed here."""

@@ -1,0 +1,361 @@
+"""Strict loading of YAML data files (chip, GPU and experiment descriptors) with line numbers.
+
+Why this module exists: a descriptor is data a user writes by hand, so every mistake must come back
+as ``file:line: field: what was expected, what was found``. YAML is parsed into a node tree (to
+know the line of every key and to refuse duplicate keys, which PyYAML would silently overwrite),
+then validated by pydantic models that forbid unknown keys and coercion. Pydantic's errors are
+translated here into :class:`~neuroemu.errors.DescriptorError` with the line of the field.
+
+Every number in a descriptor is a *quantity*: a mapping with ``value`` and ``source`` (a tag of the
+file's ``sources`` table), optionally ``range``, ``estimated: true`` with a ``note`` when no source
+gives it, or ``unknown: true`` when nobody has published it (the accounting then refuses to price
+it instead of using zero).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import DescriptorError, DescriptorErrors
+
+FORMAT_VERSION = 1
+
+Loc = tuple[str | int, ...]
+
+
+class StrictModel(BaseModel):
+    """Base of every descriptor model: frozen, no unknown keys, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class _QuantityBase(StrictModel):
+    """A number with its provenance.
+
+    ``value`` is absent only when ``unknown`` is true. ``source`` names an entry of the file's
+    ``sources`` table; a value without a source must say ``estimated: true`` and explain itself in
+    ``note``.
+    """
+
+    range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    source: str | None = None
+    estimated: bool = False
+    unknown: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _check_provenance(self) -> _QuantityBase:
+        value = getattr(self, "value", None)
+        if self.unknown:
+            if value is not None:
+                raise ValueError("a quantity marked 'unknown: true' must not also carry a 'value'")
+            if not (self.note or self.source):
+                raise ValueError("an unknown quantity needs a 'note' (or 'source') saying why")
+            return self
+        if value is None:
+            raise ValueError("expected a 'value' (or 'unknown: true' with a 'note'), found neither")
+        if self.source is None and not self.estimated:
+            raise ValueError(
+                "every number needs a 'source' (a tag of the file's 'sources' table); "
+                "a value nobody published must say 'estimated: true' and give a 'note'"
+            )
+        if self.estimated and self.source is None and not self.note:
+            raise ValueError("an estimated value without a source needs a 'note' saying how")
+        if self.range is not None:
+            lo, hi = self.range
+            if lo > hi:
+                raise ValueError(f"range [{lo}, {hi}] is reversed: expected [low, high]")
+            if not lo <= float(value) <= hi:
+                raise ValueError(f"value {value} lies outside its range [{lo}, {hi}]")
+        return self
+
+    @property
+    def known(self) -> bool:
+        """True when the quantity has a usable value."""
+        return not self.unknown
+
+
+class Count(_QuantityBase):
+    """A strictly positive integer quantity (cores, neurons, bits...)."""
+
+    value: PositiveInt | None = None
+
+
+class Positive(_QuantityBase):
+    """A strictly positive real quantity (times, bandwidths...)."""
+
+    value: PositiveFloat | None = None
+
+
+class NonNegative(_QuantityBase):
+    """A real quantity that may be zero (energies, static powers)."""
+
+    value: NonNegativeFloat | None = None
+
+
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class FractionQuantity(_QuantityBase):
+    """A quantity in (0, 1] (achievable fractions of a peak)."""
+
+    value: Fraction | None = None
+
+
+class Identity(StrictModel):
+    """Who made the device and when; free text except the process node and year."""
+
+    full_name: str
+    vendor: str
+    process_nm: Count | None = None
+    year: int | None = None
+    notes: str | None = None
+
+
+QuantityT = TypeVar("QuantityT", bound=_QuantityBase)
+
+
+def iter_quantities(model: BaseModel, loc: Loc = ()) -> Iterator[tuple[Loc, _QuantityBase]]:
+    """Yield ``(location, quantity)`` for every quantity nested anywhere in ``model``."""
+    if isinstance(model, _QuantityBase):
+        yield loc, model
+        return
+    for name in type(model).model_fields:
+        yield from _iter_value(getattr(model, name), (*loc, name))
+
+
+def _iter_value(value: Any, loc: Loc) -> Iterator[tuple[Loc, _QuantityBase]]:
+    if isinstance(value, BaseModel):
+        yield from iter_quantities(value, loc)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _iter_value(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _iter_value(item, (*loc, index))
+
+
+# --------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
+def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
+    """Parse YAML text and return ``(data, lines)`` where ``lines`` maps a key path to its line.
+
+    Raises
+    ------
+    DescriptorError
+        On a YAML syntax error, a duplicate key, or an empty document.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise DescriptorError(path, None, "", "the file is empty: expected a YAML mapping")
+        lines: dict[Loc, int] = {}
+        _index_lines(node, (), lines, path)
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DescriptorError(path, line, "", f"not valid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> None:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                field = ".".join(str(p) for p in (*loc, key))
+                raise DescriptorError(
+                    path, line, field, f"duplicate key (first given on line {seen[key]})"
+                )
+            seen[key] = line
+            _index_lines(value_node, (*loc, key), lines, path)
+            lines[(*loc, key)] = line
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*loc, index), lines, path)
+
+
+def line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
+    """The line of the deepest known prefix of ``loc``."""
+    for end in range(len(loc), -1, -1):
+        line = lines.get(tuple(loc[:end]))
+        if line is not None:
+            return line
+    return None
+
+
+def dotted(loc: Loc) -> str:
+    """``('core', 'neurons')`` -> ``core.neurons``; list indices as ``[3]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+ModelT = TypeVar("ModelT", bound=StrictModel)
+
+
+def validate_document(
+    model: type[ModelT], data: Any, lines: dict[Loc, int], path: str, kind: str
+) -> ModelT:
+    """Validate parsed YAML against ``model``; raise one :class:`DescriptorErrors` listing all.
+
+    Also checks ``format_version`` and ``kind`` first (so a file of the wrong kind or a newer
+    format gets one clear sentence, not twenty field errors) and, after validation, that every
+    quantity's ``source`` is a tag of the file's ``sources`` table.
+    """
+    if not isinstance(data, dict):
+        raise DescriptorError(
+            path, line_of(lines, ()), "", f"expected a YAML mapping, got {type(data).__name__}"
+        )
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        found = "nothing" if version is None else repr(version)
+        raise DescriptorError(
+            path,
+            line_of(lines, ("format_version",)),
+            "format_version",
+            f"expected {FORMAT_VERSION} (the format this neuroemu reads), got {found}",
+        )
+    if data.get("kind") != kind:
+        raise DescriptorError(
+            path,
+            line_of(lines, ("kind",)),
+            "kind",
+            f"expected '{kind}', got {data.get('kind')!r}",
+        )
+    try:
+        document = model.model_validate(data)
+    except ValidationError as exc:
+        errors = [_translate(err, model, lines, path) for err in exc.errors()]
+        errors.sort(key=lambda e: (e.line or 0, e.field))
+        raise DescriptorErrors(errors) from None
+    sources = getattr(document, "sources", {}) or {}
+    bad = []
+    for loc, quantity in iter_quantities(document):
+        if quantity.source is not None and quantity.source not in sources:
+            hint = _did_you_mean(quantity.source, list(sources))
+            bad.append(
+                DescriptorError(
+                    path,
+                    line_of(lines, (*loc, "source")),
+                    dotted((*loc, "source")),
+                    f"unknown source tag {quantity.source!r}: expected a key of the 'sources' "
+                    f"table{hint}",
+                )
+            )
+    if bad:
+        raise DescriptorErrors(bad)
+    return document
+
+
+def _translate(err: Any, model: type[BaseModel], lines: dict[Loc, int], path: str) -> DescriptorError:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    loc = tuple(p for p in loc if p not in _UNION_TAGS)
+    kind = err["type"]
+    found = err.get("input")
+    line = line_of(lines, loc)
+    if kind == "missing":
+        return DescriptorError(path, line, dotted(loc), "missing required field")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = _did_you_mean(str(loc[-1]), allowed)
+        listing = f"; expected one of: {', '.join(sorted(allowed))}" if allowed and not hint else ""
+        return DescriptorError(path, line, dotted(loc), f"unknown key{hint}{listing}")
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        return DescriptorError(path, line, dotted(loc), message[len("Value error, ") :])
+    message = message.replace("Input should be", "expected").replace("Input", "value")
+    return DescriptorError(path, line, dotted(loc), f"{message}, got {_show(found)}")
+
+
+_UNION_TAGS = {"int", "float", "str", "bool", "list[...]", "dict[...]", "tuple[...]"}
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names of the model found at ``loc`` (following nested models, dicts and lists)."""
+    current: Any = model
+    for part in loc:
+        current = _step_into(current, part)
+        if current is None:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _step_into(annotation: Any, part: str | int) -> Any:
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is dict and len(args) == 2:
+        return args[1]
+    if origin in (list, tuple) and args:
+        return args[0]
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        candidates = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(candidates) == 1:
+            return _unwrap(candidates[0])
+    return annotation
+
+
+def read_text(path: str | Path) -> str:
+    """Read a descriptor file, turning OS errors into a DescriptorError."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DescriptorError(str(path), None, "", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DescriptorError(str(path), None, "", f"cannot read the file: {exc}") from None

@@ -1,0 +1,94 @@
+"""The exceptions neuroemu raises; each keeps its facts as attributes so callers can act on them.
+
+The CLI catches :class:`NeuroEmuError` once and prints its message; library code never exits.
+"""
+
+from __future__ import annotations
+
+
+class NeuroEmuError(Exception):
+    """Base class of every error neuroemu raises on purpose."""
+
+
+class DescriptorError(NeuroEmuError):
+    """A chip, GPU or experiment file is malformed.
+
+    Attributes
+    ----------
+    path : str
+        The file (or ``"<string>"``).
+    line : int or None
+        1-based line of the offending field, where known.
+    field : str
+        Dotted path of the field (``core.neurons``), or ``""`` for the whole file.
+    problem : str
+        What was expected and what was found.
+    """
+
+    def __init__(self, path: str, line: int | None, field: str, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.problem = problem
+        where = f"{path}:{line}" if line is not None else path
+        prefix = f"{where}: {field}: " if field else f"{where}: "
+        super().__init__(prefix + problem)
+
+
+class DescriptorErrors(DescriptorError):
+    """Several problems found in one file; the message lists them all, one per line."""
+
+    def __init__(self, errors: list[DescriptorError]) -> None:
+        first = errors[0]
+        super().__init__(first.path, first.line, first.field, first.problem)
+        self.errors = errors
+        self.args = ("\n".join(str(e) for e in errors),)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class NetworkError(NeuroEmuError):
+    """A network is malformed (bad indices, lengths, NaN weights, unknown population...)."""
+
+
+class ModelError(NeuroEmuError):
+    """A model file or a model parameter (``-p key=value``) is wrong."""
+
+
+class CapacityError(NeuroEmuError):
+    """The network does not fit the chip.
+
+    Attributes
+    ----------
+    resource : str
+        The capacity that binds (``neurons``, ``synapse_memory_bits``, ``fan_in``, ...).
+    where : str
+        The core, neuron or population concerned.
+    needed, limit : float
+        What is needed and what the chip offers.
+    remedy : str
+        What the user can do, or ``""`` if nothing helps.
+    """
+
+    def __init__(
+        self, resource: str, where: str, needed: float, limit: float, message: str, remedy: str = ""
+    ) -> None:
+        self.resource = resource
+        self.where = where
+        self.needed = needed
+        self.limit = limit
+        self.remedy = remedy
+        super().__init__(message + (f" {remedy}" if remedy else ""))
+
+
+class UnpricedError(NeuroEmuError):
+    """An energy was asked for that the descriptor marks as unknown (never priced as zero)."""
+
+
+class SimulationError(NeuroEmuError):
+    """The engine could not run the network (bad equations, failed compilation...)."""
+
+
+class TraceError(NeuroEmuError):
+    """A trace file is unreadable, corrupted or from a newer format version."""
