@@ -280,7 +280,9 @@ def validate_document(
     return document
 
 
-def _translate(err: Any, model: type[BaseModel], lines: dict[Loc, int], path: str) -> DescriptorError:
+def _translate(
+    err: Any, model: type[BaseModel], lines: dict[Loc, int], path: str
+) -> DescriptorError:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     loc = tuple(p for p in loc if p not in _UNION_TAGS)
     kind = err["type"]

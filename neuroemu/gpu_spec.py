@@ -67,9 +67,7 @@ class Power(StrictModel):
         for name in ("idle_power_w", "idle_ctx_power_w"):
             power = getattr(self, name)
             if power.value is not None and power.value >= limit:
-                raise ValueError(
-                    f"{name} = {power.value} W is not below board_power_w = {limit} W"
-                )
+                raise ValueError(f"{name} = {power.value} W is not below board_power_w = {limit} W")
         return self
 
 

@@ -204,7 +204,9 @@ class Projection:
                 f"projection {label!r}: i and j must be 1-D arrays of the same length, got "
                 f"shapes {i.shape} and {j.shape}"
             )
-        if len(i) and not (np.issubdtype(i.dtype, np.integer) and np.issubdtype(j.dtype, np.integer)):
+        if len(i) and not (
+            np.issubdtype(i.dtype, np.integer) and np.issubdtype(j.dtype, np.integer)
+        ):
             raise NetworkError(f"projection {label!r}: i and j must be integer arrays")
         index_dtype = np.int32 if max(i.max(initial=0), j.max(initial=0)) < 2**31 - 1 else np.int64
         weight = np.asarray(self.weight, dtype=float)
@@ -295,7 +297,10 @@ class Network:
                     f"projection {proj.name!r}: unknown post population {proj.post!r}{hint}; "
                     f"expected one of {sorted(pops)}"
                 )
-            for side, idx, size in (("i", proj.i, sizes[proj.pre]), ("j", proj.j, sizes[proj.post])):
+            for side, idx, size in (
+                ("i", proj.i, sizes[proj.pre]),
+                ("j", proj.j, sizes[proj.post]),
+            ):
                 if len(idx) and (idx.min() < 0 or idx.max() >= size):
                     group = proj.pre if side == "i" else proj.post
                     raise NetworkError(

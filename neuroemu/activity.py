@@ -1,0 +1,96 @@
+"""What a simulation produced: spikes (and optional state samples) as plain numpy arrays.
+
+:class:`Activity` is the boundary between the engine (the only module that knows Brian2) and
+everything downstream (accounting, GPU model, traces, plots): no Brian2 object or unit crosses it.
+Spike times are integer step numbers, exact and cheap to store; ``step * dt_ms`` gives ms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Spikes:
+    """Spikes of one group: ``neuron[k]`` (local index) fired at step ``step[k]``; sorted by step."""
+
+    neuron: np.ndarray
+    step: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "neuron", np.asarray(self.neuron, dtype=np.int32))
+        object.__setattr__(self, "step", np.asarray(self.step, dtype=np.int32))
+
+    def __len__(self) -> int:
+        return len(self.neuron)
+
+    def counts(self, size: int) -> np.ndarray:
+        """Spikes per neuron, as an int64 array of length ``size``."""
+        return np.bincount(self.neuron, minlength=size).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class QuantisationReport:
+    """How a projection's weights were rounded to the chip's precision."""
+
+    projection: str
+    weight_bits: int
+    signed: bool
+    scale: float
+    max_abs_error: float
+    rms_relative_error: float
+    n_zeroed: int
+
+
+@dataclass(frozen=True, eq=False)
+class Activity:
+    """The outcome of one simulation.
+
+    Attributes
+    ----------
+    dt_ms : float
+        Timestep.
+    n_steps : int
+        Number of steps simulated (duration = n_steps * dt_ms).
+    spikes : dict
+        Population or input name -> :class:`Spikes`.
+    state : dict
+        Population name -> variable name (with unit suffix, ``v_mV``) -> array of shape
+        ``(n_samples, n_recorded_neurons)``; empty unless state recording was asked for.
+    state_neurons : dict
+        Population name -> local indices of the recorded neurons.
+    state_every_steps : int
+        Sampling interval of the state recording, in steps.
+    final_weights : dict
+        Plastic projection name -> weights at the end of the run (in the projection's units).
+    quantisation : dict
+        Projection name -> :class:`QuantisationReport` (empty when weights were not quantised).
+    seed : int
+        The seed of the run.
+    device : str
+        Brian2 device/target that ran it (``runtime-cython``, ``runtime-numpy``, ``cpp_standalone``).
+    wall_time_s : float
+        Wall time of the simulation (building and running), for reports.
+    """
+
+    dt_ms: float
+    n_steps: int
+    spikes: dict[str, Spikes]
+    seed: int
+    device: str
+    state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    state_neurons: dict[str, np.ndarray] = field(default_factory=dict)
+    state_every_steps: int = 1
+    final_weights: dict[str, np.ndarray] = field(default_factory=dict)
+    quantisation: dict[str, QuantisationReport] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+    @property
+    def duration_ms(self) -> float:
+        return self.n_steps * self.dt_ms
+
+    @property
+    def n_spikes(self) -> int:
+        return sum(len(s) for s in self.spikes.values())
