@@ -73,6 +73,9 @@ class Activity:
         Brian2 device/target that ran it (``runtime-cython``, ``runtime-numpy``, ``cpp_standalone``).
     wall_time_s : float
         Wall time of the simulation (building and running), for reports.
+    synapse_counters : dict
+        Only when the engine was asked to count inside Brian2 (tests): projection name ->
+        ``i``, ``j``, ``n_delivered`` (pre events delivered per synapse) and ``n_post_events``.
     """
 
     dt_ms: float
@@ -86,6 +89,7 @@ class Activity:
     final_weights: dict[str, np.ndarray] = field(default_factory=dict)
     quantisation: dict[str, QuantisationReport] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    synapse_counters: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def duration_ms(self) -> float:

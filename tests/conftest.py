@@ -103,3 +103,43 @@ def make_tiny_network(seed: int = 0, delay_ms: float | np.ndarray = 0.0) -> Netw
 @pytest.fixture
 def tiny_network() -> Network:
     return make_tiny_network()
+
+
+def manual_mapping(network, chip, core_of_neuron, n_chips=1, strategy="manual"):
+    """A Mapping with a given placement, built without map_network (tests of the accounting).
+
+    Usage is filled for neurons only; the accounting needs the placement and the fan-out.
+    """
+    import scipy.sparse as sp
+
+    from neuroemu.mapping import RESOURCES, Mapping
+
+    core_of_neuron = np.asarray(core_of_neuron, dtype=np.int32)
+    n_cores = n_chips * chip.cores_per_chip
+    rows, cols, in_rows, in_cols = [], [], [], []
+    for proj in network.projections:
+        post_core = core_of_neuron[network.global_post(proj)]
+        if network.is_input(proj.pre):
+            in_rows.append(network.global_pre(proj))
+            in_cols.append(post_core)
+        else:
+            rows.append(network.global_pre(proj))
+            cols.append(post_core)
+
+    def matrix(r, c, n):
+        r = np.concatenate(r) if r else np.empty(0, np.int64)
+        c = np.concatenate(c) if c else np.empty(0, np.int64)
+        return sp.csr_matrix((np.ones(len(r), np.int64), (r, c)), shape=(n, n_cores))
+
+    usage = {name: np.zeros(n_cores) for name in RESOURCES}
+    usage["neurons"] = np.bincount(core_of_neuron, minlength=n_cores).astype(float)
+    return Mapping(
+        chip=chip,
+        strategy=strategy,
+        n_chips=n_chips,
+        core_of_neuron=core_of_neuron,
+        usage=usage,
+        limits={name: None for name in RESOURCES},
+        dest_synapses=matrix(rows, cols, network.n_neurons),
+        input_dest_synapses=matrix(in_rows, in_cols, max(network.n_input_sources, 0)),
+    )

@@ -1,0 +1,453 @@
+"""The engine: runs a :class:`~neuroemu.network.Network` in Brian2 with the chip's numerics.
+
+This is the only module that imports Brian2 (lazily, so ``chips`` and ``map`` start fast). Our
+dataclasses go in, an :class:`~neuroemu.activity.Activity` of numpy arrays comes out; no Brian2
+object or unit crosses the boundary. Every object is built explicitly (an explicit
+``b2.Network``, explicit namespaces, ``dt`` per group, object names from population names), never
+through the magic network.
+
+Chip numerics applied here:
+
+- the timestep is the chip's ``timing.dt_ms``;
+- weights are rounded to ``core.weight_bits`` levels with one scale per projection (a shared
+  weight exponent, as Loihi's synapse groups have), and the rounding error is reported;
+- delays are rounded to whole timesteps, half up (chips have integer delay slots; this also makes
+  the numpy, cython and C++ targets agree, since Brian2's numpy spike queue rounds half to even).
+
+Repeated runs in one process work on every device; for ``cpp_standalone`` the device is
+re-initialised before each build and the build directory is kept per network name, so an
+unchanged network is not recompiled (Brian2's make only rebuilds changed files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .activity import Activity, QuantisationReport, Spikes
+from .chip import ChipSpec
+from .errors import SimulationError
+from .mapping import Mapping
+from .network import Network, PoissonInput, Projection
+from .neuron_models import NeuronModel, split_unit
+from .timesteps import delay_steps, n_steps_for
+
+DEVICES = ("runtime", "cython", "numpy", "cpp")
+
+# Brian2 base unit to declare a synaptic weight in, for each weight unit a model target uses.
+_DECLARED_UNIT = {"mV": "volt", "V": "volt", "nS": "siemens", "uS": "siemens", "pA": "amp",
+                  "nA": "amp", "1": "1"}  # fmt: skip
+
+
+def quantise_weights(
+    weights: np.ndarray, bits: int, signed: bool, name: str
+) -> tuple[np.ndarray, QuantisationReport]:
+    """Round weights to ``bits`` bits with one scale per projection (max |w| -> top level).
+
+    A signed chip spends one bit on the sign, so it has ``2**(bits-1) - 1`` magnitude levels;
+    an unsigned one ``2**bits - 1``.
+    """
+    levels = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
+    levels = max(levels, 1)
+    peak = float(np.max(np.abs(weights))) if len(weights) else 0.0
+    if peak == 0.0:
+        return weights.copy(), QuantisationReport(name, bits, signed, 0.0, 0.0, 0.0, 0)
+    scale = peak / levels
+    rounded = np.round(weights / scale) * scale
+    error = rounded - weights
+    rms = float(np.sqrt(np.mean(weights**2)))
+    report = QuantisationReport(
+        projection=name,
+        weight_bits=bits,
+        signed=signed,
+        scale=scale,
+        max_abs_error=float(np.max(np.abs(error))),
+        rms_relative_error=float(np.sqrt(np.mean(error**2)) / rms) if rms > 0 else 0.0,
+        n_zeroed=int(np.count_nonzero((rounded == 0) & (weights != 0))),
+    )
+    return rounded, report
+
+
+def _brian2() -> Any:
+    try:
+        import brian2 as b2
+    except ImportError as exc:  # pragma: no cover - brian2 is a core dependency
+        raise SimulationError(f"cannot import brian2: {exc}") from exc
+    b2.prefs.logging.console_log_level = "WARNING"
+    return b2
+
+
+def _unit(b2: Any, suffix: str) -> Any:
+    from .neuron_models import UNIT_SUFFIXES
+
+    name = UNIT_SUFFIXES[suffix]
+    return 1.0 if name == "1" else getattr(b2, name)
+
+
+def _namespace(b2: Any, model: NeuronModel) -> dict[str, Any]:
+    namespace = {}
+    for name, value in model.parameters.items():
+        base, suffix = split_unit(name)
+        namespace[base] = value * _unit(b2, suffix)
+    return namespace
+
+
+def _default_v(model: NeuronModel) -> tuple[str, float] | None:
+    """Where a model's membrane potential starts when the population gives no initial value."""
+    for candidate in ("v_rest", "E_l", "v_reset", "c"):
+        for name, value in model.parameters.items():
+            if split_unit(name)[0] == candidate and split_unit(name)[1] == "mV":
+                return "v", value
+    return None
+
+
+def _select_target(b2: Any, device: str) -> str:
+    if device not in DEVICES:
+        raise SimulationError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+    if device == "cpp":
+        return "cpp_standalone"
+    if device == "numpy":
+        return "numpy"
+    if device == "cython":
+        return "cython"
+    # 'runtime': cython where a compiler exists, else numpy (Brian2's 'auto' rule)
+    try:
+        from brian2.codegen.runtime.cython_rt.cython_rt import CythonCodeObject
+
+        return "cython" if CythonCodeObject.is_available() else "numpy"
+    except Exception:
+        return "numpy"
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a standalone build directory (parallel sweeps share them)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".neuroemu.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def standalone_dir(network: Network) -> Path:
+    """Default cpp_standalone build directory: per network name, under the user's cache."""
+    root = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu"))
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", network.name)
+    return root / "cpp_standalone" / safe
+
+
+def simulate(
+    network: Network,
+    mapping: Mapping | None,
+    chip: ChipSpec,
+    duration_ms: float,
+    seed: int = 1,
+    device: str = "runtime",
+    quantise: bool = True,
+    record_state: dict[str, list[str]] | None = None,
+    state_every_ms: float | None = None,
+    report: str | None = None,
+    build_dir: str | Path | None = None,
+    count_synapse_events: bool = False,
+) -> Activity:
+    """Run ``network`` for ``duration_ms`` with the chip's timestep and weight precision.
+
+    Parameters
+    ----------
+    network : Network
+        What to run.
+    mapping : Mapping or None
+        The placement (not needed by the dynamics; accepted so callers pass one pipeline state).
+    chip : ChipSpec
+        Supplies ``dt_ms``, ``weight_bits`` and ``weight_signed``.
+    duration_ms : float
+        Biological time to simulate.
+    seed : int
+        Seeds Brian2's random streams (Poisson inputs); cython and cpp give identical spikes.
+    device : str
+        ``runtime`` (cython where a compiler exists, else numpy), ``cython``, ``numpy`` or
+        ``cpp`` (cpp_standalone; best for long runs).
+    quantise : bool
+        Round weights to the chip's precision (default True).
+    record_state : dict or None
+        Population -> state variables to record for all its neurons (``{'exc': ['v']}``).
+    state_every_ms : float or None
+        Sampling interval of recorded state (default: every step).
+    report : str or None
+        ``'stderr'`` or ``'text'`` for Brian2's progress report, None for silence.
+    build_dir : path or None
+        cpp_standalone build directory (default :func:`standalone_dir`).
+    count_synapse_events : bool
+        Also count, inside Brian2, every delivery and post-spike event of every synapse (for
+        tests: an independent check of the accounting). Returned in ``Activity.synapse_counters``.
+
+    Returns
+    -------
+    Activity
+    """
+    if duration_ms <= 0:
+        raise SimulationError(f"duration_ms must be > 0, got {duration_ms}")
+    b2 = _brian2()
+    dt_ms = float(chip.timing.dt_ms.value)
+    n_steps = n_steps_for(duration_ms, dt_ms)
+    target = _select_target(b2, device)
+    started = time.perf_counter()
+    standalone = target == "cpp_standalone"
+    directory = Path(build_dir) if build_dir is not None else standalone_dir(network)
+    lock = _locked(directory) if standalone else contextlib.nullcontext()
+    with lock:
+        if standalone:
+            b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
+            b2.device.reinit()
+            b2.device.activate(build_on_run=False, directory=str(directory))
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        else:
+            b2.set_device("runtime")
+            b2.prefs.codegen.target = target
+        try:
+            built = _build(b2, network, chip, dt_ms, quantise, record_state, state_every_ms,
+                           count_synapse_events)  # fmt: skip
+            b2.seed(seed)
+            net = built["net"]
+            net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
+            if standalone:
+                b2.device.build(
+                    directory=str(directory), compile=True, run=True, debug=False,
+                    with_output=report is not None,
+                )  # fmt: skip
+            activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
+        except SimulationError:
+            raise
+        except Exception as exc:
+            raise SimulationError(
+                f"Brian2 could not run network {network.name!r} on {target}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            if standalone:
+                b2.device.reinit()
+                b2.set_device("runtime")
+    return activity
+
+
+def _build(
+    b2: Any,
+    network: Network,
+    chip: ChipSpec,
+    dt_ms: float,
+    quantise: bool,
+    record_state: dict[str, list[str]] | None,
+    state_every_ms: float | None,
+    count_synapse_events: bool,
+) -> dict[str, Any]:
+    dt = dt_ms * b2.ms
+    groups: dict[str, Any] = {}
+    monitors: dict[str, Any] = {}
+    objects: list[Any] = []
+    for pop in network.populations:
+        model = pop.neuron_model
+        namespace = _namespace(b2, model)
+        refractory: Any = False
+        if model.refractory == "refractory":
+            refractory = namespace["refractory"]
+        elif model.refractory:
+            refractory = model.refractory
+        group = b2.NeuronGroup(
+            pop.size, model.equations, threshold=model.threshold, reset=model.reset,
+            refractory=refractory, method=model.method, namespace=namespace, dt=dt,
+            name=pop.name,
+        )  # fmt: skip
+        initial = dict(pop.initial)
+        default = _default_v(model)
+        if default is not None and not any(split_unit(k)[0] == "v" for k in initial):
+            initial[f"v_{'mV'}"] = default[1]
+        for name, value in initial.items():
+            base, suffix = split_unit(name)
+            setattr(group, base, np.asarray(value, dtype=float) * _unit(b2, suffix))
+        groups[pop.name] = group
+        objects.append(group)
+    for source in network.inputs:
+        if isinstance(source, PoissonInput):
+            group = b2.PoissonGroup(source.size, rates=np.asarray(source.rate_hz) * b2.Hz,
+                                    dt=dt, name=source.name)  # fmt: skip
+        else:
+            steps = delay_steps(source.times_ms, dt_ms)
+            pairs = steps * source.size + source.indices
+            if len(np.unique(pairs)) != len(pairs):
+                raise SimulationError(
+                    f"input {source.name!r}: some source fires twice within one {dt_ms} ms step; "
+                    f"a chip delivers at most one spike per source and step"
+                )
+            group = b2.SpikeGeneratorGroup(source.size, source.indices, steps * dt, dt=dt,
+                                           name=source.name)  # fmt: skip
+        groups[source.name] = group
+        objects.append(group)
+    for name, group in groups.items():
+        monitor = b2.SpikeMonitor(group, name=f"{name}_spikes")
+        monitors[name] = monitor
+        objects.append(monitor)
+    synapses: dict[str, Any] = {}
+    quantisation = {}
+    for proj in network.projections:
+        post_model = network.population(proj.post).neuron_model
+        syn, report = _synapses(b2, proj, post_model, groups, chip, dt_ms, quantise,
+                                count_synapse_events)  # fmt: skip
+        synapses[proj.name] = syn
+        if report is not None:
+            quantisation[proj.name] = report
+        objects.append(syn)
+    state_monitors = {}
+    for pop_name, variables in (record_state or {}).items():
+        pop = network.population(pop_name)
+        known = set(pop.neuron_model.state_units)
+        for var in variables:
+            if var not in known:
+                raise SimulationError(
+                    f"cannot record {var!r} of {pop_name!r}: its state variables are {sorted(known)}"
+                )
+        every = dt if state_every_ms is None else state_every_ms * b2.ms
+        monitor = b2.StateMonitor(groups[pop_name], variables, record=True, dt=every,
+                                  name=f"{pop_name}_state")  # fmt: skip
+        state_monitors[pop_name] = monitor
+        objects.append(monitor)
+    net = b2.Network(*objects, name=f"neuroemu_{network.name}"[:60].replace("-", "_"))
+    return {
+        "net": net,
+        "monitors": monitors,
+        "synapses": synapses,
+        "quantisation": quantisation,
+        "state_monitors": state_monitors,
+        "state_every": 1 if state_every_ms is None else max(1, round(state_every_ms / dt_ms)),
+        "count_synapse_events": count_synapse_events,
+    }
+
+
+def _synapses(
+    b2: Any,
+    proj: Projection,
+    post_model: NeuronModel,
+    groups: dict[str, Any],
+    chip: ChipSpec,
+    dt_ms: float,
+    quantise: bool,
+    count_synapse_events: bool,
+) -> tuple[Any, QuantisationReport | None]:
+    target = post_model.targets[proj.target]
+    weight_unit = _unit(b2, target.weight_unit)
+    declared = _DECLARED_UNIT[target.weight_unit]
+    model = [f"w : {declared}"]
+    on_pre = [target.on_pre]
+    on_post: list[str] = []
+    namespace: dict[str, Any] = {}
+    if proj.plasticity is not None:
+        rule = proj.plasticity
+        model += ["dapre/dt = -apre / tau_pre : 1 (event-driven)",
+                  "dapost/dt = -apost / tau_post : 1 (event-driven)"]  # fmt: skip
+        on_pre += ["apre += 1", "w = clip(w - a_minus * w_max * apost, 0 * w_max, w_max)"]
+        on_post += ["apost += 1", "w = clip(w + a_plus * w_max * apre, 0 * w_max, w_max)"]
+        namespace.update(
+            tau_pre=rule.tau_pre_ms * b2.ms, tau_post=rule.tau_post_ms * b2.ms,
+            a_plus=rule.a_plus, a_minus=rule.a_minus, w_max=rule.w_max * weight_unit,
+        )  # fmt: skip
+    if count_synapse_events:
+        model += ["n_delivered : integer", "n_post_events : integer"]
+        on_pre.append("n_delivered += 1")
+        if proj.plasticity is not None:
+            on_post.append("n_post_events += 1")
+    steps = delay_steps(proj.delay_ms, dt_ms)
+    homogeneous = steps.ndim == 0
+    kwargs: dict[str, Any] = {"on_pre": "\n".join(on_pre), "namespace": namespace,
+                              "dt": dt_ms * b2.ms, "name": proj.name}  # fmt: skip
+    if on_post:
+        kwargs["on_post"] = "\n".join(on_post)
+    if homogeneous:
+        kwargs["delay"] = float(steps) * dt_ms * b2.ms
+    syn = b2.Synapses(groups[proj.pre], groups[proj.post], model="\n".join(model), **kwargs)
+    syn.connect(i=proj.i, j=proj.j)
+    weights = np.asarray(proj.weight, dtype=float)
+    report = None
+    if quantise:
+        weights, report = quantise_weights(
+            weights, int(chip.core.weight_bits.value), chip.core.weight_signed, proj.name
+        )
+    syn.w = weights * weight_unit
+    if not homogeneous:
+        syn.delay = steps * dt_ms * b2.ms
+    return syn, report
+
+
+def _collect(
+    b2: Any,
+    network: Network,
+    built: dict[str, Any],
+    dt_ms: float,
+    n_steps: int,
+    seed: int,
+    device: str,
+    target: str,
+    started: float,
+) -> Activity:
+    spikes = {}
+    for name, monitor in built["monitors"].items():
+        times = np.asarray(monitor.t_[:], dtype=float)
+        steps = np.round(times / (dt_ms * 1e-3)).astype(np.int32)
+        neurons = np.asarray(monitor.i[:], dtype=np.int32)
+        order = np.argsort(steps, kind="stable")
+        spikes[name] = Spikes(neurons[order], steps[order])
+    state: dict[str, dict[str, np.ndarray]] = {}
+    state_neurons = {}
+    for pop_name, monitor in built["state_monitors"].items():
+        pop = network.population(pop_name)
+        variables = {}
+        for var, unit_suffix in pop.neuron_model.state_units.items():
+            if var in monitor.record_variables:
+                values = np.asarray(getattr(monitor, var + "_")[:]).T
+                variables[f"{var}_{unit_suffix}"] = values / float(_unit(b2, unit_suffix))
+        state[pop_name] = variables
+        state_neurons[pop_name] = np.arange(pop.size)
+    final_weights = {}
+    counters: dict[str, dict[str, np.ndarray]] = {}
+    for proj in network.projections:
+        syn = built["synapses"][proj.name]
+        unit = float(_unit(b2, network.population(proj.post).neuron_model.targets[proj.target]
+                           .weight_unit))  # fmt: skip
+        if proj.plasticity is not None:
+            final_weights[proj.name] = np.asarray(syn.w_[:]) / unit
+        if built["count_synapse_events"]:
+            counters[proj.name] = {
+                "i": np.asarray(syn.i[:]),
+                "j": np.asarray(syn.j[:]),
+                "n_delivered": np.asarray(syn.n_delivered[:]),
+                "n_post_events": np.asarray(syn.n_post_events[:]),
+            }
+    label = f"runtime-{target}" if target != "cpp_standalone" else "cpp_standalone"
+    return Activity(
+        dt_ms=dt_ms,
+        n_steps=n_steps,
+        spikes=spikes,
+        seed=seed,
+        device=label,
+        state=state,
+        state_neurons=state_neurons,
+        state_every_steps=built["state_every"],
+        final_weights=final_weights,
+        quantisation=built["quantisation"],
+        wall_time_s=time.perf_counter() - started,
+        synapse_counters=counters,
+    )
+
+
+def clear_standalone_cache(network: Network) -> None:
+    """Remove the cpp_standalone build directory of ``network`` (forces a fresh compile)."""
+    shutil.rmtree(standalone_dir(network), ignore_errors=True)
