@@ -111,8 +111,6 @@ def _default_v(model: NeuronModel) -> tuple[str, float] | None:
 
 
 def _select_target(b2: Any, device: str) -> str:
-    if device not in DEVICES:
-        raise SimulationError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
     if device == "cpp":
         return "cpp_standalone"
     if device == "numpy":
@@ -198,6 +196,16 @@ def simulate(
     """
     if duration_ms <= 0:
         raise SimulationError(f"duration_ms must be > 0, got {duration_ms}")
+    if device not in DEVICES:
+        raise SimulationError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+    for pop_name, variables in (record_state or {}).items():
+        known = set(network.population(pop_name).neuron_model.state_units)
+        unknown = [var for var in variables if var not in known]
+        if unknown:
+            raise SimulationError(
+                f"cannot record {unknown[0]!r} of {pop_name!r}: its state variables are "
+                f"{sorted(known)}"
+            )
     b2 = _brian2()
     dt_ms = float(chip.timing.dt_ms.value)
     n_steps = n_steps_for(duration_ms, dt_ms)
@@ -309,13 +317,6 @@ def _build(
         objects.append(syn)
     state_monitors = {}
     for pop_name, variables in (record_state or {}).items():
-        pop = network.population(pop_name)
-        known = set(pop.neuron_model.state_units)
-        for var in variables:
-            if var not in known:
-                raise SimulationError(
-                    f"cannot record {var!r} of {pop_name!r}: its state variables are {sorted(known)}"
-                )
         every = dt if state_every_ms is None else state_every_ms * b2.ms
         monitor = b2.StateMonitor(groups[pop_name], variables, record=True, dt=every,
                                   name=f"{pop_name}_state")  # fmt: skip

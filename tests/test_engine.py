@@ -1,0 +1,152 @@
+"""The engine against Brian2's own per-synapse counters, and its determinism across devices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import TINY_CHIP_YAML, manual_mapping
+
+from neuroemu.accounting import count_events, estimate_energy
+from neuroemu.chip import parse_chip
+from neuroemu.connectivity import fixed_probability
+from neuroemu.engine import quantise_weights, simulate
+from neuroemu.errors import SimulationError
+from neuroemu.events import EVENT_KINDS
+from neuroemu.network import STDP, Network, PoissonInput, Population, Projection
+
+pytestmark = pytest.mark.brian2
+
+
+def active_network(seed: int = 0) -> Network:
+    """Poisson-driven LIF populations with heterogeneous delays, several projections and STDP."""
+    rng = np.random.default_rng(seed)
+    exc = Population("exc", 24, "lif", parameters={"v_bias_mV": 12.0},
+                     initial={"v_mV": -65 + 15 * rng.random(24)})  # fmt: skip
+    inh = Population("inh", 8, "cuba_lif")
+    drive = PoissonInput("drive", 6, rate_hz=80.0)
+    projections = []
+    specs = [("exc", "exc", 24, 24, "exc", 1.0, rng.integers(0, 5, 10**3) * 1.0, STDP(w_max=2.0)),
+             ("exc", "inh", 24, 8, "exc", 4.0, 2.0, None),
+             ("inh", "exc", 8, 24, "inh", 2.0, rng.uniform(0, 3, 10**3), None),
+             ("drive", "exc", 6, 24, "exc", 6.0, 0.0, None),
+             ("drive", "inh", 6, 8, "exc", 8.0, 1.0, None)]  # fmt: skip
+    for pre, post, n_pre, n_post, target, w, delay, rule in specs:
+        i, j = fixed_probability(n_pre, n_post, 0.4, rng)
+        d = delay[: len(i)] if np.ndim(delay) else delay
+        projections.append(
+            Projection(pre, post, i, j, w * rng.random(len(i)), delay_ms=d, target=target,
+                       plasticity=rule)  # fmt: skip
+        )
+    return Network((exc, inh), tuple(projections), (drive,), name="active")
+
+
+@pytest.fixture(scope="module")
+def chip():
+    return parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+
+
+def test_counts_equal_brian2_per_synapse_counters(chip):
+    network = active_network(0)
+    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
+    activity = simulate(network, mapping, chip, 120.0, seed=5, device="numpy",
+                        count_synapse_events=True)  # fmt: skip
+    assert activity.n_spikes > 100
+    counts = count_events(network, activity, mapping)
+    core = mapping.core_of_neuron
+    delivered = np.zeros(mapping.n_cores, dtype=np.int64)
+    learning = np.zeros(mapping.n_cores, dtype=np.int64)
+    for proj in network.projections:
+        counters = activity.synapse_counters[proj.name]
+        post_core = core[network.offsets[proj.post] + counters["j"]]
+        delivered += np.bincount(post_core, weights=counters["n_delivered"],
+                                 minlength=mapping.n_cores).astype(np.int64)  # fmt: skip
+        if proj.plasticity is not None:
+            both = counters["n_delivered"] + counters["n_post_events"]
+            learning += np.bincount(post_core, weights=both, minlength=mapping.n_cores).astype(
+                np.int64
+            )
+    np.testing.assert_array_equal(counts.per_core["synaptic_event"], delivered)
+    np.testing.assert_array_equal(counts.per_core["learning_update"], learning)
+    assert learning.sum() > 0
+    # some spikes were still in flight at the end: count x out-degree would overcount
+    naive = sum(
+        int(np.bincount(p.i, minlength=64)[activity.spikes[p.pre].neuron].sum())
+        for p in network.projections
+    )
+    assert naive > delivered.sum()
+
+
+def test_same_seed_same_spikes_counts_and_energy(chip):
+    network = active_network(1)
+    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) // 8)
+    runs = [simulate(network, mapping, chip, 80.0, seed=s, device="numpy") for s in (7, 7, 8)]
+    for name in runs[0].spikes:
+        assert runs[0].spikes[name].neuron.tobytes() == runs[1].spikes[name].neuron.tobytes()
+        assert runs[0].spikes[name].step.tobytes() == runs[1].spikes[name].step.tobytes()
+    reports = [estimate_energy(count_events(network, a, mapping), chip) for a in runs[:2]]
+    assert reports[0].total_pj == reports[1].total_pj
+    assert runs[2].spikes["drive"].step.tobytes() != runs[0].spikes["drive"].step.tobytes()
+
+
+def small_network(seed: int) -> Network:
+    """Few Brian2 objects (each costs a compile on cython and cpp): input, delays, recurrence."""
+    rng = np.random.default_rng(seed)
+    pop = Population("pop", 30, "lif", parameters={"v_bias_mV": 10.0})
+    drive = PoissonInput("drive", 5, rate_hz=100.0)
+    i, j = fixed_probability(30, 30, 0.3, rng)
+    k, m = fixed_probability(5, 30, 0.8, rng)
+    projections = (
+        Projection("pop", "pop", i, j, rng.random(len(i)), delay_ms=rng.uniform(0, 4, len(i))),
+        Projection("drive", "pop", k, m, 8.0),
+    )
+    return Network((pop,), projections, (drive,), name="small")
+
+
+def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path):
+    network = small_network(2)
+    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
+    cython = simulate(network, mapping, chip, 60.0, seed=3, device="cython")
+    cpp = simulate(network, mapping, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
+    again = simulate(network, mapping, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
+    assert cpp.device == "cpp_standalone" and cython.device == "runtime-cython"
+    for name in cython.spikes:
+        for other in (cpp, again):
+            np.testing.assert_array_equal(cython.spikes[name].neuron, other.spikes[name].neuron)
+            np.testing.assert_array_equal(cython.spikes[name].step, other.spikes[name].step)
+    a = count_events(network, cython, mapping)
+    b = count_events(network, cpp, mapping)
+    for kind in EVENT_KINDS:
+        np.testing.assert_array_equal(a.per_core[kind], b.per_core[kind])
+
+
+def test_weights_are_rounded_to_the_chip_precision(chip):
+    weights = np.array([0.0, 0.1, 0.5, 1.27, 0.004])
+    rounded, report = quantise_weights(weights, bits=8, signed=True, name="p")
+    levels = rounded / report.scale
+    np.testing.assert_allclose(levels, np.round(levels))
+    assert report.scale == pytest.approx(1.27 / 127)
+    assert report.max_abs_error <= report.scale / 2 + 1e-12
+    assert report.n_zeroed == 1  # 0.004 < half a level
+    rounded, report = quantise_weights(weights, bits=2, signed=False, name="p")
+    assert set(np.round(rounded / report.scale).astype(int).tolist()) <= {0, 1, 2, 3}
+
+
+def test_state_recording_and_plastic_weights(chip):
+    network = active_network(3)
+    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
+    activity = simulate(network, mapping, chip, 20.0, seed=1, device="numpy",
+                        record_state={"exc": ["v"]}, state_every_ms=2.0)  # fmt: skip
+    v = activity.state["exc"]["v_mV"]
+    assert v.shape == (10, 24)
+    assert np.all((v > -90) & (v < 0))
+    assert activity.final_weights["exc_to_exc"].shape == (network.projections[0].n_synapses,)
+
+
+def test_engine_errors_are_clear(chip):
+    network = active_network(0)
+    with pytest.raises(SimulationError, match="unknown device 'gpu'"):
+        simulate(network, None, chip, 10.0, device="gpu")
+    with pytest.raises(SimulationError, match="cannot record 'x' of 'exc'"):
+        simulate(network, None, chip, 10.0, device="numpy", record_state={"exc": ["x"]})
+    with pytest.raises(SimulationError, match="duration_ms must be > 0"):
+        simulate(network, None, chip, 0.0)
