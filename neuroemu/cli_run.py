@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -181,6 +183,9 @@ def print_result(result: RunResult) -> None:
               help="Also count events per window of this length.")  # fmt: skip
 @click.option("--gpu", "gpus", multiple=True, metavar="NAME",
               help="Also price the same activity on this GPU (repeatable).")  # fmt: skip
+@click.option("--trace", "trace", type=click.Path(dir_okay=False), default=None,
+              help="Write the whole run to this HDF5 file.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Overwrite an existing trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress report.")
 def run_command(
@@ -194,6 +199,8 @@ def run_command(
     params: tuple[str, ...],
     window_ms: float | None,
     gpus: tuple[str, ...],
+    trace: str | None,
+    force: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -201,15 +208,23 @@ def run_command(
 
     MODEL is a bundled model name (see models/) or a Python file with build(**params).
     """
+    if trace is not None and not force and Path(trace).exists():
+        raise click.ClickException(f"{trace} exists; use --force to overwrite it")
     result = run_pipeline(
         model, chip, duration_ms=duration_ms, seed=seed, params=parse_params(params),
         strategy=strategy, device=device, n_chips=n_chips, window_ms=window_ms,
         report=None if (quiet or as_json) else "stderr", gpus=gpus,
     )  # fmt: skip
+    if trace is not None:
+        from .traces import write_trace
+
+        write_trace(trace, result, command=" ".join(["neuroemu", *sys.argv[1:]]), force=force)
     if as_json:
         click.echo(json.dumps(result_json(result), indent=2, default=_json_default))
     else:
         print_result(result)
+        if trace is not None:
+            click.echo(f"trace written to {trace}")
 
 
 def _json_default(value: Any) -> Any:
