@@ -99,7 +99,9 @@ def _fanout_by_delay(
     for delay in np.unique(steps):
         keep = steps == delay
         data = np.ones(int(keep.sum()), dtype=np.int64)
-        out[int(delay)] = sp.csr_matrix((data, (pre[keep], post_core[keep])), shape=(n_pre, n_cores))
+        out[int(delay)] = sp.csr_matrix(
+            (data, (pre[keep], post_core[keep])), shape=(n_pre, n_cores)
+        )
     return out
 
 
@@ -214,8 +216,11 @@ def count_events(
 
     # synaptic events (and the presynaptic half of STDP) at the post core, at delivery
     for proj in network.projections:
-        size = (network.population(proj.pre).size if not network.is_input(proj.pre)
-                else next(s.size for s in network.inputs if s.name == proj.pre))  # fmt: skip
+        size = (
+            network.population(proj.pre).size
+            if not network.is_input(proj.pre)
+            else next(s.size for s in network.inputs if s.name == proj.pre)
+        )
         spikes = activity.spikes.get(proj.pre)
         if spikes is None or not len(spikes):
             continue
@@ -231,9 +236,16 @@ def count_events(
                 post = network.population(proj.post)
                 in_degree = np.bincount(proj.j, minlength=post.size)
                 local_core = core[network.offsets[proj.post] + post_spikes.neuron.astype(np.int64)]
-                add("learning_update", _by_step_core(post_spikes.step, local_core,
-                                                     in_degree[post_spikes.neuron], n_steps,
-                                                     n_cores))  # fmt: skip
+                add(
+                    "learning_update",
+                    _by_step_core(
+                        post_spikes.step,
+                        local_core,
+                        in_degree[post_spikes.neuron],
+                        n_steps,
+                        n_cores,
+                    ),
+                )
 
     per_core = {"neuron_update": np.bincount(core, minlength=n_cores).astype(np.int64) * n_steps}
     for kind in EVENT_KINDS[1:]:

@@ -14,7 +14,7 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class Spikes:
-    """Spikes of one group: ``neuron[k]`` (local index) fired at step ``step[k]``; sorted by step."""
+    """Spikes of one group: ``neuron[k]`` (local index) fired at step ``step[k]``, by step."""
 
     neuron: np.ndarray
     step: np.ndarray
@@ -70,7 +70,8 @@ class Activity:
     seed : int
         The seed of the run.
     device : str
-        Brian2 device/target that ran it (``runtime-cython``, ``runtime-numpy``, ``cpp_standalone``).
+        Brian2 device/target that ran it (``runtime-cython``, ``runtime-numpy``,
+        ``cpp_standalone``).
     wall_time_s : float
         Wall time of the simulation (building and running), for reports.
     synapse_counters : dict

@@ -23,8 +23,18 @@ def _si(value: float | None, unit: str) -> str:
         return "unpriced"
     if value == 0:
         return f"0 {unit}"
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, ""),
-                           (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):  # fmt: skip
+    for factor, prefix in (
+        (1e12, "T"),
+        (1e9, "G"),
+        (1e6, "M"),
+        (1e3, "k"),
+        (1, ""),
+        (1e-3, "m"),
+        (1e-6, "µ"),
+        (1e-9, "n"),
+        (1e-12, "p"),
+        (1e-15, "f"),
+    ):
         if abs(value) >= factor:
             return f"{value / factor:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
@@ -38,8 +48,14 @@ def mapping_lines(result: RunResult) -> list[str]:
     ]
     rows = []
     for name, values in mapping.utilisation().items():
-        rows.append([name, f"{100 * values.min():.1f}%", f"{100 * values.mean():.1f}%",
-                     f"{100 * values.max():.1f}%"])  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{100 * values.min():.1f}%",
+                f"{100 * values.mean():.1f}%",
+                f"{100 * values.max():.1f}%",
+            ]
+        )
     if rows:
         lines.append(tabulate(rows, headers=["resource", "min", "mean", "max"]))
     lines += [f"warning: {w}" for w in mapping.warnings]
@@ -53,14 +69,24 @@ def energy_table(report: EnergyReport) -> str:
         events = report.counts.get(kind, 0)
         energy = report.dynamic_pj.get(kind)
         share = "" if total in (None, 0) or energy is None else f"{100 * energy / total:.1f}%"
-        rows.append([kind, f"{events:,}", _si(None if energy is None else energy * 1e-12, "J"),
-                     share])  # fmt: skip
+        rows.append(
+            [kind, f"{events:,}", _si(None if energy is None else energy * 1e-12, "J"), share]
+        )
     static = report.static_pj
-    rows.append(["static", "", _si(None if static is None else static * 1e-12, "J"),
-                 "" if total in (None, 0) or static is None else f"{100 * static / total:.1f}%"])  # fmt: skip
+    rows.append(
+        [
+            "static",
+            "",
+            _si(None if static is None else static * 1e-12, "J"),
+            "" if total in (None, 0) or static is None else f"{100 * static / total:.1f}%",
+        ]
+    )
     rows.append(["total", "", _si(report.total_j, "J"), ""])
-    return tabulate(rows, headers=["event kind", "events", "energy", "share"],
-                    colalign=("left", "right", "right", "right"))  # fmt: skip
+    return tabulate(
+        rows,
+        headers=["event kind", "events", "energy", "share"],
+        colalign=("left", "right", "right", "right"),
+    )
 
 
 def top_cores(result: RunResult, n: int = 5) -> str:
@@ -73,11 +99,19 @@ def top_cores(result: RunResult, n: int = 5) -> str:
         if per_core[core] <= 0:
             continue
         chip, local = divmod(int(core), result.mapping.cores_per_chip)
-        rows.append([int(core), chip, local, int(result.mapping.usage["neurons"][core]),
-                     f"{result.counts.per_core['synaptic_event'][core]:,}",
-                     _si(per_core[core] * 1e-12, "J")])  # fmt: skip
-    return tabulate(rows, headers=["core", "chip", "local", "neurons", "synaptic events",
-                                   "dynamic energy"])  # fmt: skip
+        rows.append(
+            [
+                int(core),
+                chip,
+                local,
+                int(result.mapping.usage["neurons"][core]),
+                f"{result.counts.per_core['synaptic_event'][core]:,}",
+                _si(per_core[core] * 1e-12, "J"),
+            ]
+        )
+    return tabulate(
+        rows, headers=["core", "chip", "local", "neurons", "synaptic events", "dynamic energy"]
+    )
 
 
 def headline_lines(report: EnergyReport) -> list[str]:
@@ -137,8 +171,10 @@ def result_json(result: RunResult) -> dict[str, Any]:
 
 def print_result(result: RunResult) -> None:
     net = result.network.summary()
-    click.echo(f"model {result.model}: {net['n_neurons']:,} neurons, {net['n_synapses']:,} "
-               f"synapses, {net['n_inputs']:,} input sources")  # fmt: skip
+    click.echo(
+        f"model {result.model}: {net['n_neurons']:,} neurons, {net['n_synapses']:,} "
+        f"synapses, {net['n_inputs']:,} input sources"
+    )
     for line in mapping_lines(result):
         click.echo(line)
     activity = result.activity
@@ -166,25 +202,69 @@ def print_result(result: RunResult) -> None:
 @click.command("run")
 @click.argument("model")
 @click.option("--chip", "chip", required=True, help="Bundled chip name or descriptor path.")
-@click.option("--duration-ms", type=click.FloatRange(min=0, min_open=True), default=1000.0,
-              show_default=True, help="Biological time to simulate.")  # fmt: skip
-@click.option("--seed", type=int, default=1, show_default=True,
-              help="Seed of the model's connectivity and of Brian2.")  # fmt: skip
-@click.option("--device", type=click.Choice(["runtime", "cython", "numpy", "cpp"]),
-              default="runtime", show_default=True,
-              help="Brian2 target: runtime (cython if a compiler exists), or cpp_standalone.")  # fmt: skip
-@click.option("--strategy", type=click.Choice(["fill", "balanced", "min-traffic"]),
-              default="fill", show_default=True, help="Mapping strategy.")  # fmt: skip
-@click.option("--chips", "n_chips", type=click.IntRange(min=1), default=None,
-              help="Chips available (default: as many as needed).")  # fmt: skip
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Model parameter (repeatable).")  # fmt: skip
-@click.option("--window-ms", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Also count events per window of this length.")  # fmt: skip
-@click.option("--gpu", "gpus", multiple=True, metavar="NAME",
-              help="Also price the same activity on this GPU (repeatable).")  # fmt: skip
-@click.option("--trace", "trace", type=click.Path(dir_okay=False), default=None,
-              help="Write the whole run to this HDF5 file.")  # fmt: skip
+@click.option(
+    "--duration-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1000.0,
+    show_default=True,
+    help="Biological time to simulate.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Seed of the model's connectivity and of Brian2.",
+)
+@click.option(
+    "--device",
+    type=click.Choice(["runtime", "cython", "numpy", "cpp"]),
+    default="runtime",
+    show_default=True,
+    help="Brian2 target: runtime (cython if a compiler exists), or cpp_standalone.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(["fill", "balanced", "min-traffic"]),
+    default="fill",
+    show_default=True,
+    help="Mapping strategy.",
+)
+@click.option(
+    "--chips",
+    "n_chips",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Chips available (default: as many as needed).",
+)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Model parameter (repeatable).",
+)
+@click.option(
+    "--window-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Also count events per window of this length.",
+)
+@click.option(
+    "--gpu",
+    "gpus",
+    multiple=True,
+    metavar="NAME",
+    help="Also price the same activity on this GPU (repeatable).",
+)
+@click.option(
+    "--trace",
+    "trace",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the whole run to this HDF5 file.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing trace file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress report.")
@@ -211,10 +291,18 @@ def run_command(
     if trace is not None and not force and Path(trace).exists():
         raise click.ClickException(f"{trace} exists; use --force to overwrite it")
     result = run_pipeline(
-        model, chip, duration_ms=duration_ms, seed=seed, params=parse_params(params),
-        strategy=strategy, device=device, n_chips=n_chips, window_ms=window_ms,
-        report=None if (quiet or as_json) else "stderr", gpus=gpus,
-    )  # fmt: skip
+        model,
+        chip,
+        duration_ms=duration_ms,
+        seed=seed,
+        params=parse_params(params),
+        strategy=strategy,
+        device=device,
+        n_chips=n_chips,
+        window_ms=window_ms,
+        report=None if (quiet or as_json) else "stderr",
+        gpus=gpus,
+    )
     if trace is not None:
         from .traces import write_trace
 

@@ -44,8 +44,15 @@ from .timesteps import delay_steps, n_steps_for
 DEVICES = ("runtime", "cython", "numpy", "cpp")
 
 # Brian2 base unit to declare a synaptic weight in, for each weight unit a model target uses.
-_DECLARED_UNIT = {"mV": "volt", "V": "volt", "nS": "siemens", "uS": "siemens", "pA": "amp",
-                  "nA": "amp", "1": "1"}  # fmt: skip
+_DECLARED_UNIT = {
+    "mV": "volt",
+    "V": "volt",
+    "nS": "siemens",
+    "uS": "siemens",
+    "pA": "amp",
+    "nA": "amp",
+    "1": "1",
+}
 
 
 def quantise_weights(
@@ -224,16 +231,27 @@ def simulate(
             b2.set_device("runtime")
             b2.prefs.codegen.target = target
         try:
-            built = _build(b2, network, chip, dt_ms, quantise, record_state, state_every_ms,
-                           count_synapse_events)  # fmt: skip
+            built = _build(
+                b2,
+                network,
+                chip,
+                dt_ms,
+                quantise,
+                record_state,
+                state_every_ms,
+                count_synapse_events,
+            )
             b2.seed(seed)
             net = built["net"]
             net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
             if standalone:
                 b2.device.build(
-                    directory=str(directory), compile=True, run=True, debug=False,
+                    directory=str(directory),
+                    compile=True,
+                    run=True,
+                    debug=False,
                     with_output=report is not None,
-                )  # fmt: skip
+                )
             activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
         except SimulationError:
             raise
@@ -272,10 +290,16 @@ def _build(
         elif model.refractory:
             refractory = model.refractory
         group = b2.NeuronGroup(
-            pop.size, model.equations, threshold=model.threshold, reset=model.reset,
-            refractory=refractory, method=model.method, namespace=namespace, dt=dt,
+            pop.size,
+            model.equations,
+            threshold=model.threshold,
+            reset=model.reset,
+            refractory=refractory,
+            method=model.method,
+            namespace=namespace,
+            dt=dt,
             name=pop.name,
-        )  # fmt: skip
+        )
         initial = dict(pop.initial)
         default = _default_v(model)
         if default is not None and not any(split_unit(k)[0] == "v" for k in initial):
@@ -287,8 +311,9 @@ def _build(
         objects.append(group)
     for source in network.inputs:
         if isinstance(source, PoissonInput):
-            group = b2.PoissonGroup(source.size, rates=np.asarray(source.rate_hz) * b2.Hz,
-                                    dt=dt, name=source.name)  # fmt: skip
+            group = b2.PoissonGroup(
+                source.size, rates=np.asarray(source.rate_hz) * b2.Hz, dt=dt, name=source.name
+            )
         else:
             steps = delay_steps(source.times_ms, dt_ms)
             pairs = steps * source.size + source.indices
@@ -297,8 +322,9 @@ def _build(
                     f"input {source.name!r}: some source fires twice within one {dt_ms} ms step; "
                     f"a chip delivers at most one spike per source and step"
                 )
-            group = b2.SpikeGeneratorGroup(source.size, source.indices, steps * dt, dt=dt,
-                                           name=source.name)  # fmt: skip
+            group = b2.SpikeGeneratorGroup(
+                source.size, source.indices, steps * dt, dt=dt, name=source.name
+            )
         groups[source.name] = group
         objects.append(group)
     for name, group in groups.items():
@@ -309,8 +335,9 @@ def _build(
     quantisation = {}
     for proj in network.projections:
         post_model = network.population(proj.post).neuron_model
-        syn, report = _synapses(b2, proj, post_model, groups, chip, dt_ms, quantise,
-                                count_synapse_events)  # fmt: skip
+        syn, report = _synapses(
+            b2, proj, post_model, groups, chip, dt_ms, quantise, count_synapse_events
+        )
         synapses[proj.name] = syn
         if report is not None:
             quantisation[proj.name] = report
@@ -318,8 +345,9 @@ def _build(
     state_monitors = {}
     for pop_name, variables in (record_state or {}).items():
         every = dt if state_every_ms is None else state_every_ms * b2.ms
-        monitor = b2.StateMonitor(groups[pop_name], variables, record=True, dt=every,
-                                  name=f"{pop_name}_state")  # fmt: skip
+        monitor = b2.StateMonitor(
+            groups[pop_name], variables, record=True, dt=every, name=f"{pop_name}_state"
+        )
         state_monitors[pop_name] = monitor
         objects.append(monitor)
     net = b2.Network(*objects, name=f"neuroemu_{network.name}"[:60].replace("-", "_"))
@@ -353,14 +381,19 @@ def _synapses(
     namespace: dict[str, Any] = {}
     if proj.plasticity is not None:
         rule = proj.plasticity
-        model += ["dapre/dt = -apre / tau_pre : 1 (event-driven)",
-                  "dapost/dt = -apost / tau_post : 1 (event-driven)"]  # fmt: skip
+        model += [
+            "dapre/dt = -apre / tau_pre : 1 (event-driven)",
+            "dapost/dt = -apost / tau_post : 1 (event-driven)",
+        ]
         on_pre += ["apre += 1", "w = clip(w - a_minus * w_max * apost, 0 * w_max, w_max)"]
         on_post += ["apost += 1", "w = clip(w + a_plus * w_max * apre, 0 * w_max, w_max)"]
         namespace.update(
-            tau_pre=rule.tau_pre_ms * b2.ms, tau_post=rule.tau_post_ms * b2.ms,
-            a_plus=rule.a_plus, a_minus=rule.a_minus, w_max=rule.w_max * weight_unit,
-        )  # fmt: skip
+            tau_pre=rule.tau_pre_ms * b2.ms,
+            tau_post=rule.tau_post_ms * b2.ms,
+            a_plus=rule.a_plus,
+            a_minus=rule.a_minus,
+            w_max=rule.w_max * weight_unit,
+        )
     if count_synapse_events:
         model += ["n_delivered : integer", "n_post_events : integer"]
         on_pre.append("n_delivered += 1")
@@ -368,8 +401,12 @@ def _synapses(
             on_post.append("n_post_events += 1")
     steps = delay_steps(proj.delay_ms, dt_ms)
     homogeneous = steps.ndim == 0
-    kwargs: dict[str, Any] = {"on_pre": "\n".join(on_pre), "namespace": namespace,
-                              "dt": dt_ms * b2.ms, "name": proj.name}  # fmt: skip
+    kwargs: dict[str, Any] = {
+        "on_pre": "\n".join(on_pre),
+        "namespace": namespace,
+        "dt": dt_ms * b2.ms,
+        "name": proj.name,
+    }
     if on_post:
         kwargs["on_post"] = "\n".join(on_post)
     if homogeneous:
@@ -421,8 +458,9 @@ def _collect(
     counters: dict[str, dict[str, np.ndarray]] = {}
     for proj in network.projections:
         syn = built["synapses"][proj.name]
-        unit = float(_unit(b2, network.population(proj.post).neuron_model.targets[proj.target]
-                           .weight_unit))  # fmt: skip
+        unit = float(
+            _unit(b2, network.population(proj.post).neuron_model.targets[proj.target].weight_unit)
+        )
         if proj.plasticity is not None:
             final_weights[proj.name] = np.asarray(syn.w_[:]) / unit
         if built["count_synapse_events"]:

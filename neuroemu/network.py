@@ -103,7 +103,8 @@ class PoissonInput:
         rates = np.asarray(self.rate_hz, dtype=float)
         if rates.ndim not in (0, 1) or (rates.ndim == 1 and len(rates) != self.size):
             raise NetworkError(
-                f"input {self.name!r}: rate_hz has shape {rates.shape}; expected () or ({self.size},)"
+                f"input {self.name!r}: rate_hz has shape {rates.shape}; "
+                f"expected () or ({self.size},)"
             )
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
             raise NetworkError(f"input {self.name!r}: rate_hz must be finite and >= 0")

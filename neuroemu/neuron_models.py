@@ -202,7 +202,8 @@ ADEX = NeuronModel(
     name="adex",
     description=(
         "Adaptive exponential integrate-and-fire (Brette & Gerstner 2005) with exponential "
-        "current synapses: C dv/dt = -g_l (v - E_l) + g_l D_T exp((v - V_T)/D_T) - w_ad + I_e - I_i."
+        "current synapses: C dv/dt = -g_l (v - E_l) + g_l D_T exp((v - V_T)/D_T) - w_ad "
+        "+ I_e - I_i."
     ),
     equations=(
         "dv/dt = (-g_l * (v - E_l) + g_l * D_T * exp((v - V_T) / D_T) - w_ad + I_e - I_i) / C_m"

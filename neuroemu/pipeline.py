@@ -104,8 +104,16 @@ def run_pipeline(
     timings["map_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    activity = simulate(network, mapping, chip_spec, duration_ms, seed=seed, device=device,
-                        report=report, record_state=record_state)  # fmt: skip
+    activity = simulate(
+        network,
+        mapping,
+        chip_spec,
+        duration_ms,
+        seed=seed,
+        device=device,
+        report=report,
+        record_state=record_state,
+    )
     timings["simulate_s"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -21,11 +21,13 @@ def plastic_network(seed: int = 0) -> Network:
     b = Population("b", 25, "lif")
     src = PoissonInput("src", 12, 20.0)
     projections = []
-    specs = [("a", "b", 30, 25, rng.integers(0, 6, 10**4) * 1.0, None),
-             ("b", "a", 25, 30, 2.0, None),
-             ("a", "a", 30, 30, rng.uniform(0, 4.0, 10**4), STDP()),
-             ("src", "a", 12, 30, 0.0, None),
-             ("src", "b", 12, 25, 3.0, None)]  # fmt: skip
+    specs = [
+        ("a", "b", 30, 25, rng.integers(0, 6, 10**4) * 1.0, None),
+        ("b", "a", 25, 30, 2.0, None),
+        ("a", "a", 30, 30, rng.uniform(0, 4.0, 10**4), STDP()),
+        ("src", "a", 12, 30, 0.0, None),
+        ("src", "b", 12, 25, 3.0, None),
+    ]
     for pre, post, n_pre, n_post, delay, rule in specs:
         i, j = fixed_probability(n_pre, n_post, 0.3, rng)
         d = delay[: len(i)] if np.ndim(delay) else delay
@@ -154,7 +156,11 @@ def two_of_everything():
     network = Network((a, b), projections, (src,))
     # a on core 0 of chip 0, b on core 4 = core 0 of chip 1, two tiles to the east
     mapping = manual_mapping(network, chip, [0, 4], n_chips=2)
-    spikes = {"a": Spikes([0, 0], [1, 3]), "b": Spikes([0, 0], [0, 2]), "src": Spikes([0, 0], [0, 1])}
+    spikes = {
+        "a": Spikes([0, 0], [1, 3]),
+        "b": Spikes([0, 0], [0, 2]),
+        "src": Spikes([0, 0], [0, 1]),
+    }
     activity = Activity(dt_ms=1.0, n_steps=4, spikes=spikes, seed=0, device="x")
     return chip, network, mapping, activity
 
@@ -226,7 +232,9 @@ def test_amortised_chip_adds_no_static_power():
 
 
 def test_tick_chip_time_and_overrun():
-    text = TINY_CHIP_YAML.replace("mode: barrier", "mode: tick\n  tick_ms: {value: 1.0e-6, source: test}")
+    text = TINY_CHIP_YAML.replace(
+        "mode: barrier", "mode: tick\n  tick_ms: {value: 1.0e-6, source: test}"
+    )
     chip = parse_chip(text, "tiny.yaml")
     _, network, _, activity = two_of_everything()
     mapping = manual_mapping(network, chip, [0, 2])

@@ -20,22 +20,30 @@ pytestmark = pytest.mark.brian2
 def active_network(seed: int = 0) -> Network:
     """Poisson-driven LIF populations with heterogeneous delays, several projections and STDP."""
     rng = np.random.default_rng(seed)
-    exc = Population("exc", 24, "lif", parameters={"v_bias_mV": 12.0},
-                     initial={"v_mV": -65 + 15 * rng.random(24)})  # fmt: skip
+    exc = Population(
+        "exc",
+        24,
+        "lif",
+        parameters={"v_bias_mV": 12.0},
+        initial={"v_mV": -65 + 15 * rng.random(24)},
+    )
     inh = Population("inh", 8, "cuba_lif")
     drive = PoissonInput("drive", 6, rate_hz=80.0)
     projections = []
-    specs = [("exc", "exc", 24, 24, "exc", 1.0, rng.integers(0, 5, 10**3) * 1.0, STDP(w_max=2.0)),
-             ("exc", "inh", 24, 8, "exc", 4.0, 2.0, None),
-             ("inh", "exc", 8, 24, "inh", 2.0, rng.uniform(0, 3, 10**3), None),
-             ("drive", "exc", 6, 24, "exc", 6.0, 0.0, None),
-             ("drive", "inh", 6, 8, "exc", 8.0, 1.0, None)]  # fmt: skip
+    specs = [
+        ("exc", "exc", 24, 24, "exc", 1.0, rng.integers(0, 5, 10**3) * 1.0, STDP(w_max=2.0)),
+        ("exc", "inh", 24, 8, "exc", 4.0, 2.0, None),
+        ("inh", "exc", 8, 24, "inh", 2.0, rng.uniform(0, 3, 10**3), None),
+        ("drive", "exc", 6, 24, "exc", 6.0, 0.0, None),
+        ("drive", "inh", 6, 8, "exc", 8.0, 1.0, None),
+    ]
     for pre, post, n_pre, n_post, target, w, delay, rule in specs:
         i, j = fixed_probability(n_pre, n_post, 0.4, rng)
         d = delay[: len(i)] if np.ndim(delay) else delay
         projections.append(
-            Projection(pre, post, i, j, w * rng.random(len(i)), delay_ms=d, target=target,
-                       plasticity=rule)  # fmt: skip
+            Projection(
+                pre, post, i, j, w * rng.random(len(i)), delay_ms=d, target=target, plasticity=rule
+            )
         )
     return Network((exc, inh), tuple(projections), (drive,), name="active")
 
@@ -48,8 +56,9 @@ def chip():
 def test_counts_equal_brian2_per_synapse_counters(chip):
     network = active_network(0)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
-    activity = simulate(network, mapping, chip, 120.0, seed=5, device="numpy",
-                        count_synapse_events=True)  # fmt: skip
+    activity = simulate(
+        network, mapping, chip, 120.0, seed=5, device="numpy", count_synapse_events=True
+    )
     assert activity.n_spikes > 100
     counts = count_events(network, activity, mapping)
     core = mapping.core_of_neuron
@@ -58,8 +67,9 @@ def test_counts_equal_brian2_per_synapse_counters(chip):
     for proj in network.projections:
         counters = activity.synapse_counters[proj.name]
         post_core = core[network.offsets[proj.post] + counters["j"]]
-        delivered += np.bincount(post_core, weights=counters["n_delivered"],
-                                 minlength=mapping.n_cores).astype(np.int64)  # fmt: skip
+        delivered += np.bincount(
+            post_core, weights=counters["n_delivered"], minlength=mapping.n_cores
+        ).astype(np.int64)
         if proj.plasticity is not None:
             both = counters["n_delivered"] + counters["n_post_events"]
             learning += np.bincount(post_core, weights=both, minlength=mapping.n_cores).astype(
@@ -134,8 +144,16 @@ def test_weights_are_rounded_to_the_chip_precision(chip):
 def test_state_recording_and_plastic_weights(chip):
     network = active_network(3)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
-    activity = simulate(network, mapping, chip, 20.0, seed=1, device="numpy",
-                        record_state={"exc": ["v"]}, state_every_ms=2.0)  # fmt: skip
+    activity = simulate(
+        network,
+        mapping,
+        chip,
+        20.0,
+        seed=1,
+        device="numpy",
+        record_state={"exc": ["v"]},
+        state_every_ms=2.0,
+    )
     v = activity.state["exc"]["v_mV"]
     assert v.shape == (10, 24)
     assert np.all((v > -90) & (v < 0))
