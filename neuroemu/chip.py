@@ -7,16 +7,18 @@ is documented in ``chips/README.md``.
 
 from __future__ import annotations
 
+import difflib
 import math
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .descriptor import (
     Count,
+    FieldProblem,
     Identity,
     NonNegative,
     Positive,
@@ -28,6 +30,26 @@ from .descriptor import (
 from .errors import DescriptorError
 from .events import EVENT_KINDS
 from .neuron_models import NEURON_MODELS
+
+
+def _require_known(model: StrictModel, names: tuple[str, ...]) -> None:
+    """Refuse ``unknown: true`` on capacities and times the mapping and latency model compute with.
+
+    An unknown *energy* can be left unpriced, but a chip whose core count or timestep is unknown
+    cannot be mapped at all, so those must carry a value (``estimated: true`` if need be).
+    """
+    for name in names:
+        quantity = getattr(model, name)
+        items = quantity.items() if isinstance(quantity, dict) else [(None, quantity)]
+        for key, item in items:
+            if item is not None and item.unknown:
+                loc = (name, "unknown") if key is None else (name, key, "unknown")
+                raise FieldProblem(
+                    loc,
+                    "this capacity or time cannot be unknown (the mapping and latency model "
+                    "need it): expected a value, marked 'estimated: true' with a note if no "
+                    "source gives it",
+                )
 
 
 class Topology(StrictModel):
@@ -48,18 +70,36 @@ class Topology(StrictModel):
 
     @model_validator(mode="after")
     def _tiles_hold_cores(self) -> Topology:
+        _require_known(
+            self,
+            (
+                "cores_per_chip",
+                "cores_per_tile",
+                "mesh_width_tiles",
+                "mesh_height_tiles",
+                "chips_per_board",
+                "max_chips",
+            ),
+        )
         tiles = self.mesh_width_tiles.value * self.mesh_height_tiles.value
         if tiles * self.cores_per_tile.value != self.cores_per_chip.value:
-            raise ValueError(
+            raise FieldProblem(
+                ("cores_per_chip",),
                 f"mesh_width_tiles x mesh_height_tiles x cores_per_tile = {tiles} x "
                 f"{self.cores_per_tile.value} = {tiles * self.cores_per_tile.value}, "
-                f"but cores_per_chip is {self.cores_per_chip.value}: expected them equal"
+                f"but cores_per_chip is {self.cores_per_chip.value}: expected them equal",
             )
         return self
 
 
 class Core(StrictModel):
-    """Per-core capacity. Absent limits (``fan_in`` etc.) mean no hardware cap."""
+    """Per-core capacity. Absent limits (``fan_in`` etc.) mean no hardware cap.
+
+    ``fan_in`` counts the distinct presynaptic sources (input axons) one core can receive from;
+    ``fan_in_per_neuron`` the synapses one neuron can have (DYNAP-SE2's 64 CAM entries);
+    ``fan_out_cores`` the cores one neuron can send to; ``output_axons`` the core-to-core edges
+    one core can drive.
+    """
 
     neurons: Count
     synapse_memory_bits: Count
@@ -69,17 +109,36 @@ class Core(StrictModel):
     weight_bits: Count
     weight_signed: bool
     fan_in: Count | None = None
+    fan_in_per_neuron: Count | None = None
     fan_out_cores: Count | None = None
     output_axons: Count | None = None
     delay_slots: Count | None = None
 
     @model_validator(mode="after")
     def _encodings_exist(self) -> Core:
-        for name in (self.default_encoding, self.dense_encoding):
+        _require_known(
+            self,
+            (
+                "neurons",
+                "synapse_memory_bits",
+                "synapse_encodings",
+                "weight_bits",
+                "fan_in",
+                "fan_in_per_neuron",
+                "fan_out_cores",
+                "output_axons",
+                "delay_slots",
+            ),
+        )
+        for field, name in (
+            ("default_encoding", self.default_encoding),
+            ("dense_encoding", self.dense_encoding),
+        ):
             if name is not None and name not in self.synapse_encodings:
-                raise ValueError(
+                raise FieldProblem(
+                    (field,),
                     f"encoding {name!r} is not one of synapse_encodings "
-                    f"({', '.join(self.synapse_encodings)})"
+                    f"({', '.join(self.synapse_encodings)})",
                 )
         return self
 
@@ -106,10 +165,13 @@ class Timing(StrictModel):
 
     @model_validator(mode="after")
     def _mode_fields(self) -> Timing:
+        _require_known(self, ("dt_ms", "tick_ms", "barrier_ns"))
         if self.mode == "tick" and self.tick_ms is None:
-            raise ValueError("mode 'tick' needs tick_ms (the real-time tick length)")
+            raise FieldProblem(("mode",), "mode 'tick' needs tick_ms (the real-time tick length)")
         if self.mode == "barrier" and self.barrier_ns is None:
-            raise ValueError("mode 'barrier' needs barrier_ns (the barrier synchronisation time)")
+            raise FieldProblem(
+                ("mode",), "mode 'barrier' needs barrier_ns (the barrier synchronisation time)"
+            )
         return self
 
 
@@ -150,10 +212,11 @@ class Energy(StrictModel):
             for name in ("per_chip", "per_core"):
                 power = getattr(self.static_power_mw, name)
                 if power is not None and (power.unknown or power.value != 0):
-                    raise ValueError(
+                    raise FieldProblem(
+                        ("static_power_mw", name),
                         f"accounting is 'amortised' (static power already inside the per-event "
                         f"figures) but static_power_mw.{name} is given: expected it absent or 0, "
-                        f"or accounting 'marginal'"
+                        f"or accounting 'marginal'",
                     )
         return self
 
@@ -179,15 +242,19 @@ class ChipSpec(StrictModel):
     path: str = ""
     text: str = ""
 
-    @model_validator(mode="after")
-    def _known_models(self) -> ChipSpec:
-        unknown = [m for m in self.neuron_models if m not in NEURON_MODELS]
-        if unknown:
-            raise ValueError(
-                f"neuron_models: unknown model(s) {unknown}: expected names from "
-                f"{sorted(NEURON_MODELS)}"
-            )
-        return self
+    @field_validator("neuron_models")
+    @classmethod
+    def _known_models(cls, models: list[str]) -> list[str]:
+        for index, model in enumerate(models):
+            if model not in NEURON_MODELS:
+                close = difflib.get_close_matches(model, list(NEURON_MODELS), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise FieldProblem(
+                    (index,),
+                    f"unknown neuron model {model!r}{hint}: expected names from "
+                    f"{', '.join(sorted(NEURON_MODELS))}",
+                )
+        return models
 
     @cached_property
     def cores_per_chip(self) -> int:
@@ -199,19 +266,19 @@ class ChipSpec(StrictModel):
         return int(limit.value) if limit is not None else None
 
     def energy_pj(self, kind: str) -> float | None:
-        """Energy of one event of ``kind`` in pJ, or ``None`` when the descriptor marks it unknown."""
+        """Energy of one event of ``kind`` in pJ; ``None`` when the descriptor marks it unknown."""
         quantity = getattr(self.energy.per_event_pj, kind)
         return None if quantity.unknown else float(quantity.value)
 
     def time_ns(self, kind: str) -> float:
-        """Time one event of ``kind`` occupies its core, in ns (0 when the descriptor gives none)."""
+        """Time one event of ``kind`` occupies its core in ns (0 when the descriptor gives none)."""
         quantity = self.timing.per_event_ns.get(kind)
         if quantity is None or quantity.unknown:
             return 0.0
         return float(quantity.value)
 
     def static_power_mw(self, n_chips: int, n_cores: int) -> float | None:
-        """Static power of ``n_chips`` chips with ``n_cores`` cores in use, in mW (None if unknown)."""
+        """Static power of ``n_chips`` chips with ``n_cores`` cores in use in mW (None: unknown)."""
         total = 0.0
         for power, count in (
             (self.energy.static_power_mw.per_chip, n_chips),
@@ -261,8 +328,6 @@ def resolve_descriptor(name_or_path: str | Path, folder: Path, what: str) -> Pat
     if bundled.exists():
         return bundled
     names = sorted(p.stem for p in folder.glob("*.yaml"))
-    import difflib
-
     close = difflib.get_close_matches(str(name_or_path), names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise DescriptorError(

@@ -26,8 +26,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    PositiveFloat,
     PositiveInt,
     ValidationError,
     model_validator,
@@ -38,6 +36,33 @@ from .errors import DescriptorError, DescriptorErrors
 FORMAT_VERSION = 1
 
 Loc = tuple[str | int, ...]
+
+
+# Infinite and NaN values are refused everywhere: a YAML ``.inf`` energy or capacity is a typo,
+# never a figure someone published.
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+
+class FieldProblem(ValueError):
+    """A validator's complaint about one field *below* the model being validated.
+
+    Pydantic reports a model validator's error at the model itself (``topology``); raising this
+    instead lets :func:`validate_document` point at the offending key and its line
+    (``topology.cores_per_chip``).
+
+    Parameters
+    ----------
+    loc : tuple
+        Path of the field relative to the model whose validator raises.
+    message : str
+        What was expected and what was found.
+    """
+
+    def __init__(self, loc: Loc, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class StrictModel(BaseModel):
@@ -54,7 +79,7 @@ class _QuantityBase(StrictModel):
     ``note``.
     """
 
-    range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    range: Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)] | None = None
     source: str | None = None
     estimated: bool = False
     unknown: bool = False
@@ -65,9 +90,13 @@ class _QuantityBase(StrictModel):
         value = getattr(self, "value", None)
         if self.unknown:
             if value is not None:
-                raise ValueError("a quantity marked 'unknown: true' must not also carry a 'value'")
+                raise FieldProblem(
+                    ("value",), "a quantity marked 'unknown: true' must not also carry a 'value'"
+                )
             if not (self.note or self.source):
-                raise ValueError("an unknown quantity needs a 'note' (or 'source') saying why")
+                raise FieldProblem(
+                    ("unknown",), "an unknown quantity needs a 'note' (or 'source') saying why"
+                )
             return self
         if value is None:
             raise ValueError("expected a 'value' (or 'unknown: true' with a 'note'), found neither")
@@ -81,15 +110,21 @@ class _QuantityBase(StrictModel):
         if self.range is not None:
             lo, hi = self.range
             if lo > hi:
-                raise ValueError(f"range [{lo}, {hi}] is reversed: expected [low, high]")
+                raise FieldProblem(
+                    ("range",), f"range [{lo}, {hi}] is reversed: expected [low, high]"
+                )
             if not lo <= float(value) <= hi:
-                raise ValueError(f"value {value} lies outside its range [{lo}, {hi}]")
+                raise FieldProblem(("value",), f"value {value} lies outside its range [{lo}, {hi}]")
         return self
 
     @property
     def known(self) -> bool:
         """True when the quantity has a usable value."""
         return not self.unknown
+
+
+# Public name of the base class, for code that handles any quantity (``isinstance`` checks).
+Quantity = _QuantityBase
 
 
 class Count(_QuantityBase):
@@ -110,7 +145,7 @@ class NonNegative(_QuantityBase):
     value: NonNegativeFloat | None = None
 
 
-Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+Fraction = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
 
 
 class FractionQuantity(_QuantityBase):
@@ -164,42 +199,79 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
     DescriptorError
         On a YAML syntax error, a duplicate key, or an empty document.
     """
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise DescriptorError(path, None, "", "the file is empty: expected a YAML mapping")
         lines: dict[Loc, int] = {}
-        _index_lines(node, (), lines, path)
+        _index_lines(node, (), lines, path, set())
         data = loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        # A control character or a byte that is not text; the reader knows only the offset.
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        raise DescriptorError(
+            path, line, "", f"not valid YAML: {exc.reason} (character {shown})"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise DescriptorError(path, line, "", f"not valid YAML: {problem}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 
-def _index_lines(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str) -> None:
+def _index_lines(
+    node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: str, visited: set[int]
+) -> None:
     lines[loc] = node.start_mark.line + 1
+    # An alias points back at a node already indexed: walking it again would recurse forever on
+    # a self-referencing anchor and blow up exponentially on nested aliases ("billion laughs").
+    if id(node) in visited:
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
             line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                field = dotted(loc) or "(top level)"
+                raise DescriptorError(
+                    path, line, field, "expected a plain name as key, got a list or mapping"
+                )
+            key = _key_value(key_node)
             if key in seen:
                 field = ".".join(str(p) for p in (*loc, key))
                 raise DescriptorError(
                     path, line, field, f"duplicate key (first given on line {seen[key]})"
                 )
             seen[key] = line
-            _index_lines(value_node, (*loc, key), lines, path)
+            _index_lines(value_node, (*loc, key), lines, path, visited)
             lines[(*loc, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, (*loc, index), lines, path)
+            _index_lines(item, (*loc, index), lines, path, visited)
+
+
+def _key_value(node: yaml.ScalarNode) -> Any:
+    """The Python value of a mapping key as the constructor will build it (``1`` -> int 1).
+
+    So that a key path reported by pydantic (``core[1]`` for a key ``1:``) finds its line.
+    """
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    try:
+        value = yaml.safe_load(node.value)
+        hash(value)
+    except (yaml.YAMLError, TypeError):
+        return node.value
+    return value
 
 
 def line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
@@ -240,7 +312,8 @@ def validate_document(
             path, line_of(lines, ()), "", f"expected a YAML mapping, got {type(data).__name__}"
         )
     version = data.get("format_version")
-    if version != FORMAT_VERSION:
+    # ``type(...) is int``: YAML ``true`` and ``1.0`` compare equal to 1 but are not a version.
+    if type(version) is not int or version != FORMAT_VERSION:
         found = "nothing" if version is None else repr(version)
         raise DescriptorError(
             path,
@@ -287,22 +360,44 @@ def _translate(
     loc = tuple(p for p in loc if p not in _UNION_TAGS)
     kind = err["type"]
     found = err.get("input")
+    problem = (err.get("ctx") or {}).get("error")
+    if isinstance(problem, FieldProblem):
+        loc = (*loc, *problem.loc)
+    is_key = bool(loc) and loc[-1] == "[key]"
+    if is_key:
+        loc = loc[:-1]
     line = line_of(lines, loc)
     if kind == "missing":
         return DescriptorError(path, line, dotted(loc), "missing required field")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
+    if kind == "extra_forbidden" or (is_key and kind == "literal_error"):
+        allowed = [k for k in _allowed_keys(model, loc[:-1]) if k not in _RESERVED]
+        if is_key:
+            allowed = list(typing.get_args(_unwrap(_step_into_path(model, loc[:-1], key=True))))
         hint = _did_you_mean(str(loc[-1]), allowed)
         listing = f"; expected one of: {', '.join(sorted(allowed))}" if allowed and not hint else ""
         return DescriptorError(path, line, dotted(loc), f"unknown key{hint}{listing}")
     message = err["msg"]
     if message.startswith("Value error, "):
         return DescriptorError(path, line, dotted(loc), message[len("Value error, ") :])
+    if kind == "model_type":
+        target = _unwrap(_step_into_path(model, loc))
+        if isinstance(target, type) and issubclass(target, _QuantityBase):
+            expected = (
+                "a quantity such as {value: 23.6, source: tag} (or {unknown: true, note: ...})"
+            )
+        else:
+            expected = "a mapping of keys to values"
+        return DescriptorError(path, line, dotted(loc), f"expected {expected}, got {_show(found)}")
+    if kind == "dict_type":
+        return DescriptorError(path, line, dotted(loc), f"expected a mapping, got {_show(found)}")
     message = message.replace("Input should be", "expected").replace("Input", "value")
+    message = message.replace("Keys should be strings", "expected a text key")
     return DescriptorError(path, line, dotted(loc), f"{message}, got {_show(found)}")
 
 
 _UNION_TAGS = {"int", "float", "str", "bool", "list[...]", "dict[...]", "tuple[...]"}
+# Fields the loaders fill in themselves (never written in a file); not offered as suggestions.
+_RESERVED = {"path", "text"}
 
 
 def _show(value: Any) -> str:
@@ -317,15 +412,26 @@ def _did_you_mean(word: str, options: list[str]) -> str:
 
 def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
     """Field names of the model found at ``loc`` (following nested models, dicts and lists)."""
+    current = _unwrap(_step_into_path(model, loc))
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _step_into_path(model: type[BaseModel], loc: Loc, key: bool = False) -> Any:
+    """The annotation found at ``loc`` below ``model`` (``None`` if the path leaves the schema).
+
+    With ``key=True``, the annotation of the *keys* of the dict found at ``loc``.
+    """
     current: Any = model
     for part in loc:
         current = _step_into(current, part)
         if current is None:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+            return None
+    if key:
+        args = typing.get_args(_unwrap(current))
+        return args[0] if typing.get_origin(_unwrap(current)) is dict and args else None
+    return current
 
 
 def _step_into(annotation: Any, part: str | int) -> Any:
