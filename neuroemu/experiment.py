@@ -1,0 +1,319 @@
+"""Experiment files: one YAML file that says which model runs on which chips, with which seeds,
+priced on which GPUs, and where the traces and the results table go.
+
+A published comparison is then re-run with ``neuroemu experiment exp.yaml`` and gives the same
+numbers. The file is read as strictly as a chip descriptor (:mod:`neuroemu.descriptor`): unknown
+keys, wrong types, a missing chip or model come back as ``file:line: field: problem`` before any
+simulation starts. Paths in the file (a model ``.py``, chip or GPU ``.yaml``, the output folder)
+are relative to the experiment file, so an experiment folder can be moved or shared whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, PositiveInt, field_validator
+
+from .chip import ChipSpec, load_chip
+from .descriptor import (
+    FieldProblem,
+    Loc,
+    PositiveFloat,
+    StrictModel,
+    dotted,
+    line_of,
+    parse_yaml,
+    read_text,
+    validate_document,
+)
+from .errors import CapacityError, DescriptorError, NeuroEmuError, TraceError
+
+
+class Outputs(StrictModel):
+    """Where results go: ``folder`` (relative to the experiment file), one trace per run if
+    ``traces``, and the results table ``table`` (a CSV file name inside ``folder``)."""
+
+    folder: str = Field(min_length=1)
+    traces: bool = True
+    table: str = Field(default="results.csv", pattern=r"^[^/\\]+\.csv$")
+
+
+class ExperimentSpec(StrictModel):
+    """An experiment as read from its YAML file (see ``experiments/example.yaml``)."""
+
+    format_version: Literal[1]
+    kind: Literal["experiment"]
+    name: str | None = None
+    description: str | None = None
+    model: str = Field(min_length=1)
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    chips: list[str] = Field(min_length=1)
+    gpus: list[str] = Field(default_factory=list)
+    duration_ms: PositiveFloat
+    seeds: list[int] = Field(min_length=1)
+    strategy: Literal["fill", "balanced", "min-traffic"] = "fill"
+    device: Literal["runtime", "cython", "numpy", "cpp"] = "runtime"
+    n_chips: PositiveInt | None = None
+    window_ms: PositiveFloat | None = None
+    outputs: Outputs
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
+        for index, seed in enumerate(seeds):
+            if seed in seeds[:index]:
+                raise FieldProblem(
+                    (index,), f"seed {seed} is listed twice: expected distinct seeds"
+                )
+        return seeds
+
+
+@dataclass(frozen=True, eq=False)
+class Experiment:
+    """A validated experiment with its references resolved and its chips loaded.
+
+    ``model`` is a bundled model name or the path of a ``.py`` file, ``gpus`` bundled names or
+    descriptor paths, ``folder`` the output folder, all resolved against the experiment file.
+    """
+
+    spec: ExperimentSpec
+    path: Path
+    model: str
+    model_label: str
+    chips: list[ChipSpec]
+    gpus: list[str]
+    folder: Path
+    lines: dict[Loc, int]
+
+    def line_of(self, loc: Loc) -> int | None:
+        """Line of a field in the experiment file (for messages about it)."""
+        return line_of(self.lines, loc)
+
+    def trace_name(self, chip: ChipSpec, seed: int) -> str:
+        """``<model>_<chip>_seed<k>.h5``, the trace file of one run."""
+        return f"{self.model_label}_{chip.name}_seed{seed}.h5"
+
+    def outputs(self) -> list[Path]:
+        """Every file the experiment writes."""
+        files = [self.folder / self.spec.outputs.table]
+        if self.spec.outputs.traces:
+            files += [
+                self.folder / self.trace_name(c, s) for c in self.chips for s in self.spec.seeds
+            ]
+        return files
+
+
+def _relative(base: Path, value: str, suffixes: tuple[str, ...]) -> str:
+    """A file reference relative to the experiment file; a bundled name stays as it is."""
+    return str(base / value) if value.endswith(suffixes) else value
+
+
+def _problem(path: str, lines: dict[Loc, int], loc: Loc, message: str) -> DescriptorError:
+    return DescriptorError(path, line_of(lines, loc), dotted(loc), message)
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; load its chips, check its model and GPUs.
+
+    Raises
+    ------
+    DescriptorError
+        With file, line and field, for the experiment file or for a chip it names.
+    """
+    from .gpu_spec import load_gpu
+    from .model_files import model_parameters, resolve_model
+
+    path = Path(path)
+    name = str(path)
+    data, lines = parse_yaml(read_text(path), name)
+    spec = validate_document(ExperimentSpec, data, lines, name, kind="experiment")
+    base = path.parent
+    model = _relative(base, spec.model, (".py",))
+    try:
+        accepted = model_parameters(resolve_model(model))
+    except NeuroEmuError as exc:
+        raise _problem(name, lines, ("model",), str(exc)) from None
+    for key in spec.params:
+        if key not in accepted:
+            raise _problem(
+                name, lines, ("params", key),
+                f"model {spec.model!r} has no parameter {key!r}; its parameters: "
+                f"{', '.join(accepted)}",
+            )  # fmt: skip
+    chips = []
+    for index, chip in enumerate(spec.chips):
+        reference = _relative(base, chip, (".yaml", ".yml"))
+        try:
+            chips.append(load_chip(reference))
+        except DescriptorError as exc:
+            if exc.path != reference:  # a problem inside the chip file: its own file:line
+                raise
+            raise _problem(name, lines, ("chips", index), exc.problem) from None
+    names = [c.name for c in chips]
+    for index, chip_name in enumerate(names):
+        if chip_name in names[:index]:
+            message = f"chip {chip_name!r} is listed twice: expected distinct chips"
+            raise _problem(name, lines, ("chips", index), message)
+    gpus = []
+    for index, gpu in enumerate(spec.gpus):
+        reference = _relative(base, gpu, (".yaml", ".yml"))
+        try:
+            load_gpu(reference)
+        except DescriptorError as exc:
+            if exc.path != reference:
+                raise
+            raise _problem(name, lines, ("gpus", index), exc.problem) from None
+        gpus.append(reference)
+    return Experiment(
+        spec=spec,
+        path=path,
+        model=model,
+        model_label=Path(spec.model).stem,
+        chips=chips,
+        gpus=gpus,
+        folder=base / spec.outputs.folder,
+        lines=lines,
+    )
+
+
+RUN_COLUMNS = (
+    "model", "params", "chip", "seed", "strategy", "brian2_device", "duration_ms", "n_neurons",
+    "n_synapses", "n_spikes", "n_chips", "n_cores_used", "trace",
+)  # fmt: skip
+REPORT_COLUMNS = (
+    "device", "device_kind", "style", "method", "scope", "simulated_ms", "time_s", "total_j",
+    "static_j", "dynamic_j", "energy_per_synaptic_event_pj", "energy_per_simulated_second_j",
+    "energy_per_inference_j", "energy_delay_product_js", "real_time_factor", "synaptic_events",
+    "unpriced", "notes",
+)  # fmt: skip
+
+
+def _rows(experiment: Experiment, result: Any, trace: str) -> list[dict[str, Any]]:
+    """One row per device priced in a run: the chip first, then each GPU report."""
+    run = {
+        "model": experiment.model_label,
+        "params": json.dumps(experiment.spec.params, sort_keys=True),
+        "chip": result.chip.name,
+        "seed": result.seed,
+        "strategy": result.strategy,
+        "brian2_device": result.activity.device,
+        "duration_ms": result.activity.duration_ms,
+        "n_neurons": result.network.n_neurons,
+        "n_synapses": result.network.n_synapses,
+        "n_spikes": result.activity.n_spikes,
+        "n_chips": result.mapping.n_chips,
+        "n_cores_used": result.mapping.n_cores_used,
+        "trace": trace,
+    }
+    rows = []
+    for report in [result.report, *result.gpu_reports]:
+        summary = report.summary()
+        summary["unpriced"] = "; ".join(summary["unpriced"])
+        summary["notes"] = "; ".join(summary["notes"])
+        rows.append({**run, **{k: summary[k] for k in REPORT_COLUMNS}})
+    return rows
+
+
+def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write the results table as CSV, atomically (temporary file, then rename)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*RUN_COLUMNS, *REPORT_COLUMNS])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    partial = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+    try:
+        partial.write_text(buffer.getvalue(), encoding="utf-8")
+        os.replace(partial, path)
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return path
+
+
+def _check_fits(experiment: Experiment) -> None:
+    """Map the first seed's network on every chip before any simulation runs.
+
+    A chip that cannot hold the model then stops the experiment at once, naming the chip's line
+    in the experiment file, instead of after the runs on the chips listed before it.
+    """
+    from .mapping import map_network
+    from .pipeline import build_network
+
+    spec = experiment.spec
+    network = build_network(experiment.model, dict(spec.params), spec.seeds[0])
+    for index, chip in enumerate(experiment.chips):
+        try:
+            map_network(network, chip, strategy=spec.strategy, n_chips=spec.n_chips)
+        except CapacityError as exc:
+            where = f"{experiment.path}:{experiment.line_of(('chips', index))}"
+            raise NeuroEmuError(
+                f"{where}: chips[{index}]: the model does not fit on {chip.name!r} "
+                f"(seed {spec.seeds[0]}): {exc}"
+            ) from exc
+
+
+def run_experiment(
+    path: str | Path | Experiment,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every chip x seed of an experiment; write its traces and results table.
+
+    Parameters
+    ----------
+    path : str, Path or Experiment
+        The experiment YAML file (or one already loaded with :func:`load_experiment`).
+    force : bool
+        Overwrite traces and table left by an earlier run. Without it, existing outputs stop the
+        experiment before anything runs (not after an hour of simulations).
+    progress : callable or None
+        Called with one line of text before each run (the CLI prints it).
+
+    Returns
+    -------
+    list of dict
+        The rows of the results table: one per (run, device), chip rows and GPU rows.
+    """
+    from .pipeline import run_pipeline
+    from .traces import write_trace
+
+    experiment = path if isinstance(path, Experiment) else load_experiment(path)
+    spec = experiment.spec
+    existing = [p for p in experiment.outputs() if p.exists()]
+    if existing and not force:
+        shown = ", ".join(str(p) for p in existing[:3]) + (" ..." if len(existing) > 3 else "")
+        raise TraceError(
+            f"{len(existing)} output file(s) of {experiment.path} already exist ({shown}); "
+            f"use --force (force=True) to overwrite them"
+        )
+    _check_fits(experiment)
+    experiment.folder.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    total = len(experiment.chips) * len(spec.seeds)
+    for index, (chip, seed) in enumerate(
+        ((c, s) for c in experiment.chips for s in spec.seeds), start=1
+    ):
+        if progress is not None:
+            progress(f"[{index}/{total}] {experiment.model_label} on {chip.name}, seed {seed}")
+        result = run_pipeline(
+            experiment.model, chip, duration_ms=spec.duration_ms, seed=seed,
+            params=dict(spec.params), strategy=spec.strategy, device=spec.device,
+            n_chips=spec.n_chips, window_ms=spec.window_ms, gpus=tuple(experiment.gpus),
+        )  # fmt: skip
+        trace = ""
+        if spec.outputs.traces:
+            trace = experiment.trace_name(chip, seed)
+            command = f"neuroemu experiment {experiment.path}"
+            write_trace(experiment.folder / trace, result, command=command, force=force)
+        rows += _rows(experiment, result, trace)
+    write_table(experiment.folder / spec.outputs.table, rows)
+    return rows
