@@ -17,7 +17,7 @@ from .pipeline import RunResult, run_pipeline
 from .report import EnergyReport
 
 
-def _si(value: float | None, unit: str) -> str:
+def format_si(value: float | None, unit: str) -> str:
     """``0.00123, 'J'`` -> ``1.23 mJ``; ``None`` -> ``unpriced``."""
     if value is None:
         return "unpriced"
@@ -70,18 +70,18 @@ def energy_table(report: EnergyReport) -> str:
         energy = report.dynamic_pj.get(kind)
         share = "" if total in (None, 0) or energy is None else f"{100 * energy / total:.1f}%"
         rows.append(
-            [kind, f"{events:,}", _si(None if energy is None else energy * 1e-12, "J"), share]
+            [kind, f"{events:,}", format_si(None if energy is None else energy * 1e-12, "J"), share]
         )
     static = report.static_pj
     rows.append(
         [
             "static",
             "",
-            _si(None if static is None else static * 1e-12, "J"),
+            format_si(None if static is None else static * 1e-12, "J"),
             "" if total in (None, 0) or static is None else f"{100 * static / total:.1f}%",
         ]
     )
-    rows.append(["total", "", _si(report.total_j, "J"), ""])
+    rows.append(["total", "", format_si(report.total_j, "J"), ""])
     return tabulate(
         rows,
         headers=["event kind", "events", "energy", "share"],
@@ -106,7 +106,7 @@ def top_cores(result: RunResult, n: int = 5) -> str:
                 local,
                 int(result.mapping.usage["neurons"][core]),
                 f"{result.counts.per_core['synaptic_event'][core]:,}",
-                _si(per_core[core] * 1e-12, "J"),
+                format_si(per_core[core] * 1e-12, "J"),
             ]
         )
     return tabulate(
@@ -116,14 +116,14 @@ def top_cores(result: RunResult, n: int = 5) -> str:
 
 def headline_lines(report: EnergyReport) -> list[str]:
     lines = [
-        f"time on {report.device}: {_si(report.time_s, 's')} for {report.simulated_ms:g} ms "
+        f"time on {report.device}: {format_si(report.time_s, 's')} for {report.simulated_ms:g} ms "
         f"simulated (real-time factor {report.real_time_factor:.3g})",
-        f"energy per synaptic event: {_si(_pj_to_j(report.energy_per_synaptic_event_pj), 'J')}",
-        f"energy per simulated second: {_si(report.energy_per_simulated_second_j, 'J')}",
-        f"energy-delay product: {_si(report.energy_delay_product_js, 'J·s')}",
+        f"energy per synaptic event: {format_si(_pj_to_j(report.energy_per_synaptic_event_pj), 'J')}",
+        f"energy per simulated second: {format_si(report.energy_per_simulated_second_j, 'J')}",
+        f"energy-delay product: {format_si(report.energy_delay_product_js, 'J·s')}",
     ]
     if report.energy_per_inference_j is not None:
-        lines.append(f"energy per inference: {_si(report.energy_per_inference_j, 'J')}")
+        lines.append(f"energy per inference: {format_si(report.energy_per_inference_j, 'J')}")
     if report.unpriced:
         lines.append(
             f"could not price: {', '.join(report.unpriced)} (the descriptor marks these energies "

@@ -13,12 +13,12 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from .cli_run import _si
+from .cli_run import format_si
 from .errors import NeuroEmuError
 
 
 def _pj(value: float | None) -> str:
-    return _si(None if value is None else value * 1e-12, "J")
+    return format_si(None if value is None else value * 1e-12, "J")
 
 
 def _summary_lines(summary: dict[str, Any], path: str) -> list[str]:
@@ -51,7 +51,7 @@ def _summary_lines(summary: dict[str, Any], path: str) -> list[str]:
         total = entry["total_pj"]
         shown = _pj(total) if not entry["unpriced"] else "unpriced: " + ", ".join(entry["unpriced"])
         rows.append([entry["device"], entry["device_kind"], entry["style"],
-                     _si(entry["time_s"], "s"), shown])  # fmt: skip
+                     format_si(entry["time_s"], "s"), shown])  # fmt: skip
     lines += ["", tabulate(rows, headers=["device", "kind", "style", "time on device", "energy"])]
     return lines
 
@@ -122,8 +122,8 @@ def experiment_command(experiment: Path, force: bool) -> None:
     rows = run_experiment(loaded, force=force, progress=progress)
     if not rows:
         raise NeuroEmuError(f"{experiment}: the experiment produced no results")
-    table = [[r["chip"], r["seed"], r["device"], r["style"], _si(r["time_s"], "s"),
-              _si(r["total_j"], "J"), _pj(r["energy_per_synaptic_event_pj"])]
+    table = [[r["chip"], r["seed"], r["device"], r["style"], format_si(r["time_s"], "s"),
+              format_si(r["total_j"], "J"), _pj(r["energy_per_synaptic_event_pj"])]
              for r in rows]  # fmt: skip
     headers = ["run on chip", "seed", "device", "style", "time", "energy", "per synaptic event"]
     click.echo(tabulate(table, headers=headers))

@@ -254,11 +254,12 @@ CHILD = """
 import signal, sys, time
 sys.path.insert(0, {tests!r})
 signal.signal(signal.SIGINT, signal.default_int_handler)
+import neuroemu.trace_codec as codec
 import neuroemu.traces as traces
 from test_traces import synthetic_result
 
 result = synthetic_result(seed=3, scale=400)
-put = traces._put
+put = codec._put
 state = {{"announced": False}}
 
 def slow_put(*args, **kwargs):
@@ -269,7 +270,7 @@ def slow_put(*args, **kwargs):
     time.sleep(0.02)
     return put(*args, **kwargs)
 
-traces._put = slow_put
+codec._put = slow_put
 traces.write_trace({target!r}, result, force=True)
 print("done", flush=True)
 """
