@@ -118,7 +118,8 @@ def headline_lines(report: EnergyReport) -> list[str]:
     lines = [
         f"time on {report.device}: {format_si(report.time_s, 's')} for {report.simulated_ms:g} ms "
         f"simulated (real-time factor {report.real_time_factor:.3g})",
-        f"energy per synaptic event: {format_si(_pj_to_j(report.energy_per_synaptic_event_pj), 'J')}",
+        "energy per synaptic event: "
+        + format_si(_pj_to_j(report.energy_per_synaptic_event_pj), "J"),
         f"energy per simulated second: {format_si(report.energy_per_simulated_second_j, 'J')}",
         f"energy-delay product: {format_si(report.energy_delay_product_js, 'J·s')}",
     ]
