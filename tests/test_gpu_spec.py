@@ -1,0 +1,90 @@
+"""GPU descriptors (neuroemu.gpu_spec): the bundled files, the schema's checks and accessors."""
+
+from __future__ import annotations
+
+import pytest
+
+from neuroemu.descriptor import iter_quantities
+from neuroemu.errors import DescriptorError, NeuroEmuError, UnpricedError
+from neuroemu.gpu_spec import PRECISION_BYTES, bundled_gpu_names, load_gpu, parse_gpu
+
+BUNDLED = ("a100", "h100", "h200", "jetson-orin", "rtx2070", "rtx4090", "v100")
+
+
+def test_the_issue_s_gpus_are_bundled() -> None:
+    assert set(BUNDLED) <= set(bundled_gpu_names())
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_every_bundled_gpu_is_consistent(name: str) -> None:
+    gpu = load_gpu(name)
+    board, ctx = gpu.number("power.board_power_w"), gpu.number("power.idle_ctx_power_w")
+    assert gpu.number("power.idle_power_w") <= ctx < board
+    assert "fp32" in gpu.precisions()
+    for loc, quantity in iter_quantities(gpu):
+        assert quantity.source or quantity.note, f"{name}: {'.'.join(map(str, loc))} unexplained"
+    # a per-op energy above (board - idle_ctx) / peak would exceed the board limit at full rate
+    for precision in gpu.precisions():
+        bound_pj = (board - ctx) / gpu.number(f"compute.peak_tflops.{precision}")
+        assert gpu.number(f"energy.per_op_pj.{precision}") <= bound_pj * 1.01
+    rates = gpu.achievable_rates()
+    assert rates["dram"] == pytest.approx(
+        gpu.number("timing.memory_fraction") * gpu.number("memory.bandwidth_gb_s") * 1e9
+    )
+    assert gpu.nvml_energy_counter is (name != "jetson-orin")
+
+
+def test_rtx2070_fits_are_labelled_as_fits() -> None:
+    gpu = load_gpu("rtx2070")
+    for field in (
+        "power.idle_ctx_power_w",
+        "energy.per_atomic_pj",
+        "timing.memory_fraction",
+        "timing.atomic_throughput_gops",
+    ):
+        node = gpu
+        for part in field.split("."):
+            node = getattr(node, part)
+        assert node.source == "snab" and "fitted" in node.note
+
+
+GOOD = load_gpu("rtx2070").text
+
+
+def test_context_idle_below_bare_idle_is_refused() -> None:
+    text = GOOD.replace("idle_ctx_power_w: {value: 71.3", "idle_ctx_power_w: {value: 10")
+    with pytest.raises(DescriptorError, match="opening a CUDA context never lowers idle power"):
+        parse_gpu(text, "bad.yaml")
+
+
+def test_an_energy_for_a_precision_without_a_peak_is_refused() -> None:
+    text = GOOD.replace("    fp16_tensor: {value: 63.0", "    bf16_tensor: {value: 63.0")
+    with pytest.raises(DescriptorError, match=r"prices \['fp16_tensor'\] but compute.peak_tflops"):
+        parse_gpu(text, "bad.yaml")
+
+
+def test_a_misspelt_key_gets_a_suggestion_with_its_line() -> None:
+    text = GOOD.replace("l2_bandwidth_gb_s:", "l2_bandwith_gb_s:")
+    with pytest.raises(DescriptorError) as info:
+        parse_gpu(text, "bad.yaml")
+    assert "did you mean 'l2_bandwidth_gb_s'" in str(info.value)
+    assert str(info.value).startswith("bad.yaml:")
+
+
+def test_number_reads_dotted_fields_and_refuses_unknown_values() -> None:
+    gpu = load_gpu("h200")
+    assert gpu.number("memory.bandwidth_gb_s") == 4800
+    assert gpu.number("compute.peak_tflops.bf16_tensor") == 989.4
+    with pytest.raises(NeuroEmuError, match=r"gives no compute\.peak_tflops\.int8_tensor"):
+        gpu.number("compute.peak_tflops.int8_tensor")
+    text = GOOD.replace(
+        'sync_us: {value: 5, estimated: true, note: "default to be calibrated"}',
+        'sync_us: {unknown: true, note: "never measured"}',
+    )
+    with pytest.raises(UnpricedError, match=r"timing\.sync_us is marked unknown"):
+        parse_gpu(text).number("timing.sync_us")
+
+
+def test_precision_bytes() -> None:
+    assert PRECISION_BYTES["fp32"] == 4 and PRECISION_BYTES["bf16_tensor"] == 2
+    assert PRECISION_BYTES["int8_tensor"] == 1 and PRECISION_BYTES["fp64"] == 8
