@@ -334,6 +334,12 @@ def validate_document(
         errors = [_translate(err, model, lines, path) for err in exc.errors()]
         errors.sort(key=lambda e: (e.line or 0, e.field))
         raise DescriptorErrors(errors) from None
+    except (TypeError, ArithmeticError, AttributeError, KeyError) as exc:
+        # A cross-field check met a combination it did not foresee (an unknown quantity where a
+        # number is needed, say): still one paragraph naming the file, never a traceback.
+        raise DescriptorError(
+            path, None, "", f"the file could not be validated: {type(exc).__name__}: {exc}"
+        ) from None
     sources = getattr(document, "sources", {}) or {}
     bad = []
     for loc, quantity in iter_quantities(document):

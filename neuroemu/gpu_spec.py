@@ -75,6 +75,11 @@ class Power(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> Power:
         limit = self.board_power_w.value
+        if limit is None:
+            raise ValueError(
+                "board_power_w is marked unknown: expected a value (the power cap of the "
+                "energy model needs it)"
+            )
         for name in ("idle_power_w", "idle_ctx_power_w"):
             power = getattr(self, name)
             if power.value is not None and power.value >= limit:

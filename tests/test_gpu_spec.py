@@ -88,3 +88,18 @@ def test_number_reads_dotted_fields_and_refuses_unknown_values() -> None:
 def test_precision_bytes() -> None:
     assert PRECISION_BYTES["fp32"] == 4 and PRECISION_BYTES["bf16_tensor"] == 2
     assert PRECISION_BYTES["int8_tensor"] == 1 and PRECISION_BYTES["fp64"] == 8
+
+
+def test_unknown_board_power_is_a_clear_error():
+    from neuroemu.chip import data_dir
+    from neuroemu.errors import DescriptorError
+    from neuroemu.gpu_spec import parse_gpu
+
+    text = (data_dir("chips") / "gpu" / "rtx2070.yaml").read_text()
+    start = text.index("  board_power_w:")
+    end = text.index("\n", start)
+    bad = text[:start] + '  board_power_w: {unknown: true, note: "not given"}' + text[end:]
+    with pytest.raises(
+        DescriptorError, match=r"bad\.yaml:\d+: power.*board_power_w is marked unknown"
+    ):
+        parse_gpu(bad, "bad.yaml")
