@@ -49,6 +49,9 @@ def fixed_probability(
         while position < total:
             size = max(1024, int(expected * 1.05) + 10 * int(np.sqrt(expected + 1)))
             gaps = rng.geometric(p, size=size).astype(np.int64)
+            # For tiny p the gaps saturate at 2**63 - 1 and their sum would wrap around to
+            # negative positions (an endless loop); any gap past the end means "no more pairs".
+            np.minimum(gaps, total + 1, out=gaps)
             steps = position + np.cumsum(gaps)
             chunks.append(steps[steps < total])
             position = int(steps[-1])
