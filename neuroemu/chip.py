@@ -23,9 +23,8 @@ from .descriptor import (
     NonNegative,
     Positive,
     StrictModel,
-    parse_yaml,
+    parse_descriptor,
     read_text,
-    validate_document,
 )
 from .errors import DescriptorError
 from .events import EVENT_KINDS
@@ -341,13 +340,7 @@ def resolve_descriptor(name_or_path: str | Path, folder: Path, what: str) -> Pat
 
 def parse_chip(text: str, path: str = "<string>") -> ChipSpec:
     """Validate descriptor text and return the :class:`ChipSpec` (``path`` used in messages)."""
-    data, lines = parse_yaml(text, path)
-    if isinstance(data, dict):
-        for reserved in ("path", "text"):
-            if reserved in data:
-                raise DescriptorError(path, lines.get((reserved,)), reserved, "unknown key")
-        data = {**data, "path": path, "text": text}
-    return validate_document(ChipSpec, data, lines, path, kind="chip")
+    return parse_descriptor(ChipSpec, text, path, kind="chip")
 
 
 def load_chip(name_or_path: str | Path) -> ChipSpec:

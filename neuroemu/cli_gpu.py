@@ -17,6 +17,7 @@ from tabulate import tabulate
 from .accounting import count_events, estimate_energy
 from .activity import Activity
 from .chip import ChipSpec, load_chip
+from .cli_options import device_option, duration_option, param_option, seed_option, strategy_option
 from .errors import CapacityError
 from .gpu import SCOPES, STYLES, gpu_baseline
 from .gpu_spec import load_gpu
@@ -107,34 +108,10 @@ def _names(text: str) -> list[str]:
     help="GPUs (bundled names or paths), comma-separated; each is priced in the "
     "event-driven and the dense style.",
 )
-@click.option(
-    "--duration-ms",
-    type=click.FloatRange(min=0, min_open=True),
-    default=1000.0,
-    show_default=True,
-    help="Biological time to simulate.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Seed of the model's connectivity and of Brian2.",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["fill", "balanced", "min-traffic"]),
-    default="fill",
-    show_default=True,
-    help="Mapping strategy on every chip.",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["runtime", "cython", "numpy", "cpp"]),
-    default="runtime",
-    show_default=True,
-    help="Brian2 target of the one run.",
-)
+@duration_option
+@seed_option
+@strategy_option
+@device_option
 @click.option(
     "--scope",
     type=click.Choice(SCOPES),
@@ -142,14 +119,7 @@ def _names(text: str) -> list[str]:
     show_default=True,
     help="GPU energy scope: the board (as NVML measures) or the wall (adds the host).",
 )
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Model parameter (repeatable).",
-)
+@param_option
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def compare(
     model: str,

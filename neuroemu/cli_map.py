@@ -15,7 +15,8 @@ import click
 from tabulate import tabulate
 
 from .chip import load_chip
-from .mapping import STRATEGIES, map_network
+from .cli_options import n_chips_option, param_option, strategy_option
+from .mapping import map_network
 from .model_files import load_model, parse_params
 
 
@@ -72,29 +73,9 @@ def format_report(report: dict[str, Any]) -> str:
 @click.command("map")
 @click.argument("model")
 @click.option("--chip", "chip", required=True, help="Bundled chip name or descriptor path.")
-@click.option(
-    "--strategy",
-    type=click.Choice(STRATEGIES),
-    default="fill",
-    show_default=True,
-    help="fill: in order, core after core; balanced: equal load on every core of the chips "
-    "fill needs; min-traffic: graph partitioning to cut inter-core synapses.",
-)
-@click.option(
-    "--chips",
-    "n_chips",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Most chips to use (default: the descriptor's topology.max_chips).",
-)
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Model parameter (repeatable), e.g. -p scale=0.5.",
-)
+@strategy_option
+@n_chips_option
+@param_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def map_command(
     model: str,

@@ -11,6 +11,14 @@ import click
 import numpy as np
 from tabulate import tabulate
 
+from .cli_options import (
+    device_option,
+    duration_option,
+    n_chips_option,
+    param_option,
+    seed_option,
+    strategy_option,
+)
 from .events import EVENT_KINDS
 from .model_files import parse_params
 from .pipeline import RunResult, run_pipeline
@@ -203,49 +211,12 @@ def print_result(result: RunResult) -> None:
 @click.command("run")
 @click.argument("model")
 @click.option("--chip", "chip", required=True, help="Bundled chip name or descriptor path.")
-@click.option(
-    "--duration-ms",
-    type=click.FloatRange(min=0, min_open=True),
-    default=1000.0,
-    show_default=True,
-    help="Biological time to simulate.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Seed of the model's connectivity and of Brian2.",
-)
-@click.option(
-    "--device",
-    type=click.Choice(["runtime", "cython", "numpy", "cpp"]),
-    default="runtime",
-    show_default=True,
-    help="Brian2 target: runtime (cython if a compiler exists), or cpp_standalone.",
-)
-@click.option(
-    "--strategy",
-    type=click.Choice(["fill", "balanced", "min-traffic"]),
-    default="fill",
-    show_default=True,
-    help="Mapping strategy.",
-)
-@click.option(
-    "--chips",
-    "n_chips",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Chips available (default: as many as needed).",
-)
-@click.option(
-    "-p",
-    "--param",
-    "params",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Model parameter (repeatable).",
-)
+@duration_option
+@seed_option
+@device_option
+@strategy_option
+@n_chips_option
+@param_option
 @click.option(
     "--window-ms",
     type=click.FloatRange(min=0, min_open=True),

@@ -473,3 +473,17 @@ def read_text(path: str | Path) -> str:
         raise DescriptorError(str(path), None, "", "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DescriptorError(str(path), None, "", f"cannot read the file: {exc}") from None
+
+
+def parse_descriptor(model: type[ModelT], text: str, path: str, kind: str) -> ModelT:
+    """Parse and validate descriptor text of ``kind``; the model keeps ``path`` and ``text``.
+
+    ``path`` and ``text`` are filled in here (provenance for traces), so a file may not set them.
+    """
+    data, lines = parse_yaml(text, path)
+    if isinstance(data, dict):
+        for reserved in ("path", "text"):
+            if reserved in data:
+                raise DescriptorError(path, lines.get((reserved,)), reserved, "unknown key")
+        data = {**data, "path": path, "text": text}
+    return validate_document(model, data, lines, path, kind=kind)

@@ -26,11 +26,10 @@ from .descriptor import (
     NonNegative,
     Positive,
     StrictModel,
-    parse_yaml,
+    parse_descriptor,
     read_text,
-    validate_document,
 )
-from .errors import DescriptorError, NeuroEmuError, UnpricedError
+from .errors import NeuroEmuError, UnpricedError
 
 PRECISIONS = ("fp64", "fp32", "fp16", "bf16", "fp16_tensor", "bf16_tensor", "int8_tensor")
 # Bytes of one value stored in each precision (weights and activations of the dense style).
@@ -222,13 +221,7 @@ def bundled_gpu_names() -> list[str]:
 
 def parse_gpu(text: str, path: str = "<string>") -> GpuSpec:
     """Validate GPU descriptor text and return the :class:`GpuSpec`."""
-    data, lines = parse_yaml(text, path)
-    if isinstance(data, dict):
-        for reserved in ("path", "text"):
-            if reserved in data:
-                raise DescriptorError(path, lines.get((reserved,)), reserved, "unknown key")
-        data = {**data, "path": path, "text": text}
-    return validate_document(GpuSpec, data, lines, path, kind="gpu")
+    return parse_descriptor(GpuSpec, text, path, kind="gpu")
 
 
 def load_gpu(name_or_path: str | Path) -> GpuSpec:
