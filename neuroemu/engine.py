@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,9 @@ def quantise_weights(
 
 
 def _brian2() -> Any:
+    # Brian2 2.9 routes Python warnings into its log, so pyparsing's deprecation notices about
+    # Brian2's own parser calls would reach the user's terminal on every fresh compile.
+    warnings.filterwarnings("ignore", message=r".*deprecated.*use.*", category=DeprecationWarning)
     try:
         import brian2 as b2
     except ImportError as exc:  # pragma: no cover - brian2 is a core dependency

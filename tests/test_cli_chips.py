@@ -43,7 +43,7 @@ def test_list_shows_every_bundled_chip_and_gpu() -> None:
 def test_list_json() -> None:
     result = invoke("list", "--json")
     assert result.exit_code == 0, result.output
-    rows = {row["name"]: row for row in json.loads(result.output)}
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert set(rows) == set(bundled_chip_names()) | set(bundled_gpu_names())
     assert rows["loihi"]["kind"] == "chip"
     assert rows["loihi"]["synaptic_event_pj"] == 23.6

@@ -160,7 +160,7 @@ def test_compare_json_rows(tmp_path: Path, fake_pipeline: list[tuple]) -> None:
         "m", "--chips", chip_file(tmp_path, "tiny"), "--gpus", "h200", "--json", "--scope", "wall"
     )
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert out["simulated_ms"] == 200.0 and out["notes"] == []
     rows = out["rows"]
     assert [(r["device"], r["style"], r["scope"]) for r in rows] == [
@@ -223,6 +223,6 @@ def test_compare_runs_a_bundled_model_end_to_end() -> None:
         "--json",
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)["rows"]
+    rows = json.loads(result.stdout)["rows"]
     assert [r["device"] for r in rows] == ["loihi", "rtx2070", "rtx2070"]
     assert all(r["energy_j"] > 0 for r in rows)

@@ -42,7 +42,7 @@ def test_map_json(chip_file: Path, strategy: str) -> None:
         "coba", "--chip", str(chip_file), "-p", "scale=0.05", "--strategy", strategy, "--json"
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["chip"] == "tiny" and report["strategy"] == strategy
     assert report["model"] == "coba" and report["n_neurons"] == 200
     assert set(report["utilisation"]) == {"neurons", "synapse_memory_bits", "fan_in"}
