@@ -173,9 +173,11 @@ class Projection:
     i, j : array of int
         Local pre and post index of each synapse.
     weight : array of float
-        Weight of each synapse, in the unit of the post model's ``target``.
+        Weight of each synapse, in the unit of the post model's ``target``. A float32 array is
+        kept as float32 (4 bytes per synapse instead of 8 for 10^8-synapse models); any other
+        input becomes float64.
     delay_ms : float or array
-        Axonal delay, homogeneous (scalar) or per synapse; >= 0.
+        Axonal delay, homogeneous (scalar) or per synapse; >= 0 (float32 kept as for weights).
     target : str
         Which synaptic target of the post model (``exc`` or ``inh`` in the library models).
     plasticity : STDP or None
@@ -210,9 +212,11 @@ class Projection:
         ):
             raise NetworkError(f"projection {label!r}: i and j must be integer arrays")
         index_dtype = np.int32 if max(i.max(initial=0), j.max(initial=0)) < 2**31 - 1 else np.int64
-        weight = np.asarray(self.weight, dtype=float)
+        # float32 stays float32 (halves the memory of 10^8-synapse models); anything else is float64
+        weight_dtype = _float_dtype(self.weight)
+        weight = np.asarray(self.weight, dtype=weight_dtype)
         if weight.ndim == 0:
-            weight = np.full(len(i), float(weight))
+            weight = np.full(len(i), weight, dtype=weight_dtype)
         if weight.shape != i.shape:
             raise NetworkError(
                 f"projection {label!r}: weight has shape {weight.shape}; expected ({len(i)},) "
@@ -221,7 +225,7 @@ class Projection:
         if not np.all(np.isfinite(weight)):
             bad = int(np.count_nonzero(~np.isfinite(weight)))
             raise NetworkError(f"projection {label!r}: {bad} weight(s) are NaN or infinite")
-        delay = np.asarray(self.delay_ms, dtype=float)
+        delay = np.asarray(self.delay_ms, dtype=_float_dtype(self.delay_ms))
         if delay.ndim == 1 and delay.shape != i.shape:
             raise NetworkError(
                 f"projection {label!r}: delay_ms has shape {delay.shape}; expected a scalar or "
@@ -376,6 +380,11 @@ class Network:
             "n_projections": len(self.projections),
             "n_synapses": self.n_synapses,
         }
+
+
+def _float_dtype(values: object) -> type:
+    """float32 when given float32 (kept to save memory), float64 for everything else."""
+    return np.float32 if getattr(values, "dtype", None) == np.float32 else np.float64
 
 
 def _check_name(name: str, what: str) -> None:

@@ -269,6 +269,41 @@ IZHIKEVICH = NeuronModel(
     state_units={"v": "mV", "u": "mV"},
 )
 
+PD14_LIF = NeuronModel(
+    name="pd14_lif",
+    description=(
+        "Current-based LIF with exponential synaptic currents, as in the Potjans & Diesmann (2014) "
+        "cortical microcircuit (NEST iaf_psc_exp): C_m dv/dt = -C_m (v - E_l) / tau_m + I_syn + "
+        "I_dc, tau_syn dI_syn/dt = -I_syn; one current for both signs (tau_syn_ex = tau_syn_in)."
+    ),
+    # Update, integrated exactly: v' = a v + b I_syn + c (5 flops), I_syn' = d I_syn (1), threshold
+    # compare (1), refractory test (1): 8 flops.
+    equations=(
+        "dv/dt = -(v - E_l) / tau_m + (I_syn + I_dc) / C_m : volt (unless refractory)\n"
+        "dI_syn/dt = -I_syn / tau_syn : amp"
+    ),
+    threshold="v > v_th",
+    reset="v = v_reset",
+    refractory="refractory",
+    method="exact",
+    parameters={
+        "C_m_pF": 250.0,
+        "tau_m_ms": 10.0,
+        "E_l_mV": -65.0,
+        "v_th_mV": -50.0,
+        "v_reset_mV": -65.0,
+        "refractory_ms": 2.0,
+        "tau_syn_ms": 0.5,
+        "I_dc_pA": 0.0,
+    },
+    targets={
+        "exc": SynapticTarget("I_syn_post += w", "pA"),
+        "inh": SynapticTarget("I_syn_post -= w", "pA"),
+    },
+    flops_per_update=8,
+    state_units={"v": "mV", "I_syn": "pA"},
+)
+
 NEURON_MODELS: dict[str, NeuronModel] = {
-    model.name: model for model in (LIF, CUBA_LIF, COBA_LIF, ADEX, IZHIKEVICH)
+    model.name: model for model in (LIF, CUBA_LIF, COBA_LIF, ADEX, IZHIKEVICH, PD14_LIF)
 }
