@@ -126,22 +126,6 @@ def _delivered(
     return total.tocsr()
 
 
-def _per_spike_routing(mapping: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per neuron: remote destination cores, mesh hops and chip crossings of one spike."""
-    pattern = mapping.dest_synapses.tocsr()
-    n_neurons = pattern.shape[0]
-    rows = np.repeat(np.arange(n_neurons), np.diff(pattern.indptr))
-    cols = pattern.indices
-    own = mapping.core_of_neuron[rows]
-    remote = cols != own
-    hops = np.abs(mapping.core_xy[cols] - mapping.core_xy[own]).sum(axis=1)
-    crossings = np.abs(mapping.chip_xy[cols] - mapping.chip_xy[own]).sum(axis=1)
-    n_remote = np.bincount(rows[remote], minlength=n_neurons)
-    n_hops = np.bincount(rows[remote], weights=hops[remote], minlength=n_neurons)
-    n_cross = np.bincount(rows[remote], weights=crossings[remote], minlength=n_neurons)
-    return n_remote.astype(np.int64), n_hops.astype(np.int64), n_cross.astype(np.int64)
-
-
 def _by_step_core(
     steps: np.ndarray, cores: np.ndarray, values: np.ndarray, n_steps: int, n_cores: int
 ) -> sp.csr_matrix:
@@ -190,7 +174,7 @@ def count_events(
         matrices[kind] = empty
 
     # spikes emitted, and the packets they send (at the source core, at the emission step)
-    n_remote, n_hops, n_cross = _per_spike_routing(mapping)
+    n_remote, n_hops, n_cross = mapping.spike_routing
     for pop in network.populations:
         spikes = activity.spikes.get(pop.name)
         if spikes is None or not len(spikes):

@@ -231,6 +231,9 @@ def simulate(
             b2.device.reinit()
             b2.device.activate(build_on_run=False, directory=str(directory))
             b2.prefs.devices.cpp_standalone.openmp_threads = 0
+            # Brian2's default 'make -j' starts one compiler per file at once (hundreds for a
+            # large network: tens of GB); one job per core is as fast and bounded.
+            b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
         else:
             b2.set_device("runtime")
             b2.prefs.codegen.target = target
@@ -282,6 +285,9 @@ def _build(
     count_synapse_events: bool,
 ) -> dict[str, Any]:
     dt = dt_ms * b2.ms
+    # One explicit clock for every object: per-object clocks made Brian2 order them differently
+    # in each process (cpp_standalone then recompiled main.cpp every run) and cost time per step.
+    clock = b2.Clock(dt=dt, name="neuroemu_clock")
     groups: dict[str, Any] = {}
     monitors: dict[str, Any] = {}
     objects: list[Any] = []
@@ -301,7 +307,7 @@ def _build(
             refractory=refractory,
             method=model.method,
             namespace=namespace,
-            dt=dt,
+            clock=clock,
             name=pop.name,
         )
         initial = dict(pop.initial)
@@ -316,7 +322,7 @@ def _build(
     for source in network.inputs:
         if isinstance(source, PoissonInput):
             group = b2.PoissonGroup(
-                source.size, rates=np.asarray(source.rate_hz) * b2.Hz, dt=dt, name=source.name
+                source.size, rates=np.asarray(source.rate_hz) * b2.Hz, clock=clock, name=source.name
             )
         else:
             steps = delay_steps(source.times_ms, dt_ms)
@@ -327,7 +333,7 @@ def _build(
                     f"a chip delivers at most one spike per source and step"
                 )
             group = b2.SpikeGeneratorGroup(
-                source.size, source.indices, steps * dt, dt=dt, name=source.name
+                source.size, source.indices, steps * dt, clock=clock, name=source.name
             )
         groups[source.name] = group
         objects.append(group)
@@ -340,7 +346,7 @@ def _build(
     for proj in network.projections:
         post_model = network.population(proj.post).neuron_model
         syn, report = _synapses(
-            b2, proj, post_model, groups, chip, dt_ms, quantise, count_synapse_events
+            b2, proj, post_model, groups, chip, clock, dt_ms, quantise, count_synapse_events
         )
         synapses[proj.name] = syn
         if report is not None:
@@ -372,6 +378,7 @@ def _synapses(
     post_model: NeuronModel,
     groups: dict[str, Any],
     chip: ChipSpec,
+    clock: Any,
     dt_ms: float,
     quantise: bool,
     count_synapse_events: bool,
@@ -408,7 +415,7 @@ def _synapses(
     kwargs: dict[str, Any] = {
         "on_pre": "\n".join(on_pre),
         "namespace": namespace,
-        "dt": dt_ms * b2.ms,
+        "clock": clock,
         "name": proj.name,
     }
     if on_post:

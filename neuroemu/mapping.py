@@ -113,6 +113,30 @@ class Mapping:
         return out
 
     @cached_property
+    def spike_routing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per neuron: remote destination cores, mesh hops and chip crossings of one spike.
+
+        Depends on the placement only, so it is computed once per mapping and reused by every
+        count of every run on it. Hops follow dimension-order routing on the tile mesh (Manhattan
+        distance in tiles); a message within a tile has zero hops.
+        """
+        pattern = self.dest_synapses.tocsr()
+        n_neurons = pattern.shape[0]
+        rows = np.repeat(np.arange(n_neurons), np.diff(pattern.indptr))
+        cols = pattern.indices
+        own = self.core_of_neuron[rows]
+        remote = cols != own
+        rows, cols, own = rows[remote], cols[remote], own[remote]
+        x, y = self.core_xy[:, 0], self.core_xy[:, 1]
+        hops = np.abs(x[cols] - x[own]) + np.abs(y[cols] - y[own])
+        cx, cy = self.chip_xy[:, 0], self.chip_xy[:, 1]
+        crossings = np.abs(cx[cols] - cx[own]) + np.abs(cy[cols] - cy[own])
+        n_remote = np.bincount(rows, minlength=n_neurons).astype(np.int64)
+        n_hops = np.bincount(rows, weights=hops, minlength=n_neurons).astype(np.int64)
+        n_cross = np.bincount(rows, weights=crossings, minlength=n_neurons).astype(np.int64)
+        return n_remote, n_hops, n_cross
+
+    @cached_property
     def dest_cores(self) -> sp.csr_matrix:
         """``(n_neurons, n_cores)`` boolean pattern: which cores each neuron sends spikes to."""
         pattern = self.dest_synapses.copy()
