@@ -25,7 +25,6 @@ import contextlib
 import fcntl
 import os
 import re
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -496,8 +495,3 @@ def _collect(
         wall_time_s=time.perf_counter() - started,
         synapse_counters=counters,
     )
-
-
-def clear_standalone_cache(network: Network) -> None:
-    """Remove the cpp_standalone build directory of ``network`` (forces a fresh compile)."""
-    shutil.rmtree(standalone_dir(network), ignore_errors=True)

@@ -136,13 +136,6 @@ class Mapping:
         n_cross = np.bincount(rows, weights=crossings, minlength=n_neurons).astype(np.int64)
         return n_remote, n_hops, n_cross
 
-    @cached_property
-    def dest_cores(self) -> sp.csr_matrix:
-        """``(n_neurons, n_cores)`` boolean pattern: which cores each neuron sends spikes to."""
-        pattern = self.dest_synapses.copy()
-        pattern.data = np.ones_like(pattern.data, dtype=bool)
-        return pattern.astype(bool)
-
     def inter_core_synapses(self) -> int:
         """Synapses whose pre and post neurons sit on different cores (input synapses excluded)."""
         coo = self.dest_synapses.tocoo()

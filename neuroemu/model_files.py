@@ -89,8 +89,13 @@ def _convert(name: str, text: str, default: Any) -> Any:
     return text
 
 
-def load_model(name_or_path: str | Path, params: dict[str, Any] | None = None) -> Network:
+def load_model(
+    name_or_path: str | Path, params: dict[str, Any] | None = None, seed: int | None = None
+) -> Network:
     """Build a model's network with the given parameters (strings are converted by type).
+
+    ``seed``, when given, is passed as the model's ``seed`` parameter unless ``params`` sets it
+    (so one run seed decides connectivity and simulation alike).
 
     Raises
     ------
@@ -103,8 +108,11 @@ def load_model(name_or_path: str | Path, params: dict[str, Any] | None = None) -
     accepted = {
         n: p.default for n, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD
     }
+    params = dict(params or {})
+    if seed is not None and "seed" in accepted and "seed" not in params:
+        params["seed"] = seed
     kwargs = {}
-    for name, value in (params or {}).items():
+    for name, value in params.items():
         if name not in accepted:
             close = difflib.get_close_matches(name, list(accepted), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -16,7 +16,7 @@ from .activity import Activity
 from .chip import ChipSpec, load_chip
 from .engine import simulate
 from .mapping import Mapping, map_network
-from .model_files import load_model, model_parameters
+from .model_files import load_model
 from .network import Network
 from .report import EnergyReport
 
@@ -43,10 +43,7 @@ def build_network(model: str | Path | Network, params: dict[str, Any], seed: int
     """A Network from a model name or path; the run's seed seeds the model unless given."""
     if isinstance(model, Network):
         return model
-    params = dict(params)
-    if "seed" not in params and "seed" in model_parameters(model):
-        params["seed"] = seed
-    return load_model(model, params)
+    return load_model(model, params, seed=seed)
 
 
 def run_pipeline(
