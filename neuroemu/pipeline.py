@@ -15,6 +15,8 @@ from .accounting import EventCounts, count_events, estimate_energy
 from .activity import Activity
 from .chip import ChipSpec, load_chip
 from .engine import simulate
+from .gpu import STYLES, gpu_baseline
+from .gpu_spec import load_gpu
 from .mapping import Mapping, map_network
 from .model_files import load_model
 from .network import Network
@@ -93,6 +95,8 @@ def run_pipeline(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    # Descriptors are checked before the (possibly long) run, so a typo fails at once.
+    gpu_specs = [load_gpu(name) for name in gpus]
     network = build_network(model, params, seed)
     timings["build_s"] = time.perf_counter() - started
 
@@ -118,15 +122,9 @@ def run_pipeline(
     chip_report = estimate_energy(counts, chip_spec)
     timings["account_s"] = time.perf_counter() - start
 
-    gpu_reports = []
-    if gpus:
-        from .gpu import gpu_baseline
-        from .gpu_spec import load_gpu
-
-        for name in gpus:
-            spec = load_gpu(name)
-            for style in ("event-driven", "dense"):
-                gpu_reports.append(gpu_baseline(network, activity, spec, style=style))
+    gpu_reports = [
+        gpu_baseline(network, activity, spec, style=style) for spec in gpu_specs for style in STYLES
+    ]
     timings["total_s"] = time.perf_counter() - started
     return RunResult(
         network=network,
