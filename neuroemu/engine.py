@@ -36,9 +36,11 @@ import numpy as np
 from .activity import Activity, QuantisationReport, Spikes
 from .chip import ChipSpec
 from .errors import SimulationError
+from .group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
 from .mapping import Mapping
-from .network import Network, PoissonInput, Projection
+from .network import Input, Network, PoissonInput
 from .neuron_models import NeuronModel, split_unit
+from .standalone_memory import StandaloneReleaser
 from .timesteps import delay_steps, n_steps_for
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
@@ -168,6 +170,7 @@ def simulate(
     report: str | None = None,
     build_dir: str | Path | None = None,
     count_synapse_events: bool = False,
+    merge_objects: bool = True,
 ) -> Activity:
     """Run ``network`` for ``duration_ms`` with the chip's timestep and weight precision.
 
@@ -199,6 +202,10 @@ def simulate(
     count_synapse_events : bool
         Also count, inside Brian2, every delivery and post-spike event of every synapse (for
         tests: an independent check of the accounting). Returned in ``Activity.synapse_counters``.
+    merge_objects : bool
+        Build one NeuronGroup per distinct neuron model and one Synapses per (source, target
+        group, synaptic target, delay mode), as a Brian2 user would (default; see
+        :mod:`neuroemu.group_plan`), or one object per population and projection (False).
 
     Returns
     -------
@@ -237,6 +244,7 @@ def simulate(
             b2.set_device("runtime")
             b2.prefs.codegen.target = target
         try:
+            releaser = StandaloneReleaser(b2.device) if standalone else None
             built = _build(
                 b2,
                 network,
@@ -246,18 +254,18 @@ def simulate(
                 record_state,
                 state_every_ms,
                 count_synapse_events,
+                merge_objects,
+                releaser,
             )
             b2.seed(seed)
             net = built["net"]
             net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
             if standalone:
-                b2.device.build(
-                    directory=str(directory),
-                    compile=True,
-                    run=True,
-                    debug=False,
-                    with_output=report is not None,
-                )
+                assert releaser is not None
+                b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
+                # The static arrays are on disk now; the binary does not need Python's copies.
+                releaser.after_build()
+                b2.device.run(directory=str(directory), with_output=report is not None)
             activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
         except SimulationError:
             raise
@@ -282,86 +290,62 @@ def _build(
     record_state: dict[str, list[str]] | None,
     state_every_ms: float | None,
     count_synapse_events: bool,
+    merge: bool,
+    releaser: StandaloneReleaser | None,
 ) -> dict[str, Any]:
     dt = dt_ms * b2.ms
+    plan = plan_objects(network, dt_ms, merge=merge)
     # One explicit clock for every object: per-object clocks made Brian2 order them differently
     # in each process (cpp_standalone then recompiled main.cpp every run) and cost time per step.
     clock = b2.Clock(dt=dt, name="neuroemu_clock")
     groups: dict[str, Any] = {}
-    monitors: dict[str, Any] = {}
+    slices: dict[str, Any] = {}
     objects: list[Any] = []
-    for pop in network.populations:
-        model = pop.neuron_model
-        namespace = _namespace(b2, model)
-        refractory: Any = False
-        if model.refractory == "refractory":
-            refractory = namespace["refractory"]
-        elif model.refractory:
-            refractory = model.refractory
-        group = b2.NeuronGroup(
-            pop.size,
-            model.equations,
-            threshold=model.threshold,
-            reset=model.reset,
-            refractory=refractory,
-            method=model.method,
-            namespace=namespace,
-            clock=clock,
-            name=pop.name,
-        )
-        initial = dict(pop.initial)
-        default = _default_v(model)
-        if default is not None and not any(split_unit(k)[0] == "v" for k in initial):
-            initial[f"v_{'mV'}"] = default[1]
-        for name, value in initial.items():
-            base, suffix = split_unit(name)
-            setattr(group, base, np.asarray(value, dtype=float) * _unit(b2, suffix))
-        groups[pop.name] = group
+    for group_plan in plan.groups:
+        group = _neuron_group(b2, group_plan, clock)
+        groups[group_plan.name] = group
         objects.append(group)
+        for pop_name, offset in group_plan.offsets.items():
+            pop = network.population(pop_name)
+            whole = len(group_plan.populations) == 1
+            part = group if whole else group[offset : offset + pop.size]
+            slices[pop_name] = part
+            _set_initial(b2, part, pop.initial, group_plan.model)
     for source in network.inputs:
-        if isinstance(source, PoissonInput):
-            group = b2.PoissonGroup(
-                source.size, rates=np.asarray(source.rate_hz) * b2.Hz, clock=clock, name=source.name
-            )
-        else:
-            steps = delay_steps(source.times_ms, dt_ms)
-            pairs = steps * source.size + source.indices
-            if len(np.unique(pairs)) != len(pairs):
-                raise SimulationError(
-                    f"input {source.name!r}: some source fires twice within one {dt_ms} ms step; "
-                    f"a chip delivers at most one spike per source and step"
-                )
-            group = b2.SpikeGeneratorGroup(
-                source.size, source.indices, steps * dt, clock=clock, name=source.name
-            )
+        group = _input_group(b2, source, clock, dt_ms)
         groups[source.name] = group
+        slices[source.name] = group
         objects.append(group)
+    monitors: dict[str, Any] = {}
     for name, group in groups.items():
         monitor = b2.SpikeMonitor(group, name=f"{name}_spikes")
         monitors[name] = monitor
         objects.append(monitor)
     synapses: dict[str, Any] = {}
+    source_offsets: dict[str, int] = {}
     quantisation = {}
-    for proj in network.projections:
-        post_model = network.population(proj.post).neuron_model
-        syn, report = _synapses(
-            b2, proj, post_model, groups, chip, clock, dt_ms, quantise, count_synapse_events
-        )
-        synapses[proj.name] = syn
-        if report is not None:
-            quantisation[proj.name] = report
+    for syn_plan in plan.synapses:
+        syn, source_offsets[syn_plan.name], reports = _synapses(
+            b2, network, plan, syn_plan, groups, chip, clock, dt_ms, quantise,
+            count_synapse_events, releaser,
+        )  # fmt: skip
+        synapses[syn_plan.name] = syn
+        quantisation.update(reports)
         objects.append(syn)
     state_monitors = {}
     for pop_name, variables in (record_state or {}).items():
         every = dt if state_every_ms is None else state_every_ms * b2.ms
         monitor = b2.StateMonitor(
-            groups[pop_name], variables, record=True, dt=every, name=f"{pop_name}_state"
+            slices[pop_name], variables, record=True, dt=every, name=f"{pop_name}_state"
         )
         state_monitors[pop_name] = monitor
         objects.append(monitor)
     net = b2.Network(*objects, name=f"neuroemu_{network.name}"[:60].replace("-", "_"))
     return {
         "net": net,
+        "plan": plan,
+        "inputs": [source.name for source in network.inputs],
+        "source_offsets": source_offsets,
         "monitors": monitors,
         "synapses": synapses,
         "quantisation": quantisation,
@@ -371,26 +355,79 @@ def _build(
     }
 
 
+def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any) -> Any:
+    model = group_plan.model
+    namespace = _namespace(b2, model)
+    refractory: Any = False
+    if model.refractory == "refractory":
+        refractory = namespace["refractory"]
+    elif model.refractory:
+        refractory = model.refractory
+    return b2.NeuronGroup(
+        group_plan.size,
+        model.equations,
+        threshold=model.threshold,
+        reset=model.reset,
+        refractory=refractory,
+        method=model.method,
+        namespace=namespace,
+        clock=clock,
+        name=group_plan.name,
+    )
+
+
+def _set_initial(b2: Any, part: Any, initial: dict[str, Any], model: NeuronModel) -> None:
+    values = dict(initial)
+    default = _default_v(model)
+    if default is not None and not any(split_unit(k)[0] == "v" for k in values):
+        values["v_mV"] = default[1]
+    for name, value in values.items():
+        base, suffix = split_unit(name)
+        setattr(part, base, np.asarray(value, dtype=float) * _unit(b2, suffix))
+
+
+def _input_group(b2: Any, source: Input, clock: Any, dt_ms: float) -> Any:
+    if isinstance(source, PoissonInput):
+        return b2.PoissonGroup(
+            source.size, rates=np.asarray(source.rate_hz) * b2.Hz, clock=clock, name=source.name
+        )
+    steps = delay_steps(source.times_ms, dt_ms)
+    pairs = steps * source.size + source.indices
+    if len(np.unique(pairs)) != len(pairs):
+        raise SimulationError(
+            f"input {source.name!r}: some source fires twice within one {dt_ms} ms step; "
+            f"a chip delivers at most one spike per source and step"
+        )
+    return b2.SpikeGeneratorGroup(
+        source.size, source.indices, steps * dt_ms * b2.ms, clock=clock, name=source.name
+    )
+
+
 def _synapses(
     b2: Any,
-    proj: Projection,
-    post_model: NeuronModel,
+    network: Network,
+    plan: ObjectPlan,
+    syn_plan: SynapsesPlan,
     groups: dict[str, Any],
     chip: ChipSpec,
     clock: Any,
     dt_ms: float,
     quantise: bool,
     count_synapse_events: bool,
-) -> tuple[Any, QuantisationReport | None]:
-    target = post_model.targets[proj.target]
+    releaser: StandaloneReleaser | None,
+) -> tuple[Any, int, dict[str, QuantisationReport]]:
+    projections = [network.projection(name) for name in syn_plan.projections]
+    post_group = plan.group(syn_plan.post_group)
+    target = post_group.model.targets[syn_plan.target]
     weight_unit = _unit(b2, target.weight_unit)
     declared = _DECLARED_UNIT[target.weight_unit]
     model = [f"w : {declared}"]
     on_pre = [target.on_pre]
     on_post: list[str] = []
     namespace: dict[str, Any] = {}
-    if proj.plasticity is not None:
-        rule = proj.plasticity
+    if syn_plan.plastic:
+        rule = projections[0].plasticity
+        assert rule is not None  # the plan marks only projections with a rule as plastic
         model += [
             "dapre/dt = -apre / tau_pre : 1 (event-driven)",
             "dapost/dt = -apost / tau_post : 1 (event-driven)",
@@ -407,32 +444,90 @@ def _synapses(
     if count_synapse_events:
         model += ["n_delivered : integer", "n_post_events : integer"]
         on_pre.append("n_delivered += 1")
-        if proj.plasticity is not None:
+        if syn_plan.plastic:
             on_post.append("n_post_events += 1")
-    steps = delay_steps(proj.delay_ms, dt_ms)
-    homogeneous = steps.ndim == 0
     kwargs: dict[str, Any] = {
         "on_pre": "\n".join(on_pre),
         "namespace": namespace,
         "clock": clock,
-        "name": proj.name,
+        "name": syn_plan.name,
     }
     if on_post:
         kwargs["on_post"] = "\n".join(on_post)
-    if homogeneous:
-        kwargs["delay"] = float(steps) * dt_ms * b2.ms
-    syn = b2.Synapses(groups[proj.pre], groups[proj.post], model="\n".join(model), **kwargs)
-    syn.connect(i=proj.i, j=proj.j)
-    weights = np.asarray(proj.weight, dtype=float)
-    report = None
-    if quantise:
-        weights, report = quantise_weights(
-            weights, int(chip.core.weight_bits.value), chip.core.weight_signed, proj.name
-        )
-    syn.w = weights * weight_unit
-    if not homogeneous:
+    if syn_plan.delay_steps is not None:
+        kwargs["delay"] = float(syn_plan.delay_steps) * dt_ms * b2.ms
+    source, source_offset = _source_slice(network, plan, syn_plan, groups)
+    post = groups[syn_plan.post_group]
+    syn = b2.Synapses(source, post, model="\n".join(model), **kwargs)
+    i = _concatenated(
+        [_shifted(p.i, _offset_in_group(plan, p.pre) - source_offset) for p in projections]
+    )
+    j = _concatenated([_shifted(p.j, post_group.offsets[p.post]) for p in projections])
+    syn.connect(i=i, j=j)
+    del i, j
+    if releaser is not None:
+        releaser.after_setup_step()
+    reports = {}
+    weights = []
+    for proj in projections:
+        w = np.asarray(proj.weight, dtype=float)
+        if quantise:
+            w, reports[proj.name] = quantise_weights(
+                w, int(chip.core.weight_bits.value), chip.core.weight_signed, proj.name
+            )
+        weights.append(w)
+    syn.w = _concatenated(weights) * weight_unit
+    del weights
+    if releaser is not None:
+        releaser.after_setup_step()
+    if syn_plan.delay_steps is None:
+        steps = _concatenated([delay_steps(p.delays_ms(), dt_ms) for p in projections])
         syn.delay = steps * dt_ms * b2.ms
-    return syn, report
+        del steps
+        if releaser is not None:
+            releaser.after_setup_step()
+    return syn, source_offset, reports
+
+
+def _offset_in_group(plan: ObjectPlan, name: str) -> int:
+    """Index of population ``name``'s first neuron in its Brian2 group (0 for an input)."""
+    group_name = plan.group_of[name]
+    for group in plan.groups:
+        if group.name == group_name:
+            return group.offsets[name]
+    return 0
+
+
+def _shifted(indices: np.ndarray, shift: int) -> np.ndarray:
+    return indices if shift == 0 else indices + shift
+
+
+def _source_slice(
+    network: Network, plan: ObjectPlan, syn_plan: SynapsesPlan, groups: dict[str, Any]
+) -> tuple[Any, int]:
+    """The Brian2 object the Synapses reads spikes from, and its first neuron in the group.
+
+    The slice spanned by the sending populations, as a Brian2 user would write ``P[:3200]``:
+    spikes of the group's other neurons then never reach this Synapses' spike queue.
+    """
+    group = groups[syn_plan.source]
+    if network.is_input(syn_plan.source):
+        return group, 0
+    group_plan = plan.group(syn_plan.source)
+    if len(group_plan.populations) == 1:
+        return group, 0
+    starts = [group_plan.offsets[p] for p in syn_plan.source_populations]
+    stops = [
+        group_plan.offsets[p] + network.population(p).size for p in syn_plan.source_populations
+    ]
+    start, stop = min(starts), max(stops)
+    if start == 0 and stop == group_plan.size:
+        return group, 0
+    return group[start:stop], start
+
+
+def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _collect(
@@ -446,13 +541,23 @@ def _collect(
     target: str,
     started: float,
 ) -> Activity:
+    plan: ObjectPlan = built["plan"]
     spikes = {}
     for name, monitor in built["monitors"].items():
         times = np.asarray(monitor.t_[:], dtype=float)
         steps = np.round(times / (dt_ms * 1e-3)).astype(np.int32)
         neurons = np.asarray(monitor.i[:], dtype=np.int32)
         order = np.argsort(steps, kind="stable")
-        spikes[name] = Spikes(neurons[order], steps[order])
+        steps, neurons = steps[order], neurons[order]
+        if network.is_input(name):
+            spikes[name] = Spikes(neurons, steps)
+            continue
+        group_plan = plan.group(name)
+        for pop_name, offset in group_plan.offsets.items():
+            size = network.population(pop_name).size
+            mine = (neurons >= offset) & (neurons < offset + size)
+            spikes[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
+    spikes = {name: spikes[name] for name in [*network.population_names, *built["inputs"]]}
     state: dict[str, dict[str, np.ndarray]] = {}
     state_neurons = {}
     for pop_name, monitor in built["state_monitors"].items():
@@ -467,18 +572,22 @@ def _collect(
     final_weights = {}
     counters: dict[str, dict[str, np.ndarray]] = {}
     for proj in network.projections:
-        syn = built["synapses"][proj.name]
+        syn_plan = plan.synapses_of(proj.name)
+        syn = built["synapses"][syn_plan.name]
+        part = syn_plan.slice_of(proj.name)
         unit = float(
             _unit(b2, network.population(proj.post).neuron_model.targets[proj.target].weight_unit)
         )
         if proj.plasticity is not None:
             final_weights[proj.name] = np.asarray(syn.w_[:]) / unit
         if built["count_synapse_events"]:
+            i_shift = _offset_in_group(plan, proj.pre) - built["source_offsets"][syn_plan.name]
+            j_shift = plan.group(syn_plan.post_group).offsets[proj.post]
             counters[proj.name] = {
-                "i": np.asarray(syn.i[:]),
-                "j": np.asarray(syn.j[:]),
-                "n_delivered": np.asarray(syn.n_delivered[:]),
-                "n_post_events": np.asarray(syn.n_post_events[:]),
+                "i": np.asarray(syn.i[:])[part] - i_shift,
+                "j": np.asarray(syn.j[:])[part] - j_shift,
+                "n_delivered": np.asarray(syn.n_delivered[:])[part],
+                "n_post_events": np.asarray(syn.n_post_events[:])[part],
             }
     label = f"runtime-{target}" if target != "cpp_standalone" else "cpp_standalone"
     return Activity(

@@ -358,6 +358,12 @@ class Network:
                 return pop
         raise NetworkError(f"no population {name!r}; expected one of {self.population_names}")
 
+    def projection(self, name: str) -> Projection:
+        for proj in self.projections:
+            if proj.name == name:
+                return proj
+        raise NetworkError(f"no projection named {name!r}")
+
     @property
     def population_names(self) -> list[str]:
         return [p.name for p in self.populations]

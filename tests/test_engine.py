@@ -99,26 +99,40 @@ def test_same_seed_same_spikes_counts_and_energy(chip):
 
 
 def small_network(seed: int) -> Network:
-    """Few Brian2 objects (each costs a compile on cython and cpp): input, delays, recurrence."""
+    """Few Brian2 objects (each costs a compile on cython and cpp): input, delays, recurrence.
+
+    ``p`` and ``q`` share one NeuronGroup and their two projections one Synapses (see
+    neuroemu.group_plan), so the standalone run also checks merged objects.
+    """
     rng = np.random.default_rng(seed)
-    pop = Population("pop", 30, "lif", parameters={"v_bias_mV": 10.0})
-    drive = PoissonInput("drive", 5, rate_hz=100.0)
-    i, j = fixed_probability(30, 30, 0.3, rng)
-    k, m = fixed_probability(5, 30, 0.8, rng)
-    projections = (
-        Projection("pop", "pop", i, j, rng.random(len(i)), delay_ms=rng.uniform(0, 4, len(i))),
-        Projection("drive", "pop", k, m, 8.0),
+    pops = (
+        Population("p", 20, "lif", parameters={"v_bias_mV": 10.0}),
+        Population("q", 10, "lif", parameters={"v_bias_mV": 10.0}),
     )
-    return Network((pop,), projections, (drive,), name="small")
+    drive = PoissonInput("drive", 5, rate_hz=100.0)
+    i, j = fixed_probability(20, 10, 0.3, rng)
+    k, m = fixed_probability(10, 20, 0.6, rng)
+    a, b = fixed_probability(5, 20, 0.8, rng)
+    projections = (
+        Projection("p", "q", i, j, rng.random(len(i)), delay_ms=rng.uniform(0, 4, len(i))),
+        Projection("q", "p", k, m, rng.random(len(k)), delay_ms=rng.uniform(0, 4, len(k))),
+        Projection("drive", "p", a, b, 8.0),
+    )
+    return Network(pops, projections, (drive,), name="small")
 
 
-def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path):
+def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path, monkeypatch):
+    # free every set-up copy in the binary and in Python, however small, so that a freed array
+    # still in use would show here as different spikes or a crash
+    monkeypatch.setattr("neuroemu.standalone_memory.MIN_ELEMENTS", 1)
     network = small_network(2)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
     cython = simulate(network, mapping, chip, 60.0, seed=3, device="cython")
     cpp = simulate(network, mapping, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
     again = simulate(network, mapping, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
+    assert "neuroemu: free set-up copies" in (tmp_path / "b" / "main.cpp").read_text()
     assert cpp.device == "cpp_standalone" and cython.device == "runtime-cython"
+    assert cython.spikes["q"].neuron.size > 10 and cython.spikes["p"].neuron.size > 10
     for name in cython.spikes:
         for other in (cpp, again):
             np.testing.assert_array_equal(cython.spikes[name].neuron, other.spikes[name].neuron)
@@ -127,6 +141,63 @@ def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path):
     b = count_events(network, cpp, mapping)
     for kind in EVENT_KINDS:
         np.testing.assert_array_equal(a.per_core[kind], b.per_core[kind])
+
+
+def mergeable_network(seed: int) -> Network:
+    """Two populations of one model, projections that share Synapses objects, one that learns."""
+    rng = np.random.default_rng(seed)
+    pops = tuple(
+        Population(name, size, "lif", initial={"v_mV": -65 + 15 * rng.random(size)})
+        for name, size in (("a", 16), ("b", 12))
+    )
+    drive = PoissonInput("drive", 6, rate_hz=150.0)
+    specs = [
+        ("a", "b", "exc", 3.0, rng.uniform(0, 3, 400), None),
+        ("b", "a", "exc", 2.0, rng.uniform(0, 3, 400), None),
+        ("a", "a", "exc", 2.0, 1.0, None),
+        ("b", "b", "exc", 2.0, 1.0, None),
+        ("b", "a", "inh", 1.0, 1.0, None),
+        ("a", "a", "exc", 1.0, 0.0, STDP(w_max=2.0)),
+        ("drive", "a", "exc", 9.0, 0.0, None),
+        ("drive", "b", "exc", 9.0, 0.0, None),
+    ]
+    projections = []
+    for k, (pre, post, target, w, delay, rule) in enumerate(specs):
+        n_pre = 6 if pre == "drive" else dict(a=16, b=12)[pre]
+        i, j = fixed_probability(n_pre, dict(a=16, b=12)[post], 0.5, rng)
+        d = delay[: len(i)] if np.ndim(delay) else delay
+        projections.append(
+            Projection(pre, post, i, j, w * rng.random(len(i)), delay_ms=d, target=target,
+                       plasticity=rule, name=f"proj{k}")
+        )  # fmt: skip
+    return Network(pops, tuple(projections), (drive,), name="mergeable")
+
+
+def test_merged_objects_give_the_same_run_as_one_object_each(chip):
+    network = mergeable_network(4)
+    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 3)
+    kwargs = dict(seed=2, device="numpy", count_synapse_events=True)
+    merged = simulate(network, mapping, chip, 100.0, **kwargs)
+    separate = simulate(network, mapping, chip, 100.0, merge_objects=False, **kwargs)
+    assert list(merged.spikes) == ["a", "b", "drive"]
+    assert merged.spikes["a"].neuron.size > 50 and merged.spikes["b"].neuron.size > 50
+    for name in merged.spikes:
+        assert merged.spikes[name].neuron.tobytes() == separate.spikes[name].neuron.tobytes()
+        assert merged.spikes[name].step.tobytes() == separate.spikes[name].step.tobytes()
+    for proj in network.projections:
+        for run in (merged, separate):
+            counters = run.synapse_counters[proj.name]
+            np.testing.assert_array_equal(counters["i"], proj.i)
+            np.testing.assert_array_equal(counters["j"], proj.j)
+        for key in ("n_delivered", "n_post_events"):
+            np.testing.assert_array_equal(
+                merged.synapse_counters[proj.name][key], separate.synapse_counters[proj.name][key]
+            )
+    assert merged.final_weights["proj5"].tobytes() == separate.final_weights["proj5"].tobytes()
+    assert set(merged.quantisation) == {p.name for p in network.projections}
+    counts = count_events(network, merged, mapping)
+    delivered = sum(int(c["n_delivered"].sum()) for c in merged.synapse_counters.values())
+    assert counts.totals()["synaptic_event"] == delivered
 
 
 def test_weights_are_rounded_to_the_chip_precision(chip):
