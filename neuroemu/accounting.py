@@ -32,6 +32,8 @@ from .report import EnergyReport
 from .timesteps import delay_steps
 
 _STEP_CHUNK = 8192
+# Below this many (step, core) cells per event kind, counts accumulate in dense arrays (32 MB).
+_DENSE_CELLS = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,51 +89,103 @@ class EventCounts:
 
 
 def _spike_matrix(neuron: np.ndarray, step: np.ndarray, n_steps: int, size: int) -> sp.csr_matrix:
+    """``(n_steps, size)`` spike counts, built row by row (no sort when steps are in order)."""
+    if len(step) and np.any(step[1:] < step[:-1]):
+        order = np.argsort(step, kind="stable")
+        neuron, step = neuron[order], step[order]
+    indptr = np.zeros(n_steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(step, minlength=n_steps), out=indptr[1:])
     data = np.ones(len(neuron), dtype=np.int64)
-    return sp.csr_matrix((data, (step, neuron)), shape=(n_steps, size))
+    return sp.csr_matrix((data, neuron.astype(np.int64), indptr), shape=(n_steps, size))
 
 
 def _fanout_by_delay(
-    pre: np.ndarray, post_core: np.ndarray, steps: np.ndarray, n_pre: int, n_cores: int
+    pre: np.ndarray, post_col: np.ndarray, steps: np.ndarray, n_pre: int, n_cols: int
 ) -> dict[int, sp.csr_matrix]:
-    """Delay (in steps) -> ``(n_pre, n_cores)`` matrix of synapse counts with that delay."""
+    """Delay (in steps) -> ``(n_pre, n_cols)`` matrix of synapse counts with that delay."""
+    if steps.ndim == 0 or not len(steps):
+        delays = [int(steps.flat[0])] if steps.size else []
+        return {d: _count_matrix(pre, post_col, n_pre, n_cols) for d in delays}
+    order = np.argsort(steps, kind="stable")
+    sorted_steps = steps[order]
+    bounds = np.flatnonzero(np.diff(sorted_steps)) + 1
     out = {}
-    for delay in np.unique(steps):
-        keep = steps == delay
-        data = np.ones(int(keep.sum()), dtype=np.int64)
-        out[int(delay)] = sp.csr_matrix(
-            (data, (pre[keep], post_core[keep])), shape=(n_pre, n_cores)
-        )
+    for part in np.split(order, bounds):
+        out[int(steps[part[0]])] = _count_matrix(pre[part], post_col[part], n_pre, n_cols)
     return out
 
 
-def _delivered(
-    spikes_neuron: np.ndarray,
-    spikes_step: np.ndarray,
-    fanout: dict[int, sp.csr_matrix],
-    n_steps: int,
-    n_pre: int,
-) -> sp.csr_matrix:
-    """``(n_steps, n_cores)`` events delivered per step: spikes shifted by each delay x fan-out."""
-    total: sp.csr_matrix | None = None
-    for delay, matrix in fanout.items():
-        arrive = spikes_step.astype(np.int64) + delay
-        keep = arrive < n_steps
-        shifted = _spike_matrix(spikes_neuron[keep], arrive[keep], n_steps, n_pre)
-        part = shifted @ matrix
-        total = part if total is None else total + part
-    if total is None:
-        n_cores = 0 if not fanout else next(iter(fanout.values())).shape[1]
-        return sp.csr_matrix((n_steps, n_cores), dtype=np.int64)
-    return total.tocsr()
+def _count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    data = np.ones(len(rows), dtype=np.int64)
+    matrix = sp.csr_matrix((data, (rows, cols)), shape=(n_rows, n_cols))
+    matrix.sum_duplicates()
+    return matrix
 
 
-def _by_step_core(
-    steps: np.ndarray, cores: np.ndarray, values: np.ndarray, n_steps: int, n_cores: int
-) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (values.astype(np.int64), (steps, cores)), shape=(n_steps, n_cores), dtype=np.int64
-    )
+class _StepCoreCounts:
+    """Events per (step, core holding neurons), per kind, accumulated exactly in int64.
+
+    Only cores that hold neurons can have events, so columns are those cores (``used``), not
+    every core of the chips. When ``n_steps x n_used`` is small (a few million cells) the counts
+    are dense arrays, filled with ``bincount`` and sparse-times-dense products, which is several
+    times faster than summing sparse matrices; otherwise they are sums of sparse matrices, whose
+    memory grows with the events instead of with steps x cores.
+    """
+
+    def __init__(self, n_steps: int, n_used: int) -> None:
+        self.n_steps = n_steps
+        self.n_used = n_used
+        self.dense = n_steps * n_used <= _DENSE_CELLS
+        self._dense: dict[str, np.ndarray] = {}
+        self._parts: dict[str, list[sp.csr_matrix]] = {}
+
+    def add_events(
+        self, kind: str, step: np.ndarray, col: np.ndarray, weights: np.ndarray | None = None
+    ) -> None:
+        """One event (or ``weights`` events) at each (step, column)."""
+        if self.dense:
+            flat = step.astype(np.int64) * self.n_used + col
+            cells = self.n_steps * self.n_used
+            if weights is None:
+                counts = np.bincount(flat, minlength=cells)
+            else:
+                counts = np.bincount(flat, weights=weights, minlength=cells).astype(np.int64)
+            self._add_dense(kind, counts.reshape(self.n_steps, self.n_used))
+            return
+        values = np.ones(len(step), np.int64) if weights is None else weights.astype(np.int64)
+        shape = (self.n_steps, self.n_used)
+        self._parts.setdefault(kind, []).append(
+            sp.csr_matrix((values, (step, col)), shape=shape, dtype=np.int64)
+        )
+
+    def add_product(self, kind: str, spikes: sp.csr_matrix, fanout: sp.csr_matrix) -> None:
+        """Events of ``spikes`` (steps x sources) times ``fanout`` (sources x columns)."""
+        if self.dense and fanout.shape[0] * self.n_used <= _DENSE_CELLS:
+            self._add_dense(kind, spikes @ fanout.toarray())
+        elif self.dense:
+            self._add_dense(kind, (spikes @ fanout).toarray())
+        else:
+            self._parts.setdefault(kind, []).append((spikes @ fanout).tocsr())
+
+    def _add_dense(self, kind: str, values: np.ndarray) -> None:
+        if kind in self._dense:
+            self._dense[kind] += values
+        else:
+            self._dense[kind] = np.asarray(values, dtype=np.int64)
+
+    def matrix(self, kind: str) -> np.ndarray | sp.csr_matrix:
+        """``(n_steps, n_used)`` counts of one kind: dense array or CSR matrix."""
+        if self.dense:
+            if kind not in self._dense:
+                return np.zeros((self.n_steps, self.n_used), dtype=np.int64)
+            return self._dense[kind]
+        parts = self._parts.get(kind, [])
+        if not parts:
+            return sp.csr_matrix((self.n_steps, self.n_used), dtype=np.int64)
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total.tocsr()
 
 
 def count_events(
@@ -164,14 +218,11 @@ def count_events(
     dt_ms = activity.dt_ms
     n_cores = mapping.n_cores
     core = mapping.core_of_neuron.astype(np.int64)
-    matrices: dict[str, sp.csr_matrix] = {}
-
-    def add(kind: str, matrix: sp.csr_matrix) -> None:
-        matrices[kind] = matrix if kind not in matrices else matrices[kind] + matrix
-
-    empty = sp.csr_matrix((n_steps, n_cores), dtype=np.int64)
-    for kind in EVENT_KINDS[1:]:
-        matrices[kind] = empty
+    used = np.unique(core)
+    column_of_core = np.full(n_cores, -1, dtype=np.int64)
+    column_of_core[used] = np.arange(len(used))
+    column = column_of_core[core]
+    counts = _StepCoreCounts(n_steps, len(used))
 
     # spikes emitted, and the packets they send (at the source core, at the emission step)
     n_remote, n_hops, n_cross = mapping.spike_routing
@@ -181,22 +232,22 @@ def count_events(
             continue
         neuron = spikes.neuron.astype(np.int64) + network.offsets[pop.name]
         step = spikes.step.astype(np.int64)
-        src = core[neuron]
-        add("spike_out", _by_step_core(step, src, np.ones(len(neuron)), n_steps, n_cores))
-        add("message", _by_step_core(step, src, n_remote[neuron], n_steps, n_cores))
-        add("hop", _by_step_core(step, src, n_hops[neuron], n_steps, n_cores))
-        add("chip_crossing", _by_step_core(step, src, n_cross[neuron], n_steps, n_cores))
+        src = column[neuron]
+        counts.add_events("spike_out", step, src)
+        counts.add_events("message", step, src, n_remote[neuron])
+        counts.add_events("hop", step, src, n_hops[neuron])
+        counts.add_events("chip_crossing", step, src, n_cross[neuron])
 
     # external input spikes arriving at each core holding targets of them (at emission)
-    inputs = mapping.input_dest_synapses.tocsr()
+    inputs = mapping.input_dest_synapses.tocsr()[:, used]
     for source in network.inputs:
         spikes = activity.spikes.get(source.name)
         if spikes is None or not len(spikes):
             continue
         pattern = inputs[network.offsets[source.name] : network.offsets[source.name] + source.size]
         pattern = (pattern > 0).astype(np.int64)
-        matrix = _spike_matrix(spikes.neuron, spikes.step, n_steps, source.size) @ pattern
-        add("input_event", matrix.tocsr())
+        matrix = _spike_matrix(spikes.neuron, spikes.step, n_steps, source.size)
+        counts.add_product("input_event", matrix, pattern.tocsr())
 
     # synaptic events (and the presynaptic half of STDP) at the post core, at delivery
     for proj in network.projections:
@@ -208,38 +259,42 @@ def count_events(
         spikes = activity.spikes.get(proj.pre)
         if spikes is None or not len(spikes):
             continue
-        post_core = core[network.global_post(proj)]
-        steps = np.broadcast_to(delay_steps(proj.delay_ms, dt_ms), proj.i.shape)
-        fanout = _fanout_by_delay(proj.i.astype(np.int64), post_core, steps, size, n_cores)
-        delivered = _delivered(spikes.neuron, spikes.step, fanout, n_steps, size)
-        add("synaptic_event", delivered)
+        post_col = column[network.global_post(proj)]
+        fanout = _fanout_by_delay(
+            proj.i.astype(np.int64), post_col, delay_steps(proj.delay_ms, dt_ms), size, len(used)
+        )
+        for delay, matrix in fanout.items():
+            arrive = spikes.step.astype(np.int64) + delay
+            keep = arrive < n_steps
+            shifted = _spike_matrix(spikes.neuron[keep], arrive[keep], n_steps, size)
+            counts.add_product("synaptic_event", shifted, matrix)
+            if proj.plasticity is not None:
+                counts.add_product("learning_update", shifted, matrix)
         if proj.plasticity is not None:
-            add("learning_update", delivered)
             post_spikes = activity.spikes.get(proj.post)
             if post_spikes is not None and len(post_spikes):
                 post = network.population(proj.post)
                 in_degree = np.bincount(proj.j, minlength=post.size)
-                local_core = core[network.offsets[proj.post] + post_spikes.neuron.astype(np.int64)]
-                add(
+                local = column[network.offsets[proj.post] + post_spikes.neuron.astype(np.int64)]
+                counts.add_events(
                     "learning_update",
-                    _by_step_core(
-                        post_spikes.step,
-                        local_core,
-                        in_degree[post_spikes.neuron],
-                        n_steps,
-                        n_cores,
-                    ),
+                    post_spikes.step.astype(np.int64),
+                    local,
+                    in_degree[post_spikes.neuron],
                 )
 
-    per_core = {"neuron_update": np.bincount(core, minlength=n_cores).astype(np.int64) * n_steps}
-    for kind in EVENT_KINDS[1:]:
-        per_core[kind] = np.asarray(matrices[kind].sum(axis=0)).ravel().astype(np.int64)
+    matrices = {kind: counts.matrix(kind) for kind in EVENT_KINDS[1:]}
+    neurons_per_core = np.bincount(core, minlength=n_cores).astype(np.int64)
+    per_core = {"neuron_update": neurons_per_core * n_steps}
+    for kind, matrix in matrices.items():
+        per_core[kind] = _expand(np.asarray(matrix.sum(axis=0)).ravel(), used, n_cores)
     windows = {}
     if window_ms is not None:
-        windows = _windows(matrices, per_core, n_steps, dt_ms, window_ms, core, n_cores)
+        windows = _windows(matrices, used, n_steps, dt_ms, window_ms, neurons_per_core)
+    base = neurons_per_core[used] * mapping.chip.time_ns("neuron_update")
     return EventCounts(
         per_core=per_core,
-        step_work_ns=_step_work_ns(matrices, core, n_cores, n_steps, mapping.chip),
+        step_work_ns=_step_work_ns(matrices, base, n_steps, mapping.chip),
         n_steps=n_steps,
         dt_ms=dt_ms,
         n_chips=mapping.n_chips,
@@ -248,18 +303,32 @@ def count_events(
         inference_ms=network.inference_ms,
         window_ms=window_ms,
         windows=windows,
-        per_step=dict(matrices) if per_step else {},
+        per_step={k: _full_csr(m, used, n_cores) for k, m in matrices.items()} if per_step else {},
+    )
+
+
+def _expand(values: np.ndarray, used: np.ndarray, n_cores: int) -> np.ndarray:
+    """Columns of the cores holding neurons -> all cores (the others are zero)."""
+    out = np.zeros((*values.shape[:-1], n_cores), dtype=np.int64)
+    out[..., used] = values
+    return out
+
+
+def _full_csr(matrix: np.ndarray | sp.csr_matrix, used: np.ndarray, n_cores: int) -> sp.csr_matrix:
+    compact = sp.csr_matrix(matrix, dtype=np.int64)
+    compact.eliminate_zeros()
+    return sp.csr_matrix(
+        (compact.data, used[compact.indices], compact.indptr), shape=(compact.shape[0], n_cores)
     )
 
 
 def _windows(
-    matrices: dict[str, sp.csr_matrix],
-    per_core: dict[str, np.ndarray],
+    matrices: dict[str, np.ndarray | sp.csr_matrix],
+    used: np.ndarray,
     n_steps: int,
     dt_ms: float,
     window_ms: float,
-    core: np.ndarray,
-    n_cores: int,
+    neurons_per_core: np.ndarray,
 ) -> dict[str, np.ndarray]:
     if window_ms <= 0:
         raise ValueError(f"window_ms must be > 0, got {window_ms}")
@@ -272,30 +341,38 @@ def _windows(
     )
     out = {}
     steps_in_window = np.bincount(window_of_step, minlength=n_windows)
-    neurons = np.bincount(core, minlength=n_cores)
-    out["neuron_update"] = np.outer(steps_in_window, neurons).astype(np.int64)
+    out["neuron_update"] = np.outer(steps_in_window, neurons_per_core).astype(np.int64)
+    n_cores = len(neurons_per_core)
     for kind, matrix in matrices.items():
-        out[kind] = np.asarray((binning @ matrix).todense(), dtype=np.int64)
+        binned = binning @ matrix
+        dense = binned.toarray() if sp.issparse(binned) else np.asarray(binned)
+        out[kind] = _expand(dense.astype(np.int64), used, n_cores)
     return out
 
 
 def _step_work_ns(
-    matrices: dict[str, sp.csr_matrix],
-    core: np.ndarray,
-    n_cores: int,
+    matrices: dict[str, np.ndarray | sp.csr_matrix],
+    base: np.ndarray,
     n_steps: int,
     chip: ChipSpec,
 ) -> np.ndarray:
-    """Per step, the busiest core's work in ns (sum of its events x time per event)."""
-    base = np.bincount(core, minlength=n_cores) * chip.time_ns("neuron_update")
-    weighted: sp.csr_matrix | None = None
-    for kind, matrix in matrices.items():
-        time = chip.time_ns(kind)
-        if time and matrix.nnz:
-            part = matrix.astype(float) * time
-            weighted = part if weighted is None else weighted + part
-    if weighted is None:
-        return np.full(n_steps, float(base.max()) if n_cores else 0.0)
+    """Per step, the busiest core's work in ns (sum of its events x time per event).
+
+    Cores without neurons have no work, so the maximum over the cores holding neurons is the
+    maximum over all cores.
+    """
+    timed = [(m, chip.time_ns(k)) for k, m in matrices.items() if chip.time_ns(k)]
+    timed = [(m, t) for m, t in timed if (m.nnz if sp.issparse(m) else m.any())]
+    if not timed:
+        return np.full(n_steps, float(base.max()) if len(base) else 0.0)
+    if not sp.issparse(timed[0][0]):
+        work = np.broadcast_to(base.astype(float), (n_steps, len(base))).copy()
+        for matrix, time in timed:
+            work += matrix * time
+        return work.max(axis=1)
+    weighted = timed[0][0].astype(float) * timed[0][1]
+    for matrix, time in timed[1:]:
+        weighted = weighted + matrix.astype(float) * time
     weighted = weighted.tocsr()
     out = np.empty(n_steps)
     for start in range(0, n_steps, _STEP_CHUNK):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import re
 import time
@@ -44,6 +45,7 @@ from .standalone_memory import StandaloneReleaser
 from .timesteps import delay_steps, n_steps_for
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
+_CLOCK_NAME = "neuroemu_clock"
 
 # Brian2 base unit to declare a synaptic weight in, for each weight unit a model target uses.
 _DECLARED_UNIT = {
@@ -233,6 +235,7 @@ def simulate(
     lock = _locked(directory) if standalone else contextlib.nullcontext()
     with lock:
         if standalone:
+            _collect_previous_run(b2)
             b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
             b2.device.reinit()
             b2.device.activate(build_on_run=False, directory=str(directory))
@@ -281,6 +284,19 @@ def simulate(
     return activity
 
 
+def _collect_previous_run(b2: Any) -> None:
+    """Free the Brian2 objects of an earlier run in this process before building a new one.
+
+    They form reference cycles, so they live until the cyclic garbage collector runs; while
+    they live, Brian2 gives the new run's code objects other names (``..._codeobject_1``) and
+    cpp_standalone recompiles everything (5 s for COBA instead of 0). A fresh process has
+    nothing to collect and pays nothing.
+    """
+    alive = (reference() for reference in b2.Nameable.__instances__())  # weak references
+    if any(getattr(obj, "name", None) == _CLOCK_NAME for obj in alive):
+        gc.collect()
+
+
 def _build(
     b2: Any,
     network: Network,
@@ -297,7 +313,7 @@ def _build(
     plan = plan_objects(network, dt_ms, merge=merge)
     # One explicit clock for every object: per-object clocks made Brian2 order them differently
     # in each process (cpp_standalone then recompiled main.cpp every run) and cost time per step.
-    clock = b2.Clock(dt=dt, name="neuroemu_clock")
+    clock = b2.Clock(dt=dt, name=_CLOCK_NAME)
     groups: dict[str, Any] = {}
     slices: dict[str, Any] = {}
     objects: list[Any] = []
@@ -308,7 +324,7 @@ def _build(
         for pop_name, offset in group_plan.offsets.items():
             pop = network.population(pop_name)
             whole = len(group_plan.populations) == 1
-            part = group if whole else group[offset : offset + pop.size]
+            part = group if whole else b2.Subgroup(group, offset, offset + pop.size, name=pop_name)
             slices[pop_name] = part
             _set_initial(b2, part, pop.initial, group_plan.model)
     for source in network.inputs:
@@ -456,7 +472,7 @@ def _synapses(
         kwargs["on_post"] = "\n".join(on_post)
     if syn_plan.delay_steps is not None:
         kwargs["delay"] = float(syn_plan.delay_steps) * dt_ms * b2.ms
-    source, source_offset = _source_slice(network, plan, syn_plan, groups)
+    source, source_offset = _source_slice(b2, network, plan, syn_plan, groups)
     post = groups[syn_plan.post_group]
     syn = b2.Synapses(source, post, model="\n".join(model), **kwargs)
     i = _concatenated(
@@ -503,7 +519,7 @@ def _shifted(indices: np.ndarray, shift: int) -> np.ndarray:
 
 
 def _source_slice(
-    network: Network, plan: ObjectPlan, syn_plan: SynapsesPlan, groups: dict[str, Any]
+    b2: Any, network: Network, plan: ObjectPlan, syn_plan: SynapsesPlan, groups: dict[str, Any]
 ) -> tuple[Any, int]:
     """The Brian2 object the Synapses reads spikes from, and its first neuron in the group.
 
@@ -523,7 +539,7 @@ def _source_slice(
     start, stop = min(starts), max(stops)
     if start == 0 and stop == group_plan.size:
         return group, 0
-    return group[start:stop], start
+    return b2.Subgroup(group, start, stop, name=f"{syn_plan.name}_source"), start
 
 
 def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
@@ -547,8 +563,9 @@ def _collect(
         times = np.asarray(monitor.t_[:], dtype=float)
         steps = np.round(times / (dt_ms * 1e-3)).astype(np.int32)
         neurons = np.asarray(monitor.i[:], dtype=np.int32)
-        order = np.argsort(steps, kind="stable")
-        steps, neurons = steps[order], neurons[order]
+        if len(steps) and np.any(steps[1:] < steps[:-1]):  # Brian2 records in time order
+            order = np.argsort(steps, kind="stable")
+            steps, neurons = steps[order], neurons[order]
         if network.is_input(name):
             spikes[name] = Spikes(neurons, steps)
             continue

@@ -29,7 +29,6 @@ already run. The device object is passed in, so this module does not import Bria
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import numpy as np
@@ -80,7 +79,6 @@ class StandaloneReleaser:
                 self.released_static_bytes += values.nbytes
                 self.device.static_arrays[name] = values[:0]
         self._drop_python_caches()
-        gc.collect()
 
     def _drop_python_caches(self) -> None:
         # Only the creation arrays: other cached values (a clock's dt, a Synapses' N) are read

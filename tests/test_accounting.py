@@ -99,8 +99,16 @@ def two_chip():
     return parse_chip(TINY_CHIP_YAML, "tiny.yaml")
 
 
+@pytest.fixture(params=["dense", "sparse"])
+def accumulation(request, monkeypatch):
+    """Run a test with both ways count_events accumulates (dense arrays, sparse matrices)."""
+    if request.param == "sparse":
+        monkeypatch.setattr("neuroemu.accounting._DENSE_CELLS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_counts_equal_brute_force(two_chip, seed):
+def test_counts_equal_brute_force(two_chip, seed, accumulation):
     network = plastic_network(seed)
     rng = np.random.default_rng(seed + 10)
     mapping = manual_mapping(network, two_chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
@@ -128,7 +136,7 @@ def test_delayed_spikes_after_the_end_are_not_delivered(two_chip):
     assert counts.per_core["message"].tolist() == [3, 0, 0, 0]
 
 
-def test_windows_and_steps_sum_to_totals(two_chip):
+def test_windows_and_steps_sum_to_totals(two_chip, accumulation):
     network = plastic_network(3)
     mapping = manual_mapping(network, two_chip, np.arange(network.n_neurons) % 8, n_chips=2)
     activity = random_activity(network, n_steps=50, seed=3)
@@ -253,3 +261,20 @@ def test_counting_is_deterministic(two_chip):
     for kind in EVENT_KINDS:
         assert a.per_core[kind].tobytes() == b.per_core[kind].tobytes()
     assert estimate_energy(a, two_chip).total_pj == estimate_energy(b, two_chip).total_pj
+
+
+def test_dense_and_sparse_accumulation_agree(two_chip, monkeypatch):
+    network = plastic_network(4)
+    mapping = manual_mapping(network, two_chip, np.arange(network.n_neurons) % 5, n_chips=2)
+    activity = random_activity(network, n_steps=60, seed=4)
+    dense = count_events(network, activity, mapping, window_ms=9.0, per_step=True)
+    monkeypatch.setattr("neuroemu.accounting._DENSE_CELLS", 0)
+    sparse = count_events(network, activity, mapping, window_ms=9.0, per_step=True)
+    for kind in EVENT_KINDS:
+        np.testing.assert_array_equal(dense.per_core[kind], sparse.per_core[kind])
+        np.testing.assert_array_equal(dense.windows[kind], sparse.windows[kind])
+    for kind, matrix in dense.per_step.items():
+        assert matrix.shape == (60, mapping.n_cores)
+        np.testing.assert_array_equal(matrix.toarray(), sparse.per_step[kind].toarray())
+    np.testing.assert_allclose(dense.step_work_ns, sparse.step_work_ns, rtol=1e-12)
+    assert dense.step_work_ns.max() > dense.step_work_ns.min()
