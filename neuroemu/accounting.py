@@ -19,6 +19,7 @@ barrier; a real-time chip's step lasts its tick unless the busiest core overruns
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -139,24 +140,27 @@ class _StepCoreCounts:
         self._dense: dict[str, np.ndarray] = {}
         self._parts: dict[str, list[sp.csr_matrix]] = {}
 
-    def add_events(
-        self, kind: str, step: np.ndarray, col: np.ndarray, weights: np.ndarray | None = None
-    ) -> None:
-        """One event (or ``weights`` events) at each (step, column)."""
+    def add_events(self, step: np.ndarray, col: np.ndarray, kinds: dict[str, Any]) -> None:
+        """Events at each (step, column): ``kinds`` maps a kind to None (one event each) or to
+        per-entry weights (that many events)."""
         if self.dense:
-            flat = step.astype(np.int64) * self.n_used + col
+            # column-major cells: per-core sums and the per-step maximum over cores then run
+            # over contiguous memory (3-4x faster than over rows of a few cores each)
+            flat = col * self.n_steps + step.astype(np.int64)
             cells = self.n_steps * self.n_used
-            if weights is None:
-                counts = np.bincount(flat, minlength=cells)
-            else:
-                counts = np.bincount(flat, weights=weights, minlength=cells).astype(np.int64)
-            self._add_dense(kind, counts.reshape(self.n_steps, self.n_used))
+            for kind, weights in kinds.items():
+                if weights is None:
+                    counts = np.bincount(flat, minlength=cells)
+                else:
+                    counts = np.bincount(flat, weights=weights, minlength=cells).astype(np.int64)
+                self._add_dense(kind, counts.reshape(self.n_used, self.n_steps).T)
             return
-        values = np.ones(len(step), np.int64) if weights is None else weights.astype(np.int64)
         shape = (self.n_steps, self.n_used)
-        self._parts.setdefault(kind, []).append(
-            sp.csr_matrix((values, (step, col)), shape=shape, dtype=np.int64)
-        )
+        for kind, weights in kinds.items():
+            values = np.ones(len(step), np.int64) if weights is None else weights.astype(np.int64)
+            self._parts.setdefault(kind, []).append(
+                sp.csr_matrix((values, (step, col)), shape=shape, dtype=np.int64)
+            )
 
     def add_product(self, kind: str, spikes: sp.csr_matrix, fanout: sp.csr_matrix) -> None:
         """Events of ``spikes`` (steps x sources) times ``fanout`` (sources x columns)."""
@@ -171,13 +175,13 @@ class _StepCoreCounts:
         if kind in self._dense:
             self._dense[kind] += values
         else:
-            self._dense[kind] = np.asarray(values, dtype=np.int64)
+            self._dense[kind] = np.asfortranarray(values, dtype=np.int64)
 
     def matrix(self, kind: str) -> np.ndarray | sp.csr_matrix:
         """``(n_steps, n_used)`` counts of one kind: dense array or CSR matrix."""
         if self.dense:
             if kind not in self._dense:
-                return np.zeros((self.n_steps, self.n_used), dtype=np.int64)
+                return np.zeros((self.n_steps, self.n_used), dtype=np.int64, order="F")
             return self._dense[kind]
         parts = self._parts.get(kind, [])
         if not parts:
@@ -233,10 +237,16 @@ def count_events(
         neuron = spikes.neuron.astype(np.int64) + network.offsets[pop.name]
         step = spikes.step.astype(np.int64)
         src = column[neuron]
-        counts.add_events("spike_out", step, src)
-        counts.add_events("message", step, src, n_remote[neuron])
-        counts.add_events("hop", step, src, n_hops[neuron])
-        counts.add_events("chip_crossing", step, src, n_cross[neuron])
+        counts.add_events(
+            step,
+            src,
+            {
+                "spike_out": None,
+                "message": n_remote[neuron],
+                "hop": n_hops[neuron],
+                "chip_crossing": n_cross[neuron],
+            },
+        )
 
     # external input spikes arriving at each core holding targets of them (at emission)
     inputs = mapping.input_dest_synapses.tocsr()[:, used]
@@ -249,27 +259,26 @@ def count_events(
         matrix = _spike_matrix(spikes.neuron, spikes.step, n_steps, source.size)
         counts.add_product("input_event", matrix, pattern.tocsr())
 
-    # synaptic events (and the presynaptic half of STDP) at the post core, at delivery
+    # synaptic events (and the presynaptic half of STDP) at the post core, at delivery: the
+    # fan-out of all projections from one source with one delay is summed, so each shifted
+    # spike matrix is built and multiplied once
+    fanout: dict[str, dict[str, dict[int, list[sp.csr_matrix]]]] = {
+        "synaptic_event": {},
+        "learning_update": {},
+    }
     for proj in network.projections:
-        size = (
-            network.population(proj.pre).size
-            if not network.is_input(proj.pre)
-            else next(s.size for s in network.inputs if s.name == proj.pre)
-        )
         spikes = activity.spikes.get(proj.pre)
         if spikes is None or not len(spikes):
             continue
         post_col = column[network.global_post(proj)]
-        fanout = _fanout_by_delay(
-            proj.i.astype(np.int64), post_col, delay_steps(proj.delay_ms, dt_ms), size, len(used)
-        )
-        for delay, matrix in fanout.items():
-            arrive = spikes.step.astype(np.int64) + delay
-            keep = arrive < n_steps
-            shifted = _spike_matrix(spikes.neuron[keep], arrive[keep], n_steps, size)
-            counts.add_product("synaptic_event", shifted, matrix)
-            if proj.plasticity is not None:
-                counts.add_product("learning_update", shifted, matrix)
+        steps = delay_steps(proj.delay_ms, dt_ms)
+        size = _source_size(network, proj.pre)
+        by_delay = _fanout_by_delay(proj.i.astype(np.int64), post_col, steps, size, len(used))
+        kinds = ["synaptic_event"] + (["learning_update"] if proj.plasticity is not None else [])
+        for kind in kinds:
+            table = fanout[kind].setdefault(proj.pre, {})
+            for delay, matrix in by_delay.items():
+                table.setdefault(delay, []).append(matrix)
         if proj.plasticity is not None:
             post_spikes = activity.spikes.get(proj.post)
             if post_spikes is not None and len(post_spikes):
@@ -277,11 +286,18 @@ def count_events(
                 in_degree = np.bincount(proj.j, minlength=post.size)
                 local = column[network.offsets[proj.post] + post_spikes.neuron.astype(np.int64)]
                 counts.add_events(
-                    "learning_update",
-                    post_spikes.step.astype(np.int64),
-                    local,
-                    in_degree[post_spikes.neuron],
+                    post_spikes.step, local, {"learning_update": in_degree[post_spikes.neuron]}
                 )
+    for kind, sources in fanout.items():
+        for pre, by_delay in sources.items():
+            spikes = activity.spikes[pre]
+            step = spikes.step.astype(np.int64)
+            for delay, matrices in by_delay.items():
+                arrive = step + delay
+                keep = arrive < n_steps
+                size = matrices[0].shape[0]
+                shifted = _spike_matrix(spikes.neuron[keep], arrive[keep], n_steps, size)
+                counts.add_product(kind, shifted, _summed(matrices))
 
     matrices = {kind: counts.matrix(kind) for kind in EVENT_KINDS[1:]}
     neurons_per_core = np.bincount(core, minlength=n_cores).astype(np.int64)
@@ -305,6 +321,19 @@ def count_events(
         windows=windows,
         per_step={k: _full_csr(m, used, n_cores) for k, m in matrices.items()} if per_step else {},
     )
+
+
+def _source_size(network: Network, name: str) -> int:
+    if network.is_input(name):
+        return next(source.size for source in network.inputs if source.name == name)
+    return network.population(name).size
+
+
+def _summed(matrices: list[sp.csr_matrix]) -> sp.csr_matrix:
+    total = matrices[0]
+    for matrix in matrices[1:]:
+        total = total + matrix
+    return total.tocsr()
 
 
 def _expand(values: np.ndarray, used: np.ndarray, n_cores: int) -> np.ndarray:
@@ -366,7 +395,8 @@ def _step_work_ns(
     if not timed:
         return np.full(n_steps, float(base.max()) if len(base) else 0.0)
     if not sp.issparse(timed[0][0]):
-        work = np.broadcast_to(base.astype(float), (n_steps, len(base))).copy()
+        work = np.empty((n_steps, len(base)), order="F")
+        work[:] = base
         for matrix, time in timed:
             work += matrix * time
         return work.max(axis=1)
