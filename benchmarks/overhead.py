@@ -11,7 +11,8 @@ keeps the cython runs independent), after one untimed warm-up of each so both st
 compile caches (cython's extension cache; for cpp_standalone a fixed build directory per side, so
 ``make`` finds nothing to rebuild). The timed section starts after ``import brian2`` and the
 network build and ends when the spikes are numpy arrays (a) or the energy report exists (b).
-The target is a median ratio b/a <= 1.10 per Brian2 target.
+The pairs run in ABBA order (a first in even repetitions, b first in odd ones). The target is a
+median ratio b/a <= 1.10 per Brian2 target.
 
 Part 2 (counting): ``count_events`` on a synthetic network of 10^7 synapses with 10^6 spikes and a
 placement over 1,024 cores (8 Loihi chips), timed apart from the one-off construction of the
@@ -263,8 +264,9 @@ def overhead(targets: list[str], reps: int, duration_ms: float, mirrored: bool) 
     """Alternate a (plain), b (neuroemu) [and a' (plain, neuroemu's structure)] per target."""
     kinds = ["plain", "neuroemu"] + (["mirrored"] if mirrored else [])
     print(f"== overhead: COBA 4,000 neurons, {duration_ms / 1000:g} s biological, dt 0.1 ms ==")
-    print(f"each measurement in a fresh subprocess, alternating {', '.join(kinds)}; one untimed "
-          "warm-up of each first (warm cython cache / cpp build directory)")  # fmt: skip
+    print(f"each measurement in a fresh subprocess, alternating {', '.join(kinds)} in ABBA "
+          "order; one untimed warm-up of each first (warm cython cache / cpp build "
+          "directory)")  # fmt: skip
     for target in targets:
         for kind in kinds:
             warm = measure(kind, target, duration_ms)
@@ -272,7 +274,9 @@ def overhead(targets: list[str], reps: int, duration_ms: float, mirrored: bool) 
             print(f"[{target}] warm-up {kind}: {timed:.2f} s (process {process:.2f} s)")
         runs: dict[str, list[dict]] = {kind: [] for kind in kinds}
         for rep in range(reps):
-            for kind in kinds:
+            # ABBA order: each kind runs first in half of the pairs, so a drift in the machine's
+            # state (page cache, clock speed) does not favour the one that always runs second
+            for kind in kinds if rep % 2 == 0 else kinds[::-1]:
                 runs[kind].append(measure(kind, target, duration_ms))
             a, b = runs["plain"][-1], runs["neuroemu"][-1]
             line = (
@@ -408,7 +412,7 @@ def counting(repeats: int = 3) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=8)
     parser.add_argument("--targets", nargs="+", default=["cython", "cpp"],
                         choices=["cython", "cpp", "numpy"])  # fmt: skip
     parser.add_argument("--duration-ms", type=float, default=10_000.0)
