@@ -29,6 +29,8 @@ already run. The device object is passed in, so this module does not import Bria
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from typing import Any
 
 import numpy as np
@@ -74,11 +76,16 @@ class StandaloneReleaser:
 
     def after_build(self) -> None:
         """Drop Python's copies of the static arrays once ``build`` has written them."""
+        released = 0
         for name, values in self.device.static_arrays.items():
             if values.size >= self.min_elements:
-                self.released_static_bytes += values.nbytes
-                self.device.static_arrays[name] = values[:0]
+                released += values.nbytes
+                # a new empty array, not values[:0]: a view would keep the data alive
+                self.device.static_arrays[name] = np.empty(0, dtype=values.dtype)
         self._drop_python_caches()
+        self.released_static_bytes += released
+        if released:
+            _return_freed_memory()
 
     def _drop_python_caches(self) -> None:
         # Only the creation arrays: other cached values (a clock's dt, a Synapses' N) are read
@@ -92,3 +99,15 @@ class StandaloneReleaser:
                 and values.size >= self.min_elements
             ):
                 cache[var] = None
+
+
+def _return_freed_memory() -> None:
+    """Give freed heap memory back to the system before the binary starts (glibc only).
+
+    Arrays below glibc's mmap threshold (up to 32 MB) live on the heap, and glibc keeps their
+    memory after they are freed: at 60 M synapses Python's resident size stayed at 2.2 GB after
+    releasing the static arrays, and fell to 1.1 GB after ``malloc_trim``. Elsewhere this does
+    nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -239,3 +239,50 @@ def test_engine_errors_are_clear(chip):
         simulate(network, None, chip, 10.0, device="numpy", record_state={"exc": ["x"]})
     with pytest.raises(SimulationError, match="duration_ms must be > 0"):
         simulate(network, None, chip, 0.0)
+
+
+class _FakeDevice:
+    """The parts of Brian2's CPPStandaloneDevice that StandaloneReleaser touches."""
+
+    def __init__(self) -> None:
+        self.static_arrays: dict[str, np.ndarray] = {}
+        self.arrays: dict[object, str] = {}
+        self.dynamic_arrays: dict[object, str] = {}
+        self.array_cache: dict[object, object] = {}
+        self.inserted: list[str] = []
+
+    def insert_code(self, slot: str, code: str) -> None:
+        assert slot == "main"
+        self.inserted.append(code)
+
+
+class _Var:
+    def __init__(self, name: str, size: int) -> None:
+        self.name, self.size, self.dtype = name, size, np.int32
+
+
+def test_standalone_releaser_frees_set_up_copies_only():
+    import weakref
+
+    from neuroemu.standalone_memory import StandaloneReleaser
+
+    device = _FakeDevice()
+    device.static_arrays["_static_array_before"] = np.ones(10)
+    releaser = StandaloneReleaser(device, min_elements=5)
+    big = np.arange(8, dtype=np.int32)
+    alive = weakref.ref(big)
+    sources, clock_dt = _Var("sources", 8), _Var("dt", 1)
+    device.static_arrays.update({"_static_array_w": big, "_static_array_small": np.ones(2)})
+    device.arrays.update({sources: "_array_syn_sources", clock_dt: "_array_clock_dt"})
+    device.array_cache.update({sources: np.zeros(8), clock_dt: np.ones(1)})
+    releaser.after_setup_step()
+    (code,) = device.inserted
+    assert "delete [] _static_array_w; _static_array_w = 0;" in code
+    assert "_array_syn_sources = new int32_t[8];" in code
+    assert "small" not in code and "before" not in code and "clock" not in code
+    assert device.array_cache[sources] is None and device.array_cache[clock_dt] is not None
+    del big
+    releaser.after_build()
+    assert alive() is None  # not kept alive by a view
+    assert releaser.released_static_bytes == 8 * 4 + 10 * 8
+    assert len(device.static_arrays["_static_array_small"]) == 2
