@@ -30,11 +30,11 @@ compiler per source file, ~265 here, which took 16 GB and a load of 220 on this 
 Run ``python benchmarks/microcircuit.py --scale 0.05`` for a quick check; the default is full
 scale. Before simulating, the script estimates the peak memory from the synapse count (bytes per
 synapse measured here, see ``BYTES_PER_SYNAPSE``) and stops if the machine's available memory is
-short, unless ``--force``: at full scale it needs 35-38 GiB (Brian2 keeps ~40 bytes per
-synapse of Python-side copies while its binary holds ~60-70 of its own), so on a 24 GB machine
-the full-scale run is refused; the one full-scale run made here was OOM-killed (see
-benchmarks/README.md). Likewise, counting on a chip whose mapping has too many cores for
-``count_events``'s (steps x cores) matrices is skipped with the estimate. ``--spikes-from DIR``
+short, unless ``--force``. The engine frees Brian2's set-up-only copies of the synapse arrays
+(``neuroemu/standalone_memory.py``), so the full model needs about 17 GiB instead of the 35-38
+GiB it needed before (see benchmarks/README.md). Counting on a chip whose mapping has too many
+cores for ``count_events``'s (steps x cores) matrices is skipped with the estimate.
+``--spikes-from DIR``
 counts the spikes a finished standalone binary left in its results directory (when the Python
 process died after the binary finished) instead of simulating again.
 """
@@ -66,10 +66,10 @@ from neuroemu.network import Network  # noqa: E402
 
 CACHE = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu")) / "benchmarks"
 # Peak bytes per synapse of all processes together during simulate, measured at 60M synapses
-# (scale 0.2, k_scale 1): homogeneous delays 126 (this process 55: the Network's 12 plus Brian2's
-# Python-side copies; the binary 71), distributed 136. At full scale the OOM-killed run
-# (homogeneous) had 52.8 in Python and at least 60 in the binary. See benchmarks/README.md.
-BYTES_PER_SYNAPSE = {"homogeneous": 126.0, "distributed": 136.0}
+# (scale 0.2, k_scale 1, distributed delays): 58 (this process 19 while the binary ran, the
+# binary 39), after the engine frees Brian2's set-up copies (neuroemu/standalone_memory.py);
+# before, 136. Python's own peak while building Brian2's objects, 45, comes first, alone.
+BYTES_PER_SYNAPSE = 58.0
 # count_events keeps (n_steps x n_cores) sparse matrices per event kind: about 26 bytes per
 # (step, core) cell measured (Loihi, scale 0.5: 27,217 cores x 10^4 steps, +7 GB, 95 s).
 COUNT_BYTES_PER_CELL = 26.0
@@ -325,7 +325,7 @@ def main() -> None:
         f"{args.delays} delays; built in "
         f"{build_s:.1f} s; per-synapse arrays {gib(network_bytes(network))}"
     )
-    per_synapse = BYTES_PER_SYNAPSE[args.delays]
+    per_synapse = BYTES_PER_SYNAPSE
     need = per_synapse * n_syn
     have = available_memory()
     print(f"estimated peak memory {gib(need)} ({per_synapse:g} B/synapse); available "
