@@ -34,9 +34,8 @@ short, unless ``--force``. The engine frees Brian2's set-up-only copies of the s
 (``neuroemu/standalone_memory.py``), so the full model needs about 17 GiB instead of the 35-38
 GiB it needed before (see benchmarks/README.md). Counting on a chip whose mapping has too many
 cores for ``count_events``'s (steps x cores) matrices is skipped with the estimate.
-``--spikes-from DIR``
-counts the spikes a finished standalone binary left in its results directory (when the Python
-process died after the binary finished) instead of simulating again.
+``--spikes-from DIR`` counts the spikes a finished standalone binary left in its results
+directory (when the Python process died after the binary finished) instead of simulating again.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .activity import Activity
+from .activity import Activity, Spikes
 from .chip import ChipSpec
 from .events import EVENT_KINDS
 from .mapping import Mapping
@@ -35,6 +35,8 @@ from .timesteps import delay_steps
 _STEP_CHUNK = 8192
 # Below this many (step, core) cells per event kind, counts accumulate in dense arrays (32 MB).
 _DENSE_CELLS = 4_000_000
+# Spikes x delays expanded at once when a source has several delays (bounds the memory: ~100 MB).
+_EXPANDED_SPIKES = 4_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,20 +102,60 @@ def _spike_matrix(neuron: np.ndarray, step: np.ndarray, n_steps: int, size: int)
     return sp.csr_matrix((data, neuron.astype(np.int64), indptr), shape=(n_steps, size))
 
 
-def _fanout_by_delay(
-    pre: np.ndarray, post_col: np.ndarray, steps: np.ndarray, n_pre: int, n_cols: int
-) -> dict[int, sp.csr_matrix]:
-    """Delay (in steps) -> ``(n_pre, n_cols)`` matrix of synapse counts with that delay."""
-    if steps.ndim == 0 or not len(steps):
-        delays = [int(steps.flat[0])] if steps.size else []
-        return {d: _count_matrix(pre, post_col, n_pre, n_cols) for d in delays}
-    order = np.argsort(steps, kind="stable")
-    sorted_steps = steps[order]
-    bounds = np.flatnonzero(np.diff(sorted_steps)) + 1
-    out = {}
-    for part in np.split(order, bounds):
-        out[int(steps[part[0]])] = _count_matrix(pre[part], post_col[part], n_pre, n_cols)
-    return out
+def _delayed_fanout(
+    members: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_pre: int, n_cols: int
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Fan-out of one source's projections, one row per (source neuron, delay).
+
+    ``members`` holds ``(i, post column, delay steps)`` per projection. Returns the distinct
+    delays (sorted) and a ``(n_pre * n_delays, n_cols)`` matrix whose row ``n * n_delays + k``
+    counts the synapses of neuron ``n`` with delay ``delays[k]`` on each column. One product
+    with the spikes expanded over the delays then delivers every spike through every delay,
+    instead of one product (and one dense output) per distinct delay.
+    """
+    delays = np.unique(np.concatenate([np.unique(steps) for _, _, steps in members]))
+    n_delays = len(delays)
+    total: sp.csr_matrix | None = None
+    index_of_delay = np.zeros(int(delays[-1] - delays[0]) + 1, dtype=np.int64)
+    index_of_delay[delays - delays[0]] = np.arange(n_delays)
+    for pre, post_col, steps in members:
+        k = index_of_delay[steps - delays[0]] if n_delays > 1 else 0
+        rows = pre.astype(np.int64) * n_delays + k
+        part = _count_matrix(rows, post_col, n_pre * n_delays, n_cols)
+        total = part if total is None else total + part
+    assert total is not None  # members is never empty
+    return delays, total.tocsr()
+
+
+def _add_deliveries(
+    counts: _StepCoreCounts,
+    kind: str,
+    spikes: Spikes,
+    delays: np.ndarray,
+    fanout: sp.csr_matrix,
+    n_steps: int,
+) -> None:
+    """Add the events of ``spikes`` delivered through ``fanout`` (see :func:`_delayed_fanout`)."""
+    n_delays = len(delays)
+    size = fanout.shape[0] // n_delays
+    if n_delays == 1:
+        arrive = spikes.step.astype(np.int64) + int(delays[0])
+        keep = arrive < n_steps
+        shifted = _spike_matrix(spikes.neuron[keep], arrive[keep], n_steps, size)
+        counts.add_product(kind, shifted, fanout)
+        return
+    chunk = max(1, _EXPANDED_SPIKES // n_delays)
+    neuron = spikes.neuron.astype(np.int64)
+    step = spikes.step.astype(np.int64)
+    for start in range(0, len(step), chunk):
+        arrive = step[start : start + chunk, None] + delays[None, :]
+        row = neuron[start : start + chunk, None] * n_delays + np.arange(n_delays)[None, :]
+        keep = arrive < n_steps
+        data = np.ones(int(keep.sum()), dtype=np.int64)
+        expanded = sp.csr_matrix(
+            (data, (arrive[keep], row[keep])), shape=(n_steps, size * n_delays)
+        )
+        counts.add_product(kind, expanded, fanout)
 
 
 def _count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
@@ -260,9 +302,9 @@ def count_events(
         counts.add_product("input_event", matrix, pattern.tocsr())
 
     # synaptic events (and the presynaptic half of STDP) at the post core, at delivery: the
-    # fan-out of all projections from one source with one delay is summed, so each shifted
-    # spike matrix is built and multiplied once
-    fanout: dict[str, dict[str, dict[int, list[sp.csr_matrix]]]] = {
+    # fan-out of all projections from one source is summed into one (neuron, delay) matrix, so
+    # each source's spikes are expanded over its delays and multiplied once
+    members: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {
         "synaptic_event": {},
         "learning_update": {},
     }
@@ -272,13 +314,9 @@ def count_events(
             continue
         post_col = column[network.global_post(proj)]
         steps = delay_steps(proj.delay_ms, dt_ms)
-        size = _source_size(network, proj.pre)
-        by_delay = _fanout_by_delay(proj.i.astype(np.int64), post_col, steps, size, len(used))
         kinds = ["synaptic_event"] + (["learning_update"] if proj.plasticity is not None else [])
         for kind in kinds:
-            table = fanout[kind].setdefault(proj.pre, {})
-            for delay, matrix in by_delay.items():
-                table.setdefault(delay, []).append(matrix)
+            members[kind].setdefault(proj.pre, []).append((proj.i, post_col, steps))
         if proj.plasticity is not None:
             post_spikes = activity.spikes.get(proj.post)
             if post_spikes is not None and len(post_spikes):
@@ -288,16 +326,11 @@ def count_events(
                 counts.add_events(
                     post_spikes.step, local, {"learning_update": in_degree[post_spikes.neuron]}
                 )
-    for kind, sources in fanout.items():
-        for pre, by_delay in sources.items():
-            spikes = activity.spikes[pre]
-            step = spikes.step.astype(np.int64)
-            for delay, matrices in by_delay.items():
-                arrive = step + delay
-                keep = arrive < n_steps
-                size = matrices[0].shape[0]
-                shifted = _spike_matrix(spikes.neuron[keep], arrive[keep], n_steps, size)
-                counts.add_product(kind, shifted, _summed(matrices))
+    for kind, sources in members.items():
+        for pre, projections in sources.items():
+            size = _source_size(network, pre)
+            delays, fanout = _delayed_fanout(projections, size, len(used))
+            _add_deliveries(counts, kind, activity.spikes[pre], delays, fanout, n_steps)
 
     matrices = {kind: counts.matrix(kind) for kind in EVENT_KINDS[1:]}
     neurons_per_core = np.bincount(core, minlength=n_cores).astype(np.int64)
@@ -327,13 +360,6 @@ def _source_size(network: Network, name: str) -> int:
     if network.is_input(name):
         return next(source.size for source in network.inputs if source.name == name)
     return network.population(name).size
-
-
-def _summed(matrices: list[sp.csr_matrix]) -> sp.csr_matrix:
-    total = matrices[0]
-    for matrix in matrices[1:]:
-        total = total + matrix
-    return total.tocsr()
 
 
 def _expand(values: np.ndarray, used: np.ndarray, n_cores: int) -> np.ndarray:

@@ -99,11 +99,14 @@ def two_chip():
     return parse_chip(TINY_CHIP_YAML, "tiny.yaml")
 
 
-@pytest.fixture(params=["dense", "sparse"])
+@pytest.fixture(params=["dense", "sparse", "chunked"])
 def accumulation(request, monkeypatch):
-    """Run a test with both ways count_events accumulates (dense arrays, sparse matrices)."""
+    """Run a test with each way count_events accumulates: dense arrays, sparse matrices, and
+    spikes expanded over their delays a few at a time."""
     if request.param == "sparse":
         monkeypatch.setattr("neuroemu.accounting._DENSE_CELLS", 0)
+    if request.param == "chunked":
+        monkeypatch.setattr("neuroemu.accounting._EXPANDED_SPIKES", 7)
     return request.param
 
 
