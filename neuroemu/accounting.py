@@ -272,6 +272,11 @@ def count_events(
 
     # spikes emitted, and the packets they send (at the source core, at the emission step)
     n_remote, n_hops, n_cross = mapping.spike_routing
+    routed = [
+        (kind, per_neuron)
+        for kind, per_neuron in (("message", n_remote), ("hop", n_hops), ("chip_crossing", n_cross))
+        if per_neuron.any()
+    ]
     for pop in network.populations:
         spikes = activity.spikes.get(pop.name)
         if spikes is None or not len(spikes):
@@ -279,16 +284,10 @@ def count_events(
         neuron = spikes.neuron.astype(np.int64) + network.offsets[pop.name]
         step = spikes.step.astype(np.int64)
         src = column[neuron]
-        counts.add_events(
-            step,
-            src,
-            {
-                "spike_out": None,
-                "message": n_remote[neuron],
-                "hop": n_hops[neuron],
-                "chip_crossing": n_cross[neuron],
-            },
-        )
+        emitted: dict[str, Any] = {"spike_out": None}
+        for kind, per_neuron in routed:  # kinds no neuron of the mapping produces are skipped
+            emitted[kind] = per_neuron[neuron]
+        counts.add_events(step, src, emitted)
 
     # external input spikes arriving at each core holding targets of them (at emission)
     inputs = mapping.input_dest_synapses.tocsr()[:, used]
@@ -423,8 +422,10 @@ def _step_work_ns(
     if not sp.issparse(timed[0][0]):
         work = np.empty((n_steps, len(base)), order="F")
         work[:] = base
+        scratch = np.empty_like(work)
         for matrix, time in timed:
-            work += matrix * time
+            np.multiply(matrix, time, out=scratch)
+            work += scratch
         return work.max(axis=1)
     weighted = timed[0][0].astype(float) * timed[0][1]
     for matrix, time in timed[1:]:
