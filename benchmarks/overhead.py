@@ -31,6 +31,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -282,6 +283,9 @@ def overhead(targets: list[str], reps: int, duration_ms: float, mirrored: bool) 
           "directory)")  # fmt: skip
     for target in targets:
         for kind in kinds:
+            # start both sides from an empty build directory: stale code and result files of
+            # earlier versions made one side's binary runs measurably slower
+            shutil.rmtree(CACHE / f"overhead_{kind}_{target}", ignore_errors=True)
             warm = measure(kind, target, duration_ms)
             timed, process = warm["timed_s"], warm["process_s"]
             print(f"[{target}] warm-up {kind}: {timed:.2f} s (process {process:.2f} s)")
