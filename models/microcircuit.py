@@ -19,12 +19,12 @@ Choices, each a parameter, and what was measured with them (1 s at dt 0.1 ms, cp
 - ``delays='distributed'`` (default): per-synapse delays as published, normal with relative s.d.
   0.5 around 1.5 ms (excitatory) and 0.75 ms (inhibitory), redrawn below 0.1 ms (NEST's
   ``normal_clipped``), float32 in the Network. ``delays='homogeneous'`` uses the mean delay of
-  each projection and saves memory (4 bytes per synapse in the Network, 8 in Brian2's Python
-  copies, 8-16 in the binary), but it destabilises the full-in-degree network: at scale 0.2 with
-  ``k_scale=1`` (full in-degrees) it fired at 27 Hz in L2/3E and 59 Hz in L5E against 1.5 and
-  9.8 Hz with distributed delays (published: 1.0 and 8.1 Hz). With scaled in-degrees (``k_scale``
-  <= 0.5) the DC compensation hides the difference. Either way, the full-scale model needs
-  35-38 GiB in Brian2's cpp_standalone (benchmarks/README.md): use ``scale`` < 1 on 24 GB.
+  each projection and saves memory (4 bytes per synapse in the Network, 8 in the binary), but
+  it destabilises the full-in-degree network: at scale 0.2 with ``k_scale=1`` (full
+  in-degrees) it fired at 27 Hz in L2/3E and 59 Hz in L5E against 1.5 and 9.8 Hz with
+  distributed delays (published: 1.0 and 8.1 Hz). With scaled in-degrees (``k_scale`` <= 0.5)
+  the DC compensation hides the difference. The full-scale model with distributed delays runs
+  1 s on cpp_standalone in 15 GiB at peak (benchmarks/README.md).
 - ``background='noise'`` (default): the K_ext x 8 Hz Poisson background is replaced by its
   diffusion approximation, an Ornstein-Uhlenbeck current with the same mean
   ``K_ext * 8 Hz * w_ext * tau_syn`` and the same variance ``K_ext * 8 Hz * w_ext^2 * tau_syn / 2``
