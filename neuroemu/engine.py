@@ -3,8 +3,10 @@
 This is the only module that imports Brian2 (lazily, so ``chips`` and ``map`` start fast). Our
 dataclasses go in, an :class:`~neuroemu.activity.Activity` of numpy arrays comes out; no Brian2
 object or unit crosses the boundary. Every object is built explicitly (an explicit
-``b2.Network``, explicit namespaces, ``dt`` per group, object names from population names), never
-through the magic network.
+``b2.Network``, explicit namespaces, one explicit clock, object names from population names),
+never through the magic network. Which objects is decided by :mod:`neuroemu.group_plan`:
+populations with one neuron model share a NeuronGroup (as named subgroups) and compatible
+projections share a Synapses, as a Brian2 user would write them.
 
 Chip numerics applied here:
 
@@ -15,8 +17,10 @@ Chip numerics applied here:
   the numpy, cython and C++ targets agree, since Brian2's numpy spike queue rounds half to even).
 
 Repeated runs in one process work on every device; for ``cpp_standalone`` the device is
-re-initialised before each build and the build directory is kept per network name, so an
-unchanged network is not recompiled (Brian2's make only rebuilds changed files).
+re-initialised before each build, the previous run's Brian2 objects are collected, and the build
+directory is kept per network name, so an unchanged network is not recompiled (Brian2's make
+only rebuilds changed files). On ``cpp_standalone`` the copies of synapse arrays needed only to
+set the network up are freed before the simulation starts (:mod:`neuroemu.standalone_memory`).
 """
 
 from __future__ import annotations
