@@ -147,15 +147,52 @@ def _add_deliveries(
     chunk = max(1, _EXPANDED_SPIKES // n_delays)
     neuron = spikes.neuron.astype(np.int64)
     step = spikes.step.astype(np.int64)
+    if len(step) and np.any(step[1:] < step[:-1]):
+        order = np.argsort(step, kind="stable")
+        neuron, step = neuron[order], step[order]
     for start in range(0, len(step), chunk):
-        arrive = step[start : start + chunk, None] + delays[None, :]
-        row = neuron[start : start + chunk, None] * n_delays + np.arange(n_delays)[None, :]
-        keep = arrive < n_steps
-        data = np.ones(int(keep.sum()), dtype=np.int64)
-        expanded = sp.csr_matrix(
-            (data, (arrive[keep], row[keep])), shape=(n_steps, size * n_delays)
+        expanded = _expanded_spikes(
+            neuron[start : start + chunk], step[start : start + chunk], delays, n_steps, size
         )
         counts.add_product(kind, expanded, fanout)
+
+
+def _expanded_spikes(
+    neuron: np.ndarray, step: np.ndarray, delays: np.ndarray, n_steps: int, size: int
+) -> sp.csr_matrix:
+    """``(n_steps, size * n_delays)``: spike ``j`` through delay ``k`` arrives at step
+    ``step[j] + delays[k]`` in column ``neuron[j] * n_delays + k``.
+
+    Built directly in row order from spikes sorted by step, without the sort scipy would do
+    (for 10^6 spikes and 16 delays that sort was a third of the counting time): the entries of
+    one arrival step come from the spikes ``delays[k]`` steps earlier, for each ``k`` in turn.
+    """
+    n_delays = len(delays)
+    arrive = step[:, None] + delays[None, :]
+    keep = arrive < n_steps
+    if n_delays * n_steps > _EXPANDED_SPIKES:  # the (delays x steps) table would be large
+        row = neuron[:, None] * n_delays + np.arange(n_delays)[None, :]
+        data = np.ones(int(keep.sum()), dtype=np.int64)
+        return sp.csr_matrix((data, (arrive[keep], row[keep])), shape=(n_steps, size * n_delays))
+    per_step = np.bincount(step, minlength=n_steps)[:n_steps]
+    first_of_step = np.cumsum(per_step) - per_step
+    # before[k, t]: entries of arrival step t that come through delays 0..k-1
+    before = np.zeros((n_delays, n_steps), dtype=np.int64)
+    row_length = np.zeros(n_steps, dtype=np.int64)
+    for k, delay in enumerate(delays):
+        before[k] = row_length
+        if delay < n_steps:
+            row_length[delay:] += per_step[: n_steps - delay]
+    indptr = np.zeros(n_steps + 1, dtype=np.int64)
+    np.cumsum(row_length, out=indptr[1:])
+    k = np.broadcast_to(np.arange(n_delays), arrive.shape)[keep]
+    rank = np.broadcast_to((np.arange(len(step)) - first_of_step[step])[:, None], arrive.shape)
+    t = arrive[keep]
+    position = indptr[t] + before[k, t] + rank[keep]
+    indices = np.empty(int(indptr[-1]), dtype=np.int64)
+    indices[position] = (neuron[:, None] * n_delays + np.arange(n_delays)[None, :])[keep]
+    data = np.ones(len(indices), dtype=np.int64)
+    return sp.csr_matrix((data, indices, indptr), shape=(n_steps, size * n_delays))
 
 
 def _count_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
