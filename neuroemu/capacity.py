@@ -167,6 +167,18 @@ class CapacityChecks:
                 f"neuron's synapses are stored on its own core.",
                 "Reduce its in-degree, or use a chip with more synapse memory per core.",
             )  # fmt: skip
+        per_neuron = _cap(self.chip.core.fan_in_per_neuron)
+        over = np.flatnonzero(table.in_degree > per_neuron) if per_neuron is not None else []
+        if len(over):
+            g = int(over[0])
+            where, degree = self.neuron_name(g), int(table.in_degree[g])
+            raise CapacityError(
+                "fan_in_per_neuron", where, degree, per_neuron or 0,
+                f"{where} has {degree} in-synapses; a neuron of {self.chip.name!r} accepts at most "
+                f"{per_neuron} {self.field('core.fan_in_per_neuron')}. No strategy can place it: "
+                f"the limit is per neuron, not per core.",
+                f"Reduce its in-degree to at most {per_neuron} synapses.",
+            )  # fmt: skip
         found = None if caps.fan_in is None else first_over_fan_in(table, caps.fan_in)
         if found is not None:
             where = self.neuron_name(found[0])

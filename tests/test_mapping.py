@@ -325,6 +325,21 @@ def test_fan_in_truenorth_like() -> None:
     assert (info.value.needed, info.value.limit) == (3000, 256)
 
 
+def test_synapses_per_neuron_dynapse2() -> None:
+    chip = load_chip("dynapse2")  # 64 CAM entries per neuron (core.fan_in_per_neuron)
+    i, j = all_to_all(64, 2)
+    assert map_network(pair(64, 2, i, j), chip).n_cores_used >= 1
+    i, j = all_to_all(65, 2)
+    with pytest.raises(CapacityError) as info:
+        map_network(pair(65, 2, i, j), chip)
+    assert str(info.value).startswith(
+        "neuron 0 of population 'b' has 65 in-synapses; a neuron of 'dynapse2' accepts at most "
+        "64 (chips/dynapse2.yaml: core.fan_in_per_neuron). No strategy can place it"
+    )
+    assert info.value.resource == "fan_in_per_neuron"
+    assert (info.value.needed, info.value.limit) == (65, 64)
+
+
 def test_fan_out_cores() -> None:
     chip = make_chip(fan_out_cores=1)
     i, j = all_to_all(1, 64)
