@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .activity import Activity, Spikes
+from .activity import Activity, Spikes, in_step_order
 from .chip import ChipSpec
 from .events import EVENT_KINDS
 from .mapping import Mapping
@@ -93,9 +93,7 @@ class EventCounts:
 
 def _spike_matrix(neuron: np.ndarray, step: np.ndarray, n_steps: int, size: int) -> sp.csr_matrix:
     """``(n_steps, size)`` spike counts, built row by row (no sort when steps are in order)."""
-    if len(step) and np.any(step[1:] < step[:-1]):
-        order = np.argsort(step, kind="stable")
-        neuron, step = neuron[order], step[order]
+    neuron, step = in_step_order(neuron, step)
     indptr = np.zeros(n_steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(step, minlength=n_steps), out=indptr[1:])
     data = np.ones(len(neuron), dtype=np.int64)
@@ -145,11 +143,7 @@ def _add_deliveries(
         counts.add_product(kind, shifted, fanout)
         return
     chunk = max(1, _EXPANDED_SPIKES // n_delays)
-    neuron = spikes.neuron.astype(np.int64)
-    step = spikes.step.astype(np.int64)
-    if len(step) and np.any(step[1:] < step[:-1]):
-        order = np.argsort(step, kind="stable")
-        neuron, step = neuron[order], step[order]
+    neuron, step = in_step_order(spikes.neuron.astype(np.int64), spikes.step.astype(np.int64))
     for start in range(0, len(step), chunk):
         expanded = _expanded_spikes(
             neuron[start : start + chunk], step[start : start + chunk], delays, n_steps, size

@@ -31,6 +31,14 @@ class Spikes:
         return np.bincount(self.neuron, minlength=size).astype(np.int64)
 
 
+def in_step_order(neuron: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spikes sorted by step, stably (Brian2 records them in that order: then no sort is done)."""
+    if len(step) and np.any(step[1:] < step[:-1]):
+        order = np.argsort(step, kind="stable")
+        return neuron[order], step[order]
+    return neuron, step
+
+
 @dataclass(frozen=True, eq=False)
 class QuantisationReport:
     """How a projection's weights were rounded to the chip's precision."""

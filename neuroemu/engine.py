@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .activity import Activity, QuantisationReport, Spikes
+from .activity import Activity, QuantisationReport, Spikes, in_step_order
 from .chip import ChipSpec
 from .errors import SimulationError
 from .group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
@@ -342,10 +342,9 @@ def _build(
         monitors[name] = monitor
         objects.append(monitor)
     synapses: dict[str, Any] = {}
-    source_offsets: dict[str, int] = {}
     quantisation = {}
     for syn_plan in plan.synapses:
-        syn, source_offsets[syn_plan.name], reports = _synapses(
+        syn, reports = _synapses(
             b2, network, plan, syn_plan, groups, chip, clock, dt_ms, quantise,
             count_synapse_events, releaser,
         )  # fmt: skip
@@ -364,8 +363,6 @@ def _build(
     return {
         "net": net,
         "plan": plan,
-        "inputs": [source.name for source in network.inputs],
-        "source_offsets": source_offsets,
         "monitors": monitors,
         "synapses": synapses,
         "quantisation": quantisation,
@@ -435,7 +432,7 @@ def _synapses(
     quantise: bool,
     count_synapse_events: bool,
     releaser: StandaloneReleaser | None,
-) -> tuple[Any, int, dict[str, QuantisationReport]]:
+) -> tuple[Any, dict[str, QuantisationReport]]:
     projections = [network.projection(name) for name in syn_plan.projections]
     post_group = plan.group(syn_plan.post_group)
     target = post_group.model.targets[syn_plan.target]
@@ -476,12 +473,10 @@ def _synapses(
         kwargs["on_post"] = "\n".join(on_post)
     if syn_plan.delay_steps is not None:
         kwargs["delay"] = float(syn_plan.delay_steps) * dt_ms * b2.ms
-    source, source_offset = _source_slice(b2, network, plan, syn_plan, groups)
+    source, source_offset = _source_slice(b2, syn_plan, groups)
     post = groups[syn_plan.post_group]
     syn = b2.Synapses(source, post, model="\n".join(model), **kwargs)
-    i = _concatenated(
-        [_shifted(p.i, _offset_in_group(plan, p.pre) - source_offset) for p in projections]
-    )
+    i = _concatenated([_shifted(p.i, plan.offset_of(p.pre) - source_offset) for p in projections])
     j = _concatenated([_shifted(p.j, post_group.offsets[p.post]) for p in projections])
     syn.connect(i=i, j=j)
     del i, j
@@ -506,43 +501,23 @@ def _synapses(
         del steps
         if releaser is not None:
             releaser.after_setup_step()
-    return syn, source_offset, reports
-
-
-def _offset_in_group(plan: ObjectPlan, name: str) -> int:
-    """Index of population ``name``'s first neuron in its Brian2 group (0 for an input)."""
-    group_name = plan.group_of[name]
-    for group in plan.groups:
-        if group.name == group_name:
-            return group.offsets[name]
-    return 0
+    return syn, reports
 
 
 def _shifted(indices: np.ndarray, shift: int) -> np.ndarray:
     return indices if shift == 0 else indices + shift
 
 
-def _source_slice(
-    b2: Any, network: Network, plan: ObjectPlan, syn_plan: SynapsesPlan, groups: dict[str, Any]
-) -> tuple[Any, int]:
+def _source_slice(b2: Any, syn_plan: SynapsesPlan, groups: dict[str, Any]) -> tuple[Any, int]:
     """The Brian2 object the Synapses reads spikes from, and its first neuron in the group.
 
     The slice spanned by the sending populations, as a Brian2 user would write ``P[:3200]``:
     spikes of the group's other neurons then never reach this Synapses' spike queue.
     """
     group = groups[syn_plan.source]
-    if network.is_input(syn_plan.source):
+    if syn_plan.source_range is None:
         return group, 0
-    group_plan = plan.group(syn_plan.source)
-    if len(group_plan.populations) == 1:
-        return group, 0
-    starts = [group_plan.offsets[p] for p in syn_plan.source_populations]
-    stops = [
-        group_plan.offsets[p] + network.population(p).size for p in syn_plan.source_populations
-    ]
-    start, stop = min(starts), max(stops)
-    if start == 0 and stop == group_plan.size:
-        return group, 0
+    start, stop = syn_plan.source_range
     return b2.Subgroup(group, start, stop, name=f"{syn_plan.name}_source"), start
 
 
@@ -567,9 +542,7 @@ def _collect(
         times = np.asarray(monitor.t_[:], dtype=float)
         steps = np.round(times / (dt_ms * 1e-3)).astype(np.int32)
         neurons = np.asarray(monitor.i[:], dtype=np.int32)
-        if len(steps) and np.any(steps[1:] < steps[:-1]):  # Brian2 records in time order
-            order = np.argsort(steps, kind="stable")
-            steps, neurons = steps[order], neurons[order]
+        neurons, steps = in_step_order(neurons, steps)
         if network.is_input(name):
             spikes[name] = Spikes(neurons, steps)
             continue
@@ -578,7 +551,8 @@ def _collect(
             size = network.population(pop_name).size
             mine = (neurons >= offset) & (neurons < offset + size)
             spikes[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
-    spikes = {name: spikes[name] for name in [*network.population_names, *built["inputs"]]}
+    names = [*network.population_names, *(source.name for source in network.inputs)]
+    spikes = {name: spikes[name] for name in names}
     state: dict[str, dict[str, np.ndarray]] = {}
     state_neurons = {}
     for pop_name, monitor in built["state_monitors"].items():
@@ -602,7 +576,8 @@ def _collect(
         if proj.plasticity is not None:
             final_weights[proj.name] = np.asarray(syn.w_[:]) / unit
         if built["count_synapse_events"]:
-            i_shift = _offset_in_group(plan, proj.pre) - built["source_offsets"][syn_plan.name]
+            source_start = syn_plan.source_range[0] if syn_plan.source_range else 0
+            i_shift = plan.offset_of(proj.pre) - source_start
             j_shift = plan.group(syn_plan.post_group).offsets[proj.post]
             counters[proj.name] = {
                 "i": np.asarray(syn.i[:])[part] - i_shift,

@@ -70,8 +70,10 @@ class SynapsesPlan:
     source : str
         Group or input name that sends the spikes.
     source_populations : tuple of str
-        Populations of ``source`` whose neurons send (all of an input's: ``()``). When the source
-        group has other members too, the Synapses reads from the slice these span.
+        Populations of ``source`` whose neurons send (all of an input's: ``()``).
+    source_range : tuple of int or None
+        ``(start, stop)`` in the source group of the slice the sending populations span, which
+        the Synapses reads from; None when that is the whole source group or input.
     post_group : str
         Group that receives.
     target : str
@@ -90,6 +92,7 @@ class SynapsesPlan:
     name: str
     source: str
     source_populations: tuple[str, ...]
+    source_range: tuple[int, int] | None
     post_group: str
     target: str
     projections: tuple[str, ...]
@@ -116,6 +119,11 @@ class ObjectPlan:
 
     def synapses_of(self, projection: str) -> SynapsesPlan:
         return next(plan for plan in self.synapses if projection in plan.projections)
+
+    def offset_of(self, name: str) -> int:
+        """Index of population ``name``'s first neuron in its Brian2 group (0 for an input)."""
+        groups = [group for group in self.groups if group.name == self.group_of[name]]
+        return groups[0].offsets[name] if groups else 0
 
 
 def model_key(model: NeuronModel) -> tuple:
@@ -165,26 +173,43 @@ def plan_objects(network: Network, dt_ms: float, merge: bool = True) -> ObjectPl
         groups.append(GroupPlan(name, tuple(members), offsets, size, model))
     for source in network.inputs:
         group_of[source.name] = source.name
-    return ObjectPlan(
-        tuple(groups), _plan_synapses(network, dt_ms, group_of, taken, merge), group_of
-    )
+    synapses = _plan_synapses(network, dt_ms, groups, group_of, taken, merge)
+    return ObjectPlan(tuple(groups), synapses, group_of)
 
 
 def _delay_key(proj: Projection, dt_ms: float) -> int | None:
-    steps = delay_steps(proj.delay_ms, dt_ms)
-    return int(steps) if steps.ndim == 0 else None
+    """The one delay in steps, or None for per-synapse delays (the Network stores a delay that is
+    the same for every synapse as a scalar, so per-synapse arrays need not be rounded here)."""
+    return None if np.ndim(proj.delay_ms) else int(delay_steps(proj.delay_ms, dt_ms))
+
+
+def _source_range(
+    network: Network, groups: list[GroupPlan], source: str, pres: tuple[str, ...]
+) -> tuple[int, int] | None:
+    group = next((g for g in groups if g.name == source), None)
+    if group is None or len(group.populations) == 1:
+        return None
+    start = min(group.offsets[p] for p in pres)
+    stop = max(group.offsets[p] + network.population(p).size for p in pres)
+    return None if (start, stop) == (0, group.size) else (start, stop)
 
 
 def _plan_synapses(
-    network: Network, dt_ms: float, group_of: dict[str, str], taken: set[str], merge: bool
+    network: Network,
+    dt_ms: float,
+    groups: list[GroupPlan],
+    group_of: dict[str, str],
+    taken: set[str],
+    merge: bool,
 ) -> tuple[SynapsesPlan, ...]:
     by_key: dict[tuple, list[Projection]] = {}
+    delays: dict[str, int | None] = {}
     for proj in network.projections:
-        delay = _delay_key(proj, dt_ms)
+        delays[proj.name] = _delay_key(proj, dt_ms)
         if proj.plasticity is not None or not merge:
             key: tuple = (proj.name,)
         else:
-            key = (group_of[proj.pre], group_of[proj.post], proj.target, delay)
+            key = (group_of[proj.pre], group_of[proj.post], proj.target, delays[proj.name])
         by_key.setdefault(key, []).append(proj)
     plans = []
     for members in by_key.values():
@@ -202,11 +227,12 @@ def _plan_synapses(
                 name=name,
                 source=source,
                 source_populations=pres,
+                source_range=_source_range(network, groups, source, pres),
                 post_group=post_group,
                 target=first.target,
                 projections=tuple(p.name for p in members),
                 starts=starts,
-                delay_steps=_delay_key(first, dt_ms),
+                delay_steps=delays[first.name],
                 plastic=first.plasticity is not None,
             )
         )
