@@ -38,8 +38,8 @@ from typing import Any
 
 import yaml
 
-from neuroemu.gpu_measure import EnergyCounter, NoGpuError, NvmlCounter
-from neuroemu.gpu_spec import GpuSpec, load_gpu, parse_gpu
+from neuroemu.gpu.measure import EnergyCounter, NoGpuError, NvmlCounter
+from neuroemu.spec.gpu import GpuSpec, load_gpu, parse_gpu
 
 Window = tuple[float, float, float]  # (energy_j, time_s, work) of one measured window
 

@@ -1,4 +1,4 @@
-"""Benchmark of :func:`neuroemu.mapping.map_network` at scale.
+"""Benchmark of :func:`neuroemu.mapping.mapping.map_network` at scale.
 
 Two cases, each in a fresh process so that peak memory (``ru_maxrss``) belongs to one case:
 
@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from neuroemu.chip import load_chip
-from neuroemu.mapping import map_network
-from neuroemu.network import Network, Population, Projection
+from neuroemu.mapping.mapping import map_network
+from neuroemu.network.network import Network, Population, Projection
+from neuroemu.spec.chip import load_chip
 
 CASES = {
     "fill": {"n_neurons": 1_000_000, "k": 100, "target_s": 20.0, "target_gb": 6.0},

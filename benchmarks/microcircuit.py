@@ -31,8 +31,8 @@ Run ``python benchmarks/microcircuit.py --scale 0.05`` for a quick check; the de
 scale. Before simulating, the script estimates the peak memory from the synapse count (bytes per
 synapse measured here, see ``BYTES_PER_SYNAPSE``) and stops if the machine's available memory is
 short, unless ``--force``. The engine frees Brian2's set-up-only copies of the synapse arrays
-(``neuroemu/standalone_memory.py``), so the full model needs about 17 GiB instead of the 35-38
-GiB it needed before (see benchmarks/README.md). Counting on a chip whose mapping has too many
+(``neuroemu/engine/standalone_memory.py``), so the full model needs about 17 GiB instead of the
+35-38 GiB it needed before (see benchmarks/README.md). Counting on a chip whose mapping has too many
 cores for ``count_events``'s (steps x cores) matrices is skipped with the estimate.
 ``--spikes-from DIR`` counts the spikes a finished standalone binary left in its results
 directory (when the Python process died after the binary finished) instead of simulating again.
@@ -56,17 +56,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import microcircuit  # noqa: E402
-from neuroemu.accounting import count_events, estimate_energy  # noqa: E402
-from neuroemu.chip import ChipSpec, bundled_chip_dir, parse_chip  # noqa: E402
-from neuroemu.engine import simulate  # noqa: E402
+from neuroemu.accounting.counting import count_events, estimate_energy  # noqa: E402
+from neuroemu.engine.runner import simulate  # noqa: E402
 from neuroemu.errors import CapacityError  # noqa: E402
-from neuroemu.mapping import map_network  # noqa: E402
-from neuroemu.network import Network  # noqa: E402
+from neuroemu.mapping.mapping import map_network  # noqa: E402
+from neuroemu.network.network import Network  # noqa: E402
+from neuroemu.spec.chip import ChipSpec, bundled_chip_dir, parse_chip  # noqa: E402
 
 CACHE = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu")) / "benchmarks"
 # Peak bytes per synapse of all processes together during simulate, measured at 60M synapses
 # (scale 0.2, k_scale 1, distributed delays): 58 (this process 19 while the binary ran, the
-# binary 39), after the engine frees Brian2's set-up copies (neuroemu/standalone_memory.py);
+# binary 39), after the engine frees Brian2's set-up copies (neuroemu/engine/standalone_memory.py);
 # before, 136. Python's own peak while building Brian2's objects, 45, comes first, alone.
 BYTES_PER_SYNAPSE = 58.0
 # count_events keeps (n_steps x n_cores) sparse matrices per event kind: about 26 bytes per

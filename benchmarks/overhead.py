@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from neuroemu.chip import ChipSpec, bundled_chip_dir, parse_chip
-from neuroemu.network import Network, Population, Projection
+from neuroemu.network.network import Network, Population, Projection
+from neuroemu.spec.chip import ChipSpec, bundled_chip_dir, parse_chip
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu")) / "benchmarks"
@@ -66,7 +66,7 @@ def fill_mapping(network: Network, chip: ChipSpec, core_of_neuron: np.ndarray, n
     built one projection at a time and summed, so 10^8-synapse networks do not need every
     synapse's indices in memory at once.
     """
-    from neuroemu.mapping import RESOURCES, Mapping
+    from neuroemu.mapping.mapping import RESOURCES, Mapping
 
     core_of_neuron = np.asarray(core_of_neuron, dtype=np.int32)
     n_cores = n_chips * chip.cores_per_chip
@@ -99,7 +99,7 @@ def fill_mapping(network: Network, chip: ChipSpec, core_of_neuron: np.ndarray, n
 def place(network: Network, chip: ChipSpec) -> tuple[Any, str]:
     """``map_network`` when the package has it, else an in-order fill of the chip's cores."""
     try:
-        from neuroemu.mapping import map_network
+        from neuroemu.mapping.mapping import map_network
     except ImportError:
         per_core = int(chip.core.neurons.value)
         core = np.arange(network.n_neurons) // per_core
@@ -215,8 +215,8 @@ def neuroemu_run(network: Network, target: str, duration_ms: float, build_dir: P
 
     limit_make_jobs(brian2)
 
-    from neuroemu.accounting import count_events, estimate_energy
-    from neuroemu.engine import simulate
+    from neuroemu.accounting.counting import count_events, estimate_energy
+    from neuroemu.engine.runner import simulate
 
     chip = chip_with_dt("loihi", 0.1)
     start = time.perf_counter()
@@ -393,7 +393,7 @@ def brute_force_synaptic_events(network: Network, activity) -> int:
 
 
 def counting(repeats: int = 3) -> None:
-    from neuroemu.accounting import count_events, estimate_energy
+    from neuroemu.accounting.counting import count_events, estimate_energy
 
     n_neurons, n_synapses, n_spikes, n_cores, n_steps = 100_000, 10**7, 10**6, 1024, 1000
     chip = chip_with_dt("loihi", 1.0)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroemu.connectivity import fixed_probability
-from neuroemu.network import Network, Population, Projection
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import Network, Population, Projection
 
 
 def build(

@@ -71,8 +71,8 @@ import dataclasses
 
 import numpy as np
 
-from neuroemu.network import Network, PoissonInput, Population, Projection
-from neuroemu.neuron_models import NEURON_MODELS
+from neuroemu.network.network import Network, PoissonInput, Population, Projection
+from neuroemu.network.neuron_models import NEURON_MODELS
 
 POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948])

@@ -3,18 +3,25 @@
 The public API: load descriptors, build or load networks, map, simulate, count, price.
 """
 
-from .accounting import EventCounts, count_events, estimate_energy
-from .activity import Activity
-from .chip import ChipSpec, load_chip
-from .engine import simulate
-from .errors import CapacityError, DescriptorError, NeuroEmuError
-from .gpu import gpu_baseline
-from .gpu_spec import GpuSpec, load_gpu
-from .mapping import Mapping, map_network
-from .model_files import load_model
-from .network import STDP, Network, PoissonInput, Population, Projection, SpikeTimesInput
-from .pipeline import RunResult, run_pipeline
-from .report import EnergyReport
+from neuroemu.accounting.counting import EventCounts, count_events, estimate_energy
+from neuroemu.activity import Activity
+from neuroemu.engine.runner import simulate
+from neuroemu.errors import CapacityError, DescriptorError, NeuroEmuError
+from neuroemu.gpu.model import gpu_baseline
+from neuroemu.mapping.mapping import Mapping, map_network
+from neuroemu.network.model_files import load_model
+from neuroemu.network.network import (
+    STDP,
+    Network,
+    PoissonInput,
+    Population,
+    Projection,
+    SpikeTimesInput,
+)
+from neuroemu.pipeline import RunResult, run_pipeline
+from neuroemu.report import EnergyReport
+from neuroemu.spec.chip import ChipSpec, load_chip
+from neuroemu.spec.gpu import GpuSpec, load_gpu
 
 __version__ = "0.1.0"
 

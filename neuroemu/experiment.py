@@ -2,10 +2,10 @@
 priced on which GPUs, and where the traces and the results table go.
 
 A published comparison is then re-run with ``neuroemu experiment exp.yaml`` and gives the same
-numbers. The file is read as strictly as a chip descriptor (:mod:`neuroemu.descriptor`): unknown
-keys, wrong types, a missing chip or model come back as ``file:line: field: problem`` before any
-simulation starts. Paths in the file (a model ``.py``, chip or GPU ``.yaml``, the output folder)
-are relative to the experiment file, so an experiment folder can be moved or shared whole.
+numbers. The file is read as strictly as a chip descriptor (:mod:`neuroemu.spec.descriptor`):
+unknown keys, wrong types, a missing chip or model come back as ``file:line: field: problem``
+before any simulation starts. Paths in the file (a model ``.py``, chip or GPU ``.yaml``, the output
+folder) are relative to the experiment file, so an experiment folder can be moved or shared whole.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from typing import Any, Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from .chip import ChipSpec, load_chip
-from .descriptor import (
+from neuroemu.errors import CapacityError, DescriptorError, NeuroEmuError, TraceError
+from neuroemu.spec.chip import ChipSpec, load_chip
+from neuroemu.spec.descriptor import (
     FieldProblem,
     Loc,
     PositiveFloat,
@@ -34,7 +35,6 @@ from .descriptor import (
     read_text,
     validate_document,
 )
-from .errors import CapacityError, DescriptorError, NeuroEmuError, TraceError
 
 
 class Outputs(StrictModel):
@@ -128,8 +128,8 @@ def load_experiment(path: str | Path) -> Experiment:
     DescriptorError
         With file, line and field, for the experiment file or for a chip it names.
     """
-    from .gpu_spec import load_gpu
-    from .model_files import model_parameters, resolve_model
+    from neuroemu.network.model_files import model_parameters, resolve_model
+    from neuroemu.spec.gpu import load_gpu
 
     path = Path(path)
     name = str(path)
@@ -245,8 +245,8 @@ def _check_fits(experiment: Experiment) -> None:
     A chip that cannot hold the model then stops the experiment at once, naming the chip's line
     in the experiment file, instead of after the runs on the chips listed before it.
     """
-    from .mapping import map_network
-    from .pipeline import build_network
+    from neuroemu.mapping.mapping import map_network
+    from neuroemu.pipeline import build_network
 
     spec = experiment.spec
     network = build_network(experiment.model, dict(spec.params), spec.seeds[0])
@@ -283,8 +283,8 @@ def run_experiment(
     list of dict
         The rows of the results table: one per (run, device), chip rows and GPU rows.
     """
-    from .pipeline import run_pipeline
-    from .traces import write_trace
+    from neuroemu.pipeline import run_pipeline
+    from neuroemu.traces.file import write_trace
 
     experiment = path if isinstance(path, Experiment) else load_experiment(path)
     spec = experiment.spec

@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .accounting import EventCounts, count_events, estimate_energy
-from .activity import Activity
-from .chip import ChipSpec, load_chip
-from .engine import simulate
-from .gpu import STYLES, gpu_baseline
-from .gpu_spec import load_gpu
-from .mapping import Mapping, map_network
-from .model_files import load_model
-from .network import Network
-from .report import EnergyReport
+from neuroemu.accounting.counting import EventCounts, count_events, estimate_energy
+from neuroemu.activity import Activity
+from neuroemu.engine.runner import simulate
+from neuroemu.gpu.model import STYLES, gpu_baseline
+from neuroemu.mapping.mapping import Mapping, map_network
+from neuroemu.network.model_files import load_model
+from neuroemu.network.network import Network
+from neuroemu.report import EnergyReport
+from neuroemu.spec.chip import ChipSpec, load_chip
+from neuroemu.spec.gpu import load_gpu
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import NeuroEmuError
-from .report import EnergyReport
+from neuroemu.errors import NeuroEmuError
+from neuroemu.report import EnergyReport
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .traces import Trace
+    from neuroemu.traces.file import Trace
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under all common CVD types.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -65,7 +65,7 @@ def plot_raster(trace: Trace, path: str | Path, max_spikes: int = 300_000) -> Pa
     Parameters
     ----------
     trace : Trace
-        A trace read with :func:`neuroemu.traces.read_trace`.
+        A trace read with :func:`neuroemu.traces.file.read_trace`.
     path : str or Path
         PNG file to write.
     max_spikes : int

@@ -2,7 +2,7 @@
 
 A real run of the bundled CUBA model (a quarter of its size, 1,000 neurons) for 500 ms on Loihi,
 mapped with the ``balanced`` strategy so the per-core heat map shows the load spread over the
-chip's mesh; the same model on SpiNNaker and, where :mod:`neuroemu.gpu` is available, the
+chip's mesh; the same model on SpiNNaker and, where :mod:`neuroemu.gpu.model` is available, the
 same activity priced on an RTX 2070 give the energy comparison. Everything goes through traces
 (write, read back), as a user's figures would.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from neuroemu.pipeline import run_pipeline
 from neuroemu.plots import plot_cores, plot_energy, plot_raster, plot_rates
-from neuroemu.traces import read_trace, write_trace
+from neuroemu.traces.file import read_trace, write_trace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def gpu_names() -> tuple[str, ...]:
     """The GPU to compare with, if this checkout has the GPU model."""
     try:
-        module = importlib.import_module("neuroemu.gpu")
+        module = importlib.import_module("neuroemu.gpu.model")
     except ImportError:
         return ()
     return ("rtx2070",) if hasattr(module, "gpu_baseline") else ()

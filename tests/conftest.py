@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuroemu.chip import ChipSpec, parse_chip
-from neuroemu.connectivity import fixed_probability
-from neuroemu.network import Network, PoissonInput, Population, Projection
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import Network, PoissonInput, Population, Projection
+from neuroemu.spec.chip import ChipSpec, parse_chip
 
 TINY_CHIP_YAML = """\
 format_version: 1
@@ -112,7 +112,7 @@ def manual_mapping(network, chip, core_of_neuron, n_chips=1, strategy="manual"):
     """
     import scipy.sparse as sp
 
-    from neuroemu.mapping import RESOURCES, Mapping
+    from neuroemu.mapping.mapping import RESOURCES, Mapping
 
     core_of_neuron = np.asarray(core_of_neuron, dtype=np.int32)
     n_cores = n_chips * chip.cores_per_chip

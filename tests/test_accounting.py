@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
 
-from neuroemu.accounting import count_events, estimate_energy
+from neuroemu.accounting.counting import count_events, estimate_energy
 from neuroemu.activity import Activity, Spikes
-from neuroemu.chip import parse_chip
-from neuroemu.connectivity import fixed_probability
 from neuroemu.events import EVENT_KINDS
-from neuroemu.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.spec.chip import parse_chip
 
 
 def plastic_network(seed: int = 0) -> Network:
@@ -104,9 +104,9 @@ def accumulation(request, monkeypatch):
     """Run a test with each way count_events accumulates: dense arrays, sparse matrices, and
     spikes expanded over their delays a few at a time."""
     if request.param == "sparse":
-        monkeypatch.setattr("neuroemu.accounting._DENSE_CELLS", 0)
+        monkeypatch.setattr("neuroemu.accounting.counting._DENSE_CELLS", 0)
     if request.param == "chunked":
-        monkeypatch.setattr("neuroemu.accounting._EXPANDED_SPIKES", 7)
+        monkeypatch.setattr("neuroemu.accounting.counting._EXPANDED_SPIKES", 7)
     return request.param
 
 
@@ -271,7 +271,7 @@ def test_dense_and_sparse_accumulation_agree(two_chip, monkeypatch):
     mapping = manual_mapping(network, two_chip, np.arange(network.n_neurons) % 5, n_chips=2)
     activity = random_activity(network, n_steps=60, seed=4)
     dense = count_events(network, activity, mapping, window_ms=9.0, per_step=True)
-    monkeypatch.setattr("neuroemu.accounting._DENSE_CELLS", 0)
+    monkeypatch.setattr("neuroemu.accounting.counting._DENSE_CELLS", 0)
     sparse = count_events(network, activity, mapping, window_ms=9.0, per_step=True)
     for kind in EVENT_KINDS:
         np.testing.assert_array_equal(dense.per_core[kind], sparse.per_core[kind])

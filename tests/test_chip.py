@@ -19,17 +19,17 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from neuroemu.chip import (
+from neuroemu.errors import DescriptorError
+from neuroemu.events import EVENT_KINDS
+from neuroemu.spec.chip import (
     ChipSpec,
     bundled_chip_dir,
     bundled_chip_names,
     load_chip,
     parse_chip,
 )
-from neuroemu.descriptor import Quantity, iter_quantities, parse_yaml
-from neuroemu.errors import DescriptorError
-from neuroemu.events import EVENT_KINDS
-from neuroemu.gpu_spec import bundled_gpu_dir, bundled_gpu_names, load_gpu
+from neuroemu.spec.descriptor import Quantity, iter_quantities, parse_yaml
+from neuroemu.spec.gpu import bundled_gpu_dir, bundled_gpu_names, load_gpu
 
 CHIP_FILES = sorted(bundled_chip_dir().glob("*.yaml"))
 GPU_FILES = sorted(bundled_gpu_dir().glob("*.yaml"))

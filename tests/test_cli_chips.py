@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import TINY_CHIP_YAML
 
-from neuroemu.chip import bundled_chip_dir, bundled_chip_names
-from neuroemu.cli import cli
-from neuroemu.gpu_spec import bundled_gpu_dir, bundled_gpu_names
+from neuroemu.cli.main import cli
+from neuroemu.spec.chip import bundled_chip_dir, bundled_chip_names
+from neuroemu.spec.gpu import bundled_gpu_dir, bundled_gpu_names
 
 
 def invoke(*args: str) -> Result:

@@ -1,4 +1,4 @@
-"""``neuroemu compare`` and the shared comparison table (neuroemu.cli_gpu)."""
+"""``neuroemu compare`` and the shared comparison table (neuroemu.cli.compare)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from click.testing import CliRunner, Result
 from conftest import TINY_CHIP_YAML, make_tiny_network
 
 from neuroemu.activity import Activity, Spikes
-from neuroemu.chip import ChipSpec
-from neuroemu.cli import cli
-from neuroemu.cli_gpu import COLUMNS, comparison_rows, format_comparison, price_on_chip
+from neuroemu.cli.compare import COLUMNS, comparison_rows, format_comparison, price_on_chip
+from neuroemu.cli.main import cli
 from neuroemu.report import EnergyReport
+from neuroemu.spec.chip import ChipSpec
 
 
 def report(
@@ -100,7 +100,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
             report=price_on_chip(network, activity, chip, strategy),
         )
 
-    monkeypatch.setattr("neuroemu.cli_gpu.run_pipeline", run_pipeline)
+    monkeypatch.setattr("neuroemu.cli.compare.run_pipeline", run_pipeline)
     return calls
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from neuroemu.cli import cli
+from neuroemu.cli.main import cli
 
 
 @pytest.fixture

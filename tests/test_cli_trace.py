@@ -10,8 +10,8 @@ from conftest import TINY_CHIP_YAML
 from test_experiment import EXPERIMENT, MODEL, fake_pipeline
 from test_traces import synthetic_result
 
-from neuroemu.cli import cli
-from neuroemu.traces import write_trace
+from neuroemu.cli.main import cli
+from neuroemu.traces.file import write_trace
 
 
 @pytest.fixture

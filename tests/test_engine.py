@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, manual_mapping
 
-from neuroemu.accounting import count_events, estimate_energy
-from neuroemu.chip import parse_chip
-from neuroemu.connectivity import fixed_probability
-from neuroemu.engine import quantise_weights, simulate
+from neuroemu.accounting.counting import count_events, estimate_energy
+from neuroemu.engine.runner import quantise_weights, simulate
 from neuroemu.errors import SimulationError
 from neuroemu.events import EVENT_KINDS
-from neuroemu.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.spec.chip import parse_chip
 
 pytestmark = pytest.mark.brian2
 
@@ -102,7 +102,7 @@ def small_network(seed: int) -> Network:
     """Few Brian2 objects (each costs a compile on cython and cpp): input, delays, recurrence.
 
     ``p`` and ``q`` share one NeuronGroup and their two projections one Synapses (see
-    neuroemu.group_plan), so the standalone run also checks merged objects.
+    neuroemu.engine.group_plan), so the standalone run also checks merged objects.
     """
     rng = np.random.default_rng(seed)
     pops = (
@@ -124,7 +124,7 @@ def small_network(seed: int) -> Network:
 def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path, monkeypatch):
     # free every set-up copy in the binary and in Python, however small, so that a freed array
     # still in use would show here as different spikes or a crash
-    monkeypatch.setattr("neuroemu.standalone_memory.MIN_ELEMENTS", 1)
+    monkeypatch.setattr("neuroemu.engine.standalone_memory.MIN_ELEMENTS", 1)
     network = small_network(2)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
     cython = simulate(network, mapping, chip, 60.0, seed=3, device="cython")
@@ -264,7 +264,7 @@ class _Var:
 def test_standalone_releaser_frees_set_up_copies_only():
     import weakref
 
-    from neuroemu.standalone_memory import StandaloneReleaser
+    from neuroemu.engine.standalone_memory import StandaloneReleaser
 
     device = _FakeDevice()
     device.static_arrays["_static_array_before"] = np.ones(10)

@@ -10,13 +10,13 @@ from test_traces import synthetic_result
 
 from neuroemu.errors import DescriptorError, NeuroEmuError, TraceError
 from neuroemu.experiment import load_experiment, run_experiment
-from neuroemu.traces import read_trace
+from neuroemu.traces.file import read_trace
 
 MODEL = """\
 import numpy as np
 
-from neuroemu.connectivity import fixed_probability
-from neuroemu.network import Network, Population, Projection
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import Network, Population, Projection
 
 
 def build(n: int = 30, seed: int = 1) -> Network:

@@ -1,5 +1,5 @@
-"""The GPU time and energy model (neuroemu.gpu) against hand-computed kernels, exact event counts,
-and the SNABSuite measurements on an RTX 2070 that the rtx2070 descriptor is fitted to."""
+"""The GPU time and energy model (neuroemu.gpu.model) against hand-computed kernels, exact event
+counts, and the SNABSuite measurements on an RTX 2070 that the rtx2070 descriptor is fitted to."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 
 from neuroemu.activity import Activity, Spikes
 from neuroemu.errors import NeuroEmuError
-from neuroemu.gpu import estimate_gpu_time, gpu_baseline, step_activity
-from neuroemu.gpu_spec import GpuSpec, load_gpu, parse_gpu
-from neuroemu.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.gpu.model import estimate_gpu_time, gpu_baseline, step_activity
+from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.spec.gpu import GpuSpec, load_gpu, parse_gpu
 from neuroemu.timesteps import delay_steps
 
 # A GPU with round numbers so every kernel can be computed by hand: 1e12 FLOP/s, 1e11 B/s DRAM,

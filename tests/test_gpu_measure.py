@@ -1,4 +1,4 @@
-"""Measured mode (neuroemu.gpu_measure) with a fake NVML counter and a fake clock; the PyTorch
+"""Measured mode (neuroemu.gpu.measure) with a fake NVML counter and a fake clock; the PyTorch
 simulation on the CPU where torch is installed; the real thing only on a GPU (marked ``gpu``)."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from neuroemu.activity import Activity, Spikes
 from neuroemu.errors import NeuroEmuError
-from neuroemu.gpu import count_gpu_events
-from neuroemu.gpu_measure import NoGpuError, NvmlCounter, TorchSimulation, measure_gpu
-from neuroemu.gpu_spec import GpuSpec, load_gpu, parse_gpu
-from neuroemu.network import Network, PoissonInput, Population, Projection, SpikeTimesInput
+from neuroemu.gpu.measure import NoGpuError, NvmlCounter, TorchSimulation, measure_gpu
+from neuroemu.gpu.model import count_gpu_events
+from neuroemu.network.network import Network, PoissonInput, Population, Projection, SpikeTimesInput
+from neuroemu.spec.gpu import GpuSpec, load_gpu, parse_gpu
 
 
 class Bench:

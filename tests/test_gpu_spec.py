@@ -1,12 +1,12 @@
-"""GPU descriptors (neuroemu.gpu_spec): the bundled files, the schema's checks and accessors."""
+"""GPU descriptors (neuroemu.spec.gpu): the bundled files, the schema's checks and accessors."""
 
 from __future__ import annotations
 
 import pytest
 
-from neuroemu.descriptor import iter_quantities
 from neuroemu.errors import DescriptorError, NeuroEmuError, UnpricedError
-from neuroemu.gpu_spec import PRECISION_BYTES, bundled_gpu_names, load_gpu, parse_gpu
+from neuroemu.spec.descriptor import iter_quantities
+from neuroemu.spec.gpu import PRECISION_BYTES, bundled_gpu_names, load_gpu, parse_gpu
 
 BUNDLED = ("a100", "h100", "h200", "jetson-orin", "rtx2070", "rtx4090", "v100")
 
@@ -91,9 +91,9 @@ def test_precision_bytes() -> None:
 
 
 def test_unknown_board_power_is_a_clear_error():
-    from neuroemu.chip import data_dir
     from neuroemu.errors import DescriptorError
-    from neuroemu.gpu_spec import parse_gpu
+    from neuroemu.spec.chip import data_dir
+    from neuroemu.spec.gpu import parse_gpu
 
     text = (data_dir("chips") / "gpu" / "rtx2070.yaml").read_text()
     start = text.index("  board_power_w:")

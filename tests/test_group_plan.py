@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroemu.group_plan import plan_objects
-from neuroemu.model_files import load_model
-from neuroemu.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.engine.group_plan import plan_objects
+from neuroemu.network.model_files import load_model
+from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
 
 
 def test_coba_is_built_as_a_brian2_user_would_write_it():

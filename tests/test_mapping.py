@@ -15,11 +15,11 @@ from conftest import TINY_CHIP_YAML, make_tiny_network
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neuroemu.chip import ChipSpec, load_chip, parse_chip
-from neuroemu.connectivity import all_to_all, fixed_probability
 from neuroemu.errors import CapacityError, NeuroEmuError
-from neuroemu.mapping import RESOURCES, STRATEGIES, map_network
-from neuroemu.network import Network, PoissonInput, Population, Projection
+from neuroemu.mapping.mapping import RESOURCES, STRATEGIES, map_network
+from neuroemu.network.connectivity import all_to_all, fixed_probability
+from neuroemu.network.network import Network, PoissonInput, Population, Projection
+from neuroemu.spec.chip import ChipSpec, load_chip, parse_chip
 
 CORE_FIELDS = ("neurons", "synapse_memory_bits", "fan_in", "output_axons", "fan_out_cores")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuroemu.chip import load_chip
 from neuroemu.errors import ModelError
-from neuroemu.mapping import map_network
-from neuroemu.model_files import bundled_model_names, load_model, parse_params
+from neuroemu.mapping.mapping import map_network
+from neuroemu.network.model_files import bundled_model_names, load_model, parse_params
+from neuroemu.spec.chip import load_chip
 
 SMALL = {"coba": {"scale": "0.1"}, "cuba": {"scale": "0.1"}, "microcircuit": {"scale": "0.01"}}
 
@@ -38,7 +38,7 @@ def test_coba_is_the_published_benchmark():
 def test_microcircuit_has_the_published_population_sizes():
     from importlib.util import module_from_spec, spec_from_file_location
 
-    from neuroemu.model_files import resolve_model
+    from neuroemu.network.model_files import resolve_model
 
     spec = spec_from_file_location("mc", resolve_model("microcircuit"))
     module = module_from_spec(spec)

@@ -7,15 +7,15 @@ import re
 import numpy as np
 import pytest
 
-from neuroemu.connectivity import (
+from neuroemu.errors import NetworkError
+from neuroemu.network.connectivity import (
     all_to_all,
     fixed_indegree,
     fixed_probability,
     fixed_total_number,
     one_to_one,
 )
-from neuroemu.errors import NetworkError
-from neuroemu.network import (
+from neuroemu.network.network import (
     STDP,
     Network,
     PoissonInput,

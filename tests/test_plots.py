@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network
 
-from neuroemu.chip import parse_chip
 from neuroemu.errors import NeuroEmuError
 from neuroemu.plots import PLOTS, plot_cores, plot_energy
 from neuroemu.report import EnergyReport
-from neuroemu.traces import read_trace, write_trace
+from neuroemu.spec.chip import parse_chip
+from neuroemu.traces.file import read_trace, write_trace
 
 pytestmark = pytest.mark.brian2
 

@@ -19,16 +19,23 @@ import scipy.sparse as sp
 from conftest import TINY_CHIP_YAML, manual_mapping
 from pydantic import BaseModel
 
-from neuroemu.accounting import count_events, estimate_energy
+from neuroemu.accounting.counting import count_events, estimate_energy
 from neuroemu.activity import Activity, QuantisationReport, Spikes
-from neuroemu.chip import parse_chip
-from neuroemu.connectivity import fixed_probability
 from neuroemu.errors import TraceError
-from neuroemu.network import STDP, Network, PoissonInput, Population, Projection, SpikeTimesInput
-from neuroemu.neuron_models import LIF
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import (
+    STDP,
+    Network,
+    PoissonInput,
+    Population,
+    Projection,
+    SpikeTimesInput,
+)
+from neuroemu.network.neuron_models import LIF
 from neuroemu.pipeline import RunResult
 from neuroemu.report import EnergyReport
-from neuroemu.traces import FORMAT_VERSION, read_trace, trace_summary, write_trace
+from neuroemu.spec.chip import parse_chip
+from neuroemu.traces.file import FORMAT_VERSION, read_trace, trace_summary, write_trace
 
 TESTS = Path(__file__).resolve().parent
 
@@ -254,8 +261,8 @@ CHILD = """
 import signal, sys, time
 sys.path.insert(0, {tests!r})
 signal.signal(signal.SIGINT, signal.default_int_handler)
-import neuroemu.trace_codec as codec
-import neuroemu.traces as traces
+import neuroemu.traces.codec as codec
+import neuroemu.traces.file as traces
 from test_traces import synthetic_result
 
 result = synthetic_result(seed=3, scale=400)

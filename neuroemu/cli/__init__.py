@@ -1,0 +1,3 @@
+"""The ``neuroemu`` command line: a thin click layer over the library; the only place that prints
+or exits.
+"""

@@ -1,0 +1,101 @@
+"""``neuroemu map``: would a network fit a chip, on how many cores, and what binds?
+
+It only maps (no simulation, no Brian2 import), so it answers in seconds: chips and cores used,
+per-resource utilisation over the used cores, the binding resource, the synapses that cross
+cores, and the warnings of the mapping. A network that does not fit ends with the library's
+:class:`~neuroemu.errors.CapacityError` message (``Error: ...``, exit status 1).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from neuroemu.cli.options import n_chips_option, param_option, strategy_option
+from neuroemu.mapping.mapping import map_network
+from neuroemu.network.model_files import load_model, parse_params
+from neuroemu.spec.chip import load_chip
+
+
+def map_report(model: str, chip: str, strategy: str, n_chips: int | None, params: dict) -> dict:
+    """Build the model, map it, and return the report as plain data (what ``--json`` prints)."""
+    network = load_model(model, params)
+    mapping = map_network(network, load_chip(chip), strategy=strategy, n_chips=n_chips)
+    return {
+        "model": network.name,
+        "n_neurons": network.n_neurons,
+        "n_input_sources": network.n_input_sources,
+        "n_synapses": network.n_synapses,
+        **mapping.summary(),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as text: a header, a utilisation table, the binding resource, traffic."""
+    lines = [
+        f"model {report['model']}: {report['n_neurons']:,} neurons, "
+        f"{report['n_synapses']:,} synapses",
+        f"chip: {report['chip']}   strategy: {report['strategy']}   chips used: "
+        f"{report['n_chips']}   cores used: {report['n_cores_used']:,} of {report['n_cores']:,}",
+        "",
+    ]
+    rows = [
+        [
+            name,
+            f"{values['min_percent']:.1f}",
+            f"{values['mean_percent']:.1f}",
+            f"{values['max_percent']:.1f}",
+            f"{values['limit']:,}",
+        ]
+        for name, values in report["utilisation"].items()
+    ]
+    headers = ["resource", "min %", "mean %", "max %", "limit per core"]
+    lines.append(
+        tabulate(rows, headers=headers, colalign=("left", *["right"] * 4), disable_numparse=True)
+    )
+    lines.append("")
+    binding = report["binding_resource"]
+    if binding is not None:
+        peak = report["utilisation"][binding]["max_percent"]
+        lines.append(f"binding resource: {binding} (max {peak:.1f} % of a core)")
+    lines.append(
+        f"inter-core synapses: {report['inter_core_synapses']:,} of "
+        f"{report['neuron_synapses']:,} between neurons "
+        f"({100 * report['inter_core_fraction']:.1f} %)"
+    )
+    lines += [f"warning: {text}" for text in report["warnings"]]
+    return "\n".join(lines)
+
+
+@click.command("map")
+@click.argument("model")
+@click.option("--chip", "chip", required=True, help="Bundled chip name or descriptor path.")
+@strategy_option
+@n_chips_option
+@param_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def map_command(
+    model: str,
+    chip: str,
+    strategy: str,
+    n_chips: int | None,
+    params: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Map MODEL (a bundled model name or a .py file) onto the cores of a chip.
+
+    Prints the chips and cores used, per-resource utilisation (min/mean/max over the used
+    cores), the binding resource, the synapses between cores, and warnings. A network that does
+    not fit exits with status 1 and says which resource, where, and what would help.
+    """
+    report = map_report(model, chip, strategy, n_chips, parse_params(params))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+COMMANDS = [map_command]

@@ -1,0 +1,1 @@
+"""Running a network in Brian2: the only package that imports it."""

@@ -1,0 +1,603 @@
+"""The engine: runs a :class:`~neuroemu.network.network.Network` in Brian2 with the chip's numerics.
+
+This is the only module that imports Brian2 (lazily, so ``chips`` and ``map`` start fast). Our
+dataclasses go in, an :class:`~neuroemu.activity.Activity` of numpy arrays comes out; no Brian2
+object or unit crosses the boundary. Every object is built explicitly (an explicit
+``b2.Network``, explicit namespaces, one explicit clock, object names from population names),
+never through the magic network. Which objects is decided by :mod:`neuroemu.engine.group_plan`:
+populations with one neuron model share a NeuronGroup (as named subgroups) and compatible
+projections share a Synapses, as a Brian2 user would write them.
+
+Chip numerics applied here:
+
+- the timestep is the chip's ``timing.dt_ms``;
+- weights are rounded to ``core.weight_bits`` levels with one scale per projection (a shared
+  weight exponent, as Loihi's synapse groups have), and the rounding error is reported;
+- delays are rounded to whole timesteps, half up (chips have integer delay slots; this also makes
+  the numpy, cython and C++ targets agree, since Brian2's numpy spike queue rounds half to even).
+
+Repeated runs in one process work on every device; for ``cpp_standalone`` the device is
+re-initialised before each build, the previous run's Brian2 objects are collected, and the build
+directory is kept per network name, so an unchanged network is not recompiled (Brian2's make
+only rebuilds changed files). On ``cpp_standalone`` the copies of synapse arrays needed only to
+set the network up are freed before the simulation starts
+(:mod:`neuroemu.engine.standalone_memory`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import os
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
+from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
+from neuroemu.engine.standalone_memory import StandaloneReleaser
+from neuroemu.errors import SimulationError
+from neuroemu.mapping.mapping import Mapping
+from neuroemu.network.network import Input, Network, PoissonInput
+from neuroemu.network.neuron_models import NeuronModel, split_unit
+from neuroemu.spec.chip import ChipSpec
+from neuroemu.timesteps import delay_steps, n_steps_for
+
+DEVICES = ("runtime", "cython", "numpy", "cpp")
+_CLOCK_NAME = "neuroemu_clock"
+
+# Brian2 base unit to declare a synaptic weight in, for each weight unit a model target uses.
+_DECLARED_UNIT = {
+    "mV": "volt",
+    "V": "volt",
+    "nS": "siemens",
+    "uS": "siemens",
+    "pA": "amp",
+    "nA": "amp",
+    "1": "1",
+}
+
+
+def quantise_weights(
+    weights: np.ndarray, bits: int, signed: bool, name: str
+) -> tuple[np.ndarray, QuantisationReport]:
+    """Round weights to ``bits`` bits with one scale per projection (max |w| -> top level).
+
+    A signed chip spends one bit on the sign, so it has ``2**(bits-1) - 1`` magnitude levels;
+    an unsigned one ``2**bits - 1``.
+    """
+    levels = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
+    levels = max(levels, 1)
+    peak = float(np.max(np.abs(weights))) if len(weights) else 0.0
+    if peak == 0.0:
+        return weights.copy(), QuantisationReport(name, bits, signed, 0.0, 0.0, 0.0, 0)
+    scale = peak / levels
+    rounded = np.round(weights / scale) * scale
+    error = rounded - weights
+    rms = float(np.sqrt(np.mean(weights**2)))
+    report = QuantisationReport(
+        projection=name,
+        weight_bits=bits,
+        signed=signed,
+        scale=scale,
+        max_abs_error=float(np.max(np.abs(error))),
+        rms_relative_error=float(np.sqrt(np.mean(error**2)) / rms) if rms > 0 else 0.0,
+        n_zeroed=int(np.count_nonzero((rounded == 0) & (weights != 0))),
+    )
+    return rounded, report
+
+
+def _brian2() -> Any:
+    # Brian2 2.9 routes Python warnings into its log, so pyparsing's deprecation notices about
+    # Brian2's own parser calls would reach the user's terminal on every fresh compile.
+    warnings.filterwarnings("ignore", message=r".*deprecated.*use.*", category=DeprecationWarning)
+    try:
+        import brian2 as b2
+    except ImportError as exc:  # pragma: no cover - brian2 is a core dependency
+        raise SimulationError(f"cannot import brian2: {exc}") from exc
+    b2.prefs.logging.console_log_level = "WARNING"
+    return b2
+
+
+def _unit(b2: Any, suffix: str) -> Any:
+    from neuroemu.network.neuron_models import UNIT_SUFFIXES
+
+    name = UNIT_SUFFIXES[suffix]
+    return 1.0 if name == "1" else getattr(b2, name)
+
+
+def _namespace(b2: Any, model: NeuronModel) -> dict[str, Any]:
+    namespace = {}
+    for name, value in model.parameters.items():
+        base, suffix = split_unit(name)
+        namespace[base] = value * _unit(b2, suffix)
+    return namespace
+
+
+def _default_v(model: NeuronModel) -> tuple[str, float] | None:
+    """Where a model's membrane potential starts when the population gives no initial value."""
+    for candidate in ("v_rest", "E_l", "v_reset", "c"):
+        for name, value in model.parameters.items():
+            if split_unit(name)[0] == candidate and split_unit(name)[1] == "mV":
+                return "v", value
+    return None
+
+
+def _select_target(b2: Any, device: str) -> str:
+    if device == "cpp":
+        return "cpp_standalone"
+    if device == "numpy":
+        return "numpy"
+    if device == "cython":
+        return "cython"
+    # 'runtime': cython where a compiler exists, else numpy (Brian2's 'auto' rule)
+    try:
+        from brian2.codegen.runtime.cython_rt.cython_rt import CythonCodeObject
+
+        return "cython" if CythonCodeObject.is_available() else "numpy"
+    except Exception:
+        return "numpy"
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a standalone build directory (parallel sweeps share them)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".neuroemu.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def standalone_dir(network: Network) -> Path:
+    """Default cpp_standalone build directory: per network name, under the user's cache."""
+    root = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu"))
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", network.name)
+    return root / "cpp_standalone" / safe
+
+
+def simulate(
+    network: Network,
+    mapping: Mapping | None,
+    chip: ChipSpec,
+    duration_ms: float,
+    seed: int = 1,
+    device: str = "runtime",
+    quantise: bool = True,
+    record_state: dict[str, list[str]] | None = None,
+    state_every_ms: float | None = None,
+    report: str | None = None,
+    build_dir: str | Path | None = None,
+    count_synapse_events: bool = False,
+    merge_objects: bool = True,
+) -> Activity:
+    """Run ``network`` for ``duration_ms`` with the chip's timestep and weight precision.
+
+    Parameters
+    ----------
+    network : Network
+        What to run.
+    mapping : Mapping or None
+        The placement (not needed by the dynamics; accepted so callers pass one pipeline state).
+    chip : ChipSpec
+        Supplies ``dt_ms``, ``weight_bits`` and ``weight_signed``.
+    duration_ms : float
+        Biological time to simulate.
+    seed : int
+        Seeds Brian2's random streams (Poisson inputs); cython and cpp give identical spikes.
+    device : str
+        ``runtime`` (cython where a compiler exists, else numpy), ``cython``, ``numpy`` or
+        ``cpp`` (cpp_standalone; best for long runs).
+    quantise : bool
+        Round weights to the chip's precision (default True).
+    record_state : dict or None
+        Population -> state variables to record for all its neurons (``{'exc': ['v']}``).
+    state_every_ms : float or None
+        Sampling interval of recorded state (default: every step).
+    report : str or None
+        ``'stderr'`` or ``'text'`` for Brian2's progress report, None for silence.
+    build_dir : path or None
+        cpp_standalone build directory (default :func:`standalone_dir`).
+    count_synapse_events : bool
+        Also count, inside Brian2, every delivery and post-spike event of every synapse (for
+        tests: an independent check of the accounting). Returned in ``Activity.synapse_counters``.
+    merge_objects : bool
+        Build one NeuronGroup per distinct neuron model and one Synapses per (source, target
+        group, synaptic target, delay mode), as a Brian2 user would (default; see
+        :mod:`neuroemu.engine.group_plan`), or one object per population and projection (False).
+
+    Returns
+    -------
+    Activity
+    """
+    if duration_ms <= 0:
+        raise SimulationError(f"duration_ms must be > 0, got {duration_ms}")
+    if device not in DEVICES:
+        raise SimulationError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+    for pop_name, variables in (record_state or {}).items():
+        known = set(network.population(pop_name).neuron_model.state_units)
+        unknown = [var for var in variables if var not in known]
+        if unknown:
+            raise SimulationError(
+                f"cannot record {unknown[0]!r} of {pop_name!r}: its state variables are "
+                f"{sorted(known)}"
+            )
+    b2 = _brian2()
+    dt_ms = float(chip.timing.dt_ms.value)
+    n_steps = n_steps_for(duration_ms, dt_ms)
+    target = _select_target(b2, device)
+    started = time.perf_counter()
+    standalone = target == "cpp_standalone"
+    directory = Path(build_dir) if build_dir is not None else standalone_dir(network)
+    lock = _locked(directory) if standalone else contextlib.nullcontext()
+    with lock:
+        if standalone:
+            _collect_previous_run(b2)
+            b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
+            b2.device.reinit()
+            b2.device.activate(build_on_run=False, directory=str(directory))
+            b2.prefs.devices.cpp_standalone.openmp_threads = 0
+            # Brian2's default 'make -j' starts one compiler per file at once (hundreds for a
+            # large network: tens of GB); one job per core is as fast and bounded.
+            b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
+        else:
+            b2.set_device("runtime")
+            b2.prefs.codegen.target = target
+        try:
+            releaser = StandaloneReleaser(b2.device) if standalone else None
+            built = _build(
+                b2,
+                network,
+                chip,
+                dt_ms,
+                quantise,
+                record_state,
+                state_every_ms,
+                count_synapse_events,
+                merge_objects,
+                releaser,
+            )
+            b2.seed(seed)
+            net = built["net"]
+            net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
+            if standalone:
+                assert releaser is not None
+                b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
+                # The static arrays are on disk now; the binary does not need Python's copies.
+                releaser.after_build()
+                b2.device.run(directory=str(directory), with_output=report is not None)
+            activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
+        except SimulationError:
+            raise
+        except Exception as exc:
+            raise SimulationError(
+                f"Brian2 could not run network {network.name!r} on {target}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            if standalone:
+                b2.device.reinit()
+                b2.set_device("runtime")
+    return activity
+
+
+def _collect_previous_run(b2: Any) -> None:
+    """Free the Brian2 objects of an earlier run in this process before building a new one.
+
+    They form reference cycles, so they live until the cyclic garbage collector runs; while
+    they live, Brian2 gives the new run's code objects other names (``..._codeobject_1``) and
+    cpp_standalone recompiles everything (5 s for COBA instead of 0). A fresh process has
+    nothing to collect and pays nothing.
+    """
+    alive = (reference() for reference in b2.Nameable.__instances__())  # weak references
+    if any(getattr(obj, "name", None) == _CLOCK_NAME for obj in alive):
+        gc.collect()
+
+
+def _build(
+    b2: Any,
+    network: Network,
+    chip: ChipSpec,
+    dt_ms: float,
+    quantise: bool,
+    record_state: dict[str, list[str]] | None,
+    state_every_ms: float | None,
+    count_synapse_events: bool,
+    merge: bool,
+    releaser: StandaloneReleaser | None,
+) -> dict[str, Any]:
+    dt = dt_ms * b2.ms
+    plan = plan_objects(network, dt_ms, merge=merge)
+    # One explicit clock for every object: per-object clocks made Brian2 order them differently
+    # in each process (cpp_standalone then recompiled main.cpp every run) and cost time per step.
+    clock = b2.Clock(dt=dt, name=_CLOCK_NAME)
+    groups: dict[str, Any] = {}
+    slices: dict[str, Any] = {}
+    objects: list[Any] = []
+    for group_plan in plan.groups:
+        group = _neuron_group(b2, group_plan, clock)
+        groups[group_plan.name] = group
+        objects.append(group)
+        for pop_name, offset in group_plan.offsets.items():
+            pop = network.population(pop_name)
+            whole = len(group_plan.populations) == 1
+            part = group if whole else b2.Subgroup(group, offset, offset + pop.size, name=pop_name)
+            slices[pop_name] = part
+            _set_initial(b2, part, pop.initial, group_plan.model)
+    for source in network.inputs:
+        group = _input_group(b2, source, clock, dt_ms)
+        groups[source.name] = group
+        slices[source.name] = group
+        objects.append(group)
+    monitors: dict[str, Any] = {}
+    for name, group in groups.items():
+        monitor = b2.SpikeMonitor(group, name=f"{name}_spikes")
+        monitors[name] = monitor
+        objects.append(monitor)
+    synapses: dict[str, Any] = {}
+    quantisation = {}
+    for syn_plan in plan.synapses:
+        syn, reports = _synapses(
+            b2, network, plan, syn_plan, groups, chip, clock, dt_ms, quantise,
+            count_synapse_events, releaser,
+        )  # fmt: skip
+        synapses[syn_plan.name] = syn
+        quantisation.update(reports)
+        objects.append(syn)
+    state_monitors = {}
+    for pop_name, variables in (record_state or {}).items():
+        every = dt if state_every_ms is None else state_every_ms * b2.ms
+        monitor = b2.StateMonitor(
+            slices[pop_name], variables, record=True, dt=every, name=f"{pop_name}_state"
+        )
+        state_monitors[pop_name] = monitor
+        objects.append(monitor)
+    net = b2.Network(*objects, name=f"neuroemu_{network.name}"[:60].replace("-", "_"))
+    return {
+        "net": net,
+        "plan": plan,
+        "monitors": monitors,
+        "synapses": synapses,
+        "quantisation": quantisation,
+        "state_monitors": state_monitors,
+        "state_every": 1 if state_every_ms is None else max(1, round(state_every_ms / dt_ms)),
+        "count_synapse_events": count_synapse_events,
+    }
+
+
+def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any) -> Any:
+    model = group_plan.model
+    namespace = _namespace(b2, model)
+    refractory: Any = False
+    if model.refractory == "refractory":
+        refractory = namespace["refractory"]
+    elif model.refractory:
+        refractory = model.refractory
+    return b2.NeuronGroup(
+        group_plan.size,
+        model.equations,
+        threshold=model.threshold,
+        reset=model.reset,
+        refractory=refractory,
+        method=model.method,
+        namespace=namespace,
+        clock=clock,
+        name=group_plan.name,
+    )
+
+
+def _set_initial(b2: Any, part: Any, initial: dict[str, Any], model: NeuronModel) -> None:
+    values = dict(initial)
+    default = _default_v(model)
+    if default is not None and not any(split_unit(k)[0] == "v" for k in values):
+        values["v_mV"] = default[1]
+    for name, value in values.items():
+        base, suffix = split_unit(name)
+        setattr(part, base, np.asarray(value, dtype=float) * _unit(b2, suffix))
+
+
+def _input_group(b2: Any, source: Input, clock: Any, dt_ms: float) -> Any:
+    if isinstance(source, PoissonInput):
+        return b2.PoissonGroup(
+            source.size, rates=np.asarray(source.rate_hz) * b2.Hz, clock=clock, name=source.name
+        )
+    steps = delay_steps(source.times_ms, dt_ms)
+    pairs = steps * source.size + source.indices
+    if len(np.unique(pairs)) != len(pairs):
+        raise SimulationError(
+            f"input {source.name!r}: some source fires twice within one {dt_ms} ms step; "
+            f"a chip delivers at most one spike per source and step"
+        )
+    return b2.SpikeGeneratorGroup(
+        source.size, source.indices, steps * dt_ms * b2.ms, clock=clock, name=source.name
+    )
+
+
+def _synapses(
+    b2: Any,
+    network: Network,
+    plan: ObjectPlan,
+    syn_plan: SynapsesPlan,
+    groups: dict[str, Any],
+    chip: ChipSpec,
+    clock: Any,
+    dt_ms: float,
+    quantise: bool,
+    count_synapse_events: bool,
+    releaser: StandaloneReleaser | None,
+) -> tuple[Any, dict[str, QuantisationReport]]:
+    projections = [network.projection(name) for name in syn_plan.projections]
+    post_group = plan.group(syn_plan.post_group)
+    target = post_group.model.targets[syn_plan.target]
+    weight_unit = _unit(b2, target.weight_unit)
+    declared = _DECLARED_UNIT[target.weight_unit]
+    model = [f"w : {declared}"]
+    on_pre = [target.on_pre]
+    on_post: list[str] = []
+    namespace: dict[str, Any] = {}
+    if syn_plan.plastic:
+        rule = projections[0].plasticity
+        assert rule is not None  # the plan marks only projections with a rule as plastic
+        model += [
+            "dapre/dt = -apre / tau_pre : 1 (event-driven)",
+            "dapost/dt = -apost / tau_post : 1 (event-driven)",
+        ]
+        on_pre += ["apre += 1", "w = clip(w - a_minus * w_max * apost, 0 * w_max, w_max)"]
+        on_post += ["apost += 1", "w = clip(w + a_plus * w_max * apre, 0 * w_max, w_max)"]
+        namespace.update(
+            tau_pre=rule.tau_pre_ms * b2.ms,
+            tau_post=rule.tau_post_ms * b2.ms,
+            a_plus=rule.a_plus,
+            a_minus=rule.a_minus,
+            w_max=rule.w_max * weight_unit,
+        )
+    if count_synapse_events:
+        model += ["n_delivered : integer", "n_post_events : integer"]
+        on_pre.append("n_delivered += 1")
+        if syn_plan.plastic:
+            on_post.append("n_post_events += 1")
+    kwargs: dict[str, Any] = {
+        "on_pre": "\n".join(on_pre),
+        "namespace": namespace,
+        "clock": clock,
+        "name": syn_plan.name,
+    }
+    if on_post:
+        kwargs["on_post"] = "\n".join(on_post)
+    if syn_plan.delay_steps is not None:
+        kwargs["delay"] = float(syn_plan.delay_steps) * dt_ms * b2.ms
+    source, source_offset = _source_slice(b2, syn_plan, groups)
+    post = groups[syn_plan.post_group]
+    syn = b2.Synapses(source, post, model="\n".join(model), **kwargs)
+    i = _concatenated([_shifted(p.i, plan.offset_of(p.pre) - source_offset) for p in projections])
+    j = _concatenated([_shifted(p.j, post_group.offsets[p.post]) for p in projections])
+    syn.connect(i=i, j=j)
+    del i, j
+    if releaser is not None:
+        releaser.after_setup_step()
+    reports = {}
+    weights = []
+    for proj in projections:
+        w = np.asarray(proj.weight, dtype=float)
+        if quantise:
+            w, reports[proj.name] = quantise_weights(
+                w, int(chip.core.weight_bits.value), chip.core.weight_signed, proj.name
+            )
+        weights.append(w)
+    syn.w = _concatenated(weights) * weight_unit
+    del weights
+    if releaser is not None:
+        releaser.after_setup_step()
+    if syn_plan.delay_steps is None:
+        steps = _concatenated([delay_steps(p.delays_ms(), dt_ms) for p in projections])
+        syn.delay = steps * dt_ms * b2.ms
+        del steps
+        if releaser is not None:
+            releaser.after_setup_step()
+    return syn, reports
+
+
+def _shifted(indices: np.ndarray, shift: int) -> np.ndarray:
+    return indices if shift == 0 else indices + shift
+
+
+def _source_slice(b2: Any, syn_plan: SynapsesPlan, groups: dict[str, Any]) -> tuple[Any, int]:
+    """The Brian2 object the Synapses reads spikes from, and its first neuron in the group.
+
+    The slice spanned by the sending populations, as a Brian2 user would write ``P[:3200]``:
+    spikes of the group's other neurons then never reach this Synapses' spike queue.
+    """
+    group = groups[syn_plan.source]
+    if syn_plan.source_range is None:
+        return group, 0
+    start, stop = syn_plan.source_range
+    return b2.Subgroup(group, start, stop, name=f"{syn_plan.name}_source"), start
+
+
+def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _collect(
+    b2: Any,
+    network: Network,
+    built: dict[str, Any],
+    dt_ms: float,
+    n_steps: int,
+    seed: int,
+    device: str,
+    target: str,
+    started: float,
+) -> Activity:
+    plan: ObjectPlan = built["plan"]
+    spikes = {}
+    for name, monitor in built["monitors"].items():
+        times = np.asarray(monitor.t_[:], dtype=float)
+        steps = np.round(times / (dt_ms * 1e-3)).astype(np.int32)
+        neurons = np.asarray(monitor.i[:], dtype=np.int32)
+        neurons, steps = in_step_order(neurons, steps)
+        if network.is_input(name):
+            spikes[name] = Spikes(neurons, steps)
+            continue
+        group_plan = plan.group(name)
+        for pop_name, offset in group_plan.offsets.items():
+            size = network.population(pop_name).size
+            mine = (neurons >= offset) & (neurons < offset + size)
+            spikes[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
+    names = [*network.population_names, *(source.name for source in network.inputs)]
+    spikes = {name: spikes[name] for name in names}
+    state: dict[str, dict[str, np.ndarray]] = {}
+    state_neurons = {}
+    for pop_name, monitor in built["state_monitors"].items():
+        pop = network.population(pop_name)
+        variables = {}
+        for var, unit_suffix in pop.neuron_model.state_units.items():
+            if var in monitor.record_variables:
+                values = np.asarray(getattr(monitor, var + "_")[:]).T
+                variables[f"{var}_{unit_suffix}"] = values / float(_unit(b2, unit_suffix))
+        state[pop_name] = variables
+        state_neurons[pop_name] = np.arange(pop.size)
+    final_weights = {}
+    counters: dict[str, dict[str, np.ndarray]] = {}
+    for proj in network.projections:
+        syn_plan = plan.synapses_of(proj.name)
+        syn = built["synapses"][syn_plan.name]
+        part = syn_plan.slice_of(proj.name)
+        unit = float(
+            _unit(b2, network.population(proj.post).neuron_model.targets[proj.target].weight_unit)
+        )
+        if proj.plasticity is not None:
+            final_weights[proj.name] = np.asarray(syn.w_[:]) / unit
+        if built["count_synapse_events"]:
+            source_start = syn_plan.source_range[0] if syn_plan.source_range else 0
+            i_shift = plan.offset_of(proj.pre) - source_start
+            j_shift = plan.group(syn_plan.post_group).offsets[proj.post]
+            counters[proj.name] = {
+                "i": np.asarray(syn.i[:])[part] - i_shift,
+                "j": np.asarray(syn.j[:])[part] - j_shift,
+                "n_delivered": np.asarray(syn.n_delivered[:])[part],
+                "n_post_events": np.asarray(syn.n_post_events[:])[part],
+            }
+    label = f"runtime-{target}" if target != "cpp_standalone" else "cpp_standalone"
+    return Activity(
+        dt_ms=dt_ms,
+        n_steps=n_steps,
+        spikes=spikes,
+        seed=seed,
+        device=label,
+        state=state,
+        state_neurons=state_neurons,
+        state_every_steps=built["state_every"],
+        final_weights=final_weights,
+        quantisation=built["quantisation"],
+        wall_time_s=time.perf_counter() - started,
+        synapse_counters=counters,
+    )

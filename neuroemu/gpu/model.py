@@ -1,0 +1,395 @@
+"""The same network on a GPU, estimated: a roofline time model with an energy model on top.
+
+:func:`gpu_baseline` prices an :class:`~neuroemu.activity.Activity` on a
+:class:`~neuroemu.spec.gpu.GpuSpec` in one of two execution styles and returns the
+:class:`~neuroemu.report.EnergyReport` the chip side returns (reference: ``shared/reference/
+gpus.md`` A5). ``event-driven`` is GeNN / Brian2CUDA-like: per step one neuron kernel for every
+group and one synapse kernel that walks the rows of the neurons that spiked and atomically adds
+their weights into the targets' input buffers, so its work follows spikes x fan-out. ``dense`` is
+snnTorch-like: per step a dense ``(batch x n_pre) @ (n_pre x n_post)`` product per projection and
+delay slot whatever the activity, plus unfused elementwise kernels for the neurons.
+
+Time: each kernel lasts ``max(ops / (compute_fraction x peak), bytes / (memory_fraction x
+bandwidth), atomics / atomic_throughput, launch_latency)``, per step; recording spikes adds, per
+step, a stream sync and a device-to-host copy. Energy: ``idle_ctx_power x time`` (static) plus
+per-op, per-byte, per-atomic and per-launch energies (dynamic), capped at board power: when the
+average would exceed the limit the GPU throttles, so time is stretched until it does not. Neuron
+state and synapse rows are charged at DRAM (they stream through it each step; SNABSuite's RTX 2070
+timings show no L2 reuse); only the dense style's weight matrices are read from L2 when weights and
+state together fit in it. FLOPs per neuron update come from ``NeuronModel.flops_per_update``.
+Synaptic events are counted exactly from the activity, at delivery, as on the chip side: an
+event whose delivery step is at or after ``n_steps`` is not counted (nor executed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from neuroemu.activity import Activity
+from neuroemu.errors import NeuroEmuError
+from neuroemu.network.network import Network, PoissonInput
+from neuroemu.report import EnergyReport
+from neuroemu.spec.gpu import PRECISION_BYTES, GpuSpec
+from neuroemu.timesteps import delay_steps
+
+STYLES = ("event-driven", "dense")
+SCOPES = ("board", "wall")
+BOUNDS = ("compute", "memory", "atomic", "launch")
+# Layout constants of the two implementation styles (GeNN's sparse rows, eager PyTorch tensors):
+# properties of the software, not of the GPU, so they live here and not in the descriptors.
+FLOAT_BYTES = 4  # fp32 state variable or input accumulator
+INDEX_BYTES = 4  # post index of one sparse synapse (uint32)
+DELAY_BYTES = 1  # per-synapse dendritic delay slot (uint8), read only when delays differ
+ROW_BYTES = 8  # row start and length, read once per (spike, projection, delay slot)
+SPIKE_BYTES = 4  # spike index written by the neuron kernel and copied to the host
+POISSON_OPS, POISSON_BYTES = 10, 40  # per source and step: time-to-spike variable, Philox state
+SPIKE_TIMES_OPS, SPIKE_TIMES_BYTES = 2, 16  # per source and step: next-spike pointer and time
+STDP_EVENT_OPS, STDP_EVENT_BYTES = 4, 12  # per plastic event: post trace read, weight write-back
+STDP_POST_OPS, STDP_POST_BYTES = 4, 16  # per post spike x synapse: index, weight r/w, trace
+ELEMENTWISE_BYTES = 12  # an unfused elementwise op reads two fp32 tensors and writes one
+
+
+@dataclass(frozen=True, eq=False)
+class StepActivity:
+    """What the kernels see per step (arrays of length ``n_steps``, one batch element).
+
+    ``events`` are synaptic events delivered at each step, ``event_bytes`` the synapse data they
+    read, ``rows`` the (spike, projection, delay slot) row segments walked, ``plastic_events`` the
+    events through plastic projections and ``post_updates`` the postsynaptic STDP updates.
+    """
+
+    n_steps: int
+    dt_ms: float
+    spikes_out: np.ndarray
+    input_spikes: np.ndarray
+    events: np.ndarray
+    event_bytes: np.ndarray
+    rows: np.ndarray
+    plastic_events: np.ndarray
+    post_updates: np.ndarray
+
+
+def _group_size(network: Network, name: str) -> int:
+    return next(g.size for g in (*network.populations, *network.inputs) if g.name == name)
+
+
+def step_activity(network: Network, activity: Activity) -> StepActivity:
+    """Spikes, synaptic events and row reads per step, counted exactly from ``activity``."""
+    n = activity.n_steps
+    out = {f.name: np.zeros(n, dtype=np.int64) for f in fields(StepActivity)[2:]}
+    for group in (*network.populations, *network.inputs):
+        spikes = activity.spikes.get(group.name)
+        if spikes is not None and len(spikes):
+            key = "input_spikes" if network.is_input(group.name) else "spikes_out"
+            out[key] += np.bincount(spikes.step, minlength=n)[:n]
+    for proj in network.projections:
+        spikes = activity.spikes.get(proj.pre)
+        if spikes is None or not len(spikes):
+            continue
+        size = _group_size(network, proj.pre)
+        steps = np.broadcast_to(delay_steps(proj.delay_ms, activity.dt_ms), proj.i.shape)
+        uniform_w = len(proj.weight) == 0 or bool(np.all(proj.weight == proj.weight[0]))
+        per_event = INDEX_BYTES + (0 if uniform_w else FLOAT_BYTES)
+        per_event += DELAY_BYTES if np.ndim(proj.delay_ms) else 0
+        for delay in np.unique(steps):
+            out_degree = np.bincount(proj.i[steps == delay], minlength=size)
+            arrive = spikes.step.astype(np.int64) + int(delay)
+            keep = arrive < n
+            fan = out_degree[spikes.neuron[keep]]
+            delivered = np.bincount(arrive[keep], weights=fan, minlength=n).astype(np.int64)
+            out["events"] += delivered
+            out["event_bytes"] += delivered * per_event
+            out["rows"] += np.bincount(arrive[keep], weights=fan > 0, minlength=n).astype(np.int64)
+            if proj.plasticity is not None:
+                out["plastic_events"] += delivered
+        post_spikes = activity.spikes.get(proj.post)
+        if proj.plasticity is not None and post_spikes is not None and len(post_spikes):
+            in_degree = np.bincount(proj.j, minlength=_group_size(network, proj.post))
+            updates = np.bincount(post_spikes.step, in_degree[post_spikes.neuron], minlength=n)
+            out["post_updates"] += updates[:n].astype(np.int64)
+    return StepActivity(n_steps=n, dt_ms=activity.dt_ms, **out)
+
+
+def count_gpu_events(
+    network: Network, steps: StepActivity | Activity, batch: int = 1
+) -> dict[str, int]:
+    """Events behind a GPU report, named as the chip side names them (x ``batch``)."""
+    acts = steps if isinstance(steps, StepActivity) else step_activity(network, steps)
+    counts = {
+        "neuron_update": batch * network.n_neurons * acts.n_steps,
+        "synaptic_event": batch * int(acts.events.sum()),
+        "spike_out": batch * int(acts.spikes_out.sum()),
+    }
+    if any(p.plasticity is not None for p in network.projections):
+        counts["learning_update"] = batch * int(acts.plastic_events.sum() + acts.post_updates.sum())
+    return counts
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    """One kernel of a step (``launches`` identical launches per step), totalled over the run.
+
+    ``term`` is the energy entry it is charged to; ``bound`` the limit that set most of its time
+    (``compute``, ``memory``, ``atomic`` or ``launch``); ``time_s`` its total time.
+    """
+
+    name: str
+    term: str
+    launches: int
+    time_s: float
+    bound: str
+    ops: float
+    dram_bytes: float
+    l2_bytes: float
+    atomics: float
+    precision: str = "fp32"
+
+
+@dataclass(frozen=True, eq=False)
+class GpuTime:
+    """The time model's result: the kernels, the per-step spike copies and every step's time."""
+
+    kernels: tuple[KernelCost, ...]
+    step_time_s: np.ndarray
+    copy_time_s: float
+    copy_bytes: float
+    n_copies: int
+    steps: StepActivity
+
+    @property
+    def time_s(self) -> float:
+        return float(self.step_time_s.sum())
+
+    def kernel(self, name: str) -> KernelCost:
+        return next(k for k in self.kernels if k.name == name)
+
+
+class _Kernels:
+    """Collects kernels: each costs, per step and launch, the max of its roofline ceilings."""
+
+    def __init__(self, spec: GpuSpec, n_steps: int) -> None:
+        self.spec, self.n_steps = spec, n_steps
+        self.launch_s = spec.number("timing.launch_latency_us") * 1e-6
+        self.costs: list[KernelCost] = []
+        self.step_time_s = np.zeros(n_steps)
+
+    def add(self, name: str, term: str, launches: int, precision: str, *work: object) -> None:
+        """``launches`` launches per step, each doing ``work`` = (ops, DRAM bytes, L2 bytes,
+        atomics) per step (scalars or per-step arrays; missing trailing items are zero)."""
+        r = self.spec.achievable_rates(precision)
+        w = [np.broadcast_to(np.asarray(x, float), (self.n_steps,)) for x in work]
+        w += [np.zeros(self.n_steps)] * (4 - len(w))
+        memory = w[1] / r["dram"] + w[2] / r["l2"]
+        floor = np.full(self.n_steps, self.launch_s)
+        times = np.stack((w[0] / r["compute"], memory, w[3] / r["atomic"], floor))
+        step_time = launches * times.max(axis=0)
+        share = np.bincount(times.argmax(axis=0), weights=step_time, minlength=len(BOUNDS))
+        totals = (launches * float(x.sum()) for x in w)
+        bound = BOUNDS[int(share.argmax())]
+        cost = KernelCost(name, term, launches, float(step_time.sum()), bound, *totals, precision)
+        self.costs.append(cost)
+        self.step_time_s += step_time
+
+
+def _n_state(network: Network, pop_name: str) -> tuple[int, int]:
+    """(state variables incl. a refractory counter, input accumulators) of a population."""
+    model = network.population(pop_name).neuron_model
+    accumulators = sum(1 for p in network.projections if p.post == pop_name)
+    return len(model.state_units) + (1 if model.refractory else 0), accumulators
+
+
+def _event_driven(network: Network, acts: StepActivity, kernels: _Kernels, b: int) -> None:
+    ops = dram = 0.0
+    for pop in network.populations:
+        n_state, n_acc = _n_state(network, pop.name)
+        ops += pop.size * (pop.neuron_model.flops_per_update + n_acc)
+        dram += pop.size * 2 * FLOAT_BYTES * (n_state + n_acc)
+    for source in network.inputs:
+        poisson = isinstance(source, PoissonInput)
+        ops += source.size * (POISSON_OPS if poisson else SPIKE_TIMES_OPS)
+        dram += source.size * (POISSON_BYTES if poisson else SPIKE_TIMES_BYTES)
+    dram = dram + SPIKE_BYTES * (acts.spikes_out + acts.input_spikes)
+    kernels.add("neuron_kernel", "neuron_kernel", 1, "fp32", b * ops, b * dram)
+    if network.projections:
+        ops = acts.events + STDP_EVENT_OPS * acts.plastic_events
+        dram = acts.event_bytes + ROW_BYTES * acts.rows + STDP_EVENT_BYTES * acts.plastic_events
+        kernels.add(
+            "synapse_kernel", "synapse_kernel", 1, "fp32", b * ops, b * dram, 0, b * acts.events
+        )
+    if any(p.plasticity is not None for p in network.projections):
+        ops, dram = STDP_POST_OPS * acts.post_updates, STDP_POST_BYTES * acts.post_updates
+        kernels.add("learning_kernel", "learning_kernel", 1, "fp32", b * ops, b * dram)
+
+
+def _dense(network: Network, acts: StepActivity, kernels: _Kernels, b: int, precision: str) -> None:
+    width = PRECISION_BYTES[precision]
+    size = {g.name: g.size for g in (*network.populations, *network.inputs)}
+    slots = {p.name: np.unique(delay_steps(p.delay_ms, acts.dt_ms)) for p in network.projections}
+    weights = {
+        p.name: len(slots[p.name]) * width * size[p.pre] * size[p.post] for p in network.projections
+    }
+    state = sum(
+        b * p.size * FLOAT_BYTES * _n_state(network, p.name)[0] for p in network.populations
+    )
+    resident = sum(weights.values()) + state <= kernels.spec.number("memory.l2_mb") * 1e6
+
+    def elementwise(name: str, elements: float, launches: int, term: str = "neuron_kernel") -> None:
+        kernels.add(name, term, launches, "fp32", elements, ELEMENTWISE_BYTES * elements)
+
+    delayed = set()
+    for proj in network.projections:
+        n_pre, n_post, n_slots = size[proj.pre], size[proj.post], len(slots[proj.name])
+        matrix = weights[proj.name] / n_slots
+        activations = width * b * (n_pre + n_post)
+        dram, l2 = (activations, matrix) if resident else (activations + matrix, 0)
+        ops = 2.0 * b * n_pre * n_post
+        kernels.add(f"matmul:{proj.name}", "matmul", n_slots, precision, ops, dram, l2)
+        elementwise(f"accumulate:{proj.name}", b * n_post, n_slots)
+        if slots[proj.name].max() > 0:
+            delayed.add(proj.pre)
+        if proj.plasticity is not None:  # two outer products, the update and the clip
+            elementwise(f"stdp:{proj.name}", n_pre * n_post, 4, "learning_kernel")
+    for pop in network.populations:
+        model = pop.neuron_model  # one launch per operator, plus threshold, reset, refractoriness
+        launches = model.flops_per_update + 2 + (2 if model.refractory else 0)
+        elementwise(f"neurons:{pop.name}", b * pop.size, launches)
+    for source in network.inputs:
+        launches = 2 if isinstance(source, PoissonInput) else 1  # rand + compare, or a lookup
+        elementwise(f"input:{source.name}", b * source.size, launches)
+    for name in sorted(delayed):
+        elementwise(f"history:{name}", b * size[name], 1)
+
+
+def estimate_gpu_time(
+    network: Network,
+    activity: Activity,
+    gpu: GpuSpec,
+    style: str = "event-driven",
+    batch: int = 1,
+    record_spikes: bool = True,
+    precision: str = "fp32",
+) -> GpuTime:
+    """Time of every kernel and step for ``activity`` run ``batch`` times in parallel on ``gpu``.
+
+    ``record_spikes`` copies the spikes to the host after every step (event-driven: the spike
+    count and indices; dense: the boolean spike tensor) after a stream sync, as GeNN 3 and eager
+    PyTorch loops do. ``precision`` is the dense matmuls' (neuron updates and the event-driven
+    style are fp32).
+    """
+    if style not in STYLES:
+        raise NeuroEmuError(f"unknown GPU style {style!r}: expected one of {', '.join(STYLES)}")
+    if not isinstance(batch, int) or batch < 1:
+        raise NeuroEmuError(f"batch must be a positive integer, got {batch!r}")
+    gpu.check_precision(precision)
+    acts = step_activity(network, activity)
+    kernels = _Kernels(gpu, acts.n_steps)
+    if style == "event-driven":
+        _event_driven(network, acts, kernels, batch)
+    else:
+        _dense(network, acts, kernels, batch, precision)
+    step_time = kernels.step_time_s
+    copy_bytes = np.zeros(acts.n_steps)
+    if record_spikes:
+        if style == "event-driven":  # the spike count and the spike indices
+            copy_bytes = SPIKE_BYTES * batch * (acts.spikes_out + 1.0)
+        else:  # the boolean spike tensor of every population
+            copy_bytes = copy_bytes + batch * network.n_neurons
+        fixed_s = (gpu.number("timing.sync_us") + gpu.number("timing.host_copy_latency_us")) * 1e-6
+        copy_s = fixed_s + copy_bytes / (gpu.number("timing.host_copy_gb_s") * 1e9)
+        step_time = step_time + copy_s
+    return GpuTime(
+        kernels=tuple(kernels.costs),
+        step_time_s=step_time,
+        copy_time_s=float((step_time - kernels.step_time_s).sum()),
+        copy_bytes=float(copy_bytes.sum()),
+        n_copies=acts.n_steps if record_spikes else 0,
+        steps=acts,
+    )
+
+
+def gpu_baseline(
+    network: Network,
+    activity: Activity,
+    gpu: GpuSpec,
+    style: str = "event-driven",
+    batch: int = 1,
+    scope: str = "board",
+    record_spikes: bool = True,
+    precision: str = "fp32",
+) -> EnergyReport:
+    """Estimated energy and time of running ``network`` with ``activity`` on ``gpu``.
+
+    Parameters
+    ----------
+    network, activity : Network, Activity
+        The network and what it did (the same activity the chip side priced).
+    gpu : GpuSpec
+        The GPU descriptor (:func:`neuroemu.spec.gpu.load_gpu`).
+    style : str
+        ``event-driven`` (GeNN-like sparse propagation) or ``dense`` (snnTorch-like matmuls).
+    batch : int
+        Copies of the network run in parallel (the activity replicated; counts scale with it).
+    scope : str
+        ``board`` (what NVML measures) or ``wall`` (adds ``power.host_power_w`` x time).
+    record_spikes : bool
+        Copy spikes to the host every step (see :func:`estimate_gpu_time`).
+    precision : str
+        Precision of the dense style's matmuls (``fp32``, ``bf16_tensor``...).
+
+    Returns
+    -------
+    EnergyReport
+        ``dynamic_pj`` per term, ``static_pj`` = idle-with-context power x time, ``time_s``
+        after the power cap, ``counts`` of the events behind it, notes on the cap and the scope.
+    """
+    if scope not in SCOPES:
+        raise NeuroEmuError(f"unknown scope {scope!r}: expected one of {', '.join(SCOPES)}")
+    timing = estimate_gpu_time(network, activity, gpu, style, batch, record_spikes, precision)
+    e_dram = gpu.number("energy.per_dram_byte_pj")
+    e_launch_pj = gpu.number("energy.per_launch_nj") * 1e3
+    dynamic: dict[str, float | None] = {}
+    for k in timing.kernels:
+        part = k.ops * gpu.number(f"energy.per_op_pj.{k.precision}") + k.dram_bytes * e_dram
+        if k.l2_bytes:
+            part += k.l2_bytes * gpu.number("energy.per_l2_byte_pj")
+        dynamic[k.term] = dynamic.get(k.term, 0.0) + part
+        if k.atomics:
+            atomic = k.atomics * gpu.number("energy.per_atomic_pj")
+            dynamic["atomic"] = dynamic.get("atomic", 0.0) + atomic
+    n_steps = timing.step_time_s.size
+    dynamic["launch"] = sum(k.launches for k in timing.kernels) * n_steps * e_launch_pj
+    if timing.n_copies:
+        dynamic["spike_copy"] = timing.n_copies * e_launch_pj + timing.copy_bytes * e_dram
+    p_ctx, p_max = gpu.number("power.idle_ctx_power_w"), gpu.number("power.board_power_w")
+    time_s = timing.time_s
+    notes = [f"{style} style, batch {batch}" + (f", {precision}" if style == "dense" else "")]
+    dynamic_j = sum(v for v in dynamic.values() if v is not None) * 1e-12
+    if time_s > 0 and p_ctx + dynamic_j / time_s > p_max:
+        capped_s = dynamic_j / (p_max - p_ctx)  # the throttled GPU spreads the same work
+        notes.append(
+            f"power-capped: {p_ctx + dynamic_j / time_s:.0f} W would exceed the "
+            f"{p_max:g} W board limit; time stretched {time_s:.3g} s -> {capped_s:.3g} s"
+        )
+        time_s = capped_s
+    if scope == "wall":
+        host_w = gpu.number("power.host_power_w")
+        dynamic["host"] = host_w * time_s * 1e12
+        notes.append(f"wall scope: board plus a host drawing {host_w:g} W")
+    counts = count_gpu_events(network, timing.steps, batch)
+    inferences = activity.duration_ms / network.inference_ms if network.inference_ms else None
+    return EnergyReport(
+        device=gpu.name,
+        device_kind="gpu",
+        style=style,
+        method="model",
+        scope=scope,
+        simulated_ms=activity.duration_ms,
+        time_s=time_s,
+        dynamic_pj=dynamic,
+        static_pj=p_ctx * time_s * 1e12,
+        counts=counts,
+        n_inferences=inferences,
+        notes=tuple(notes),
+    )

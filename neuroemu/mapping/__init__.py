@@ -1,0 +1,1 @@
+"""Placing a network on the cores of a chip under every core limit (fill, balanced, min-traffic)."""

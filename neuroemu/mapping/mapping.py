@@ -1,0 +1,407 @@
+"""Placement of a network's neurons and synapses onto the cores of a virtual chip.
+
+:func:`map_network` places every neuron on exactly one core under the chip's per-core limits
+(neurons, synapse memory, fan-in, output axons, fan-out per neuron, delay slots, weight sign) and
+returns a :class:`Mapping`; a network that does not fit raises
+:class:`~neuroemu.errors.CapacityError` naming the resource, the core or neuron, the need and the
+limit. This module owns the :class:`Mapping` result, the core coordinates, and the strategies
+(``fill``, ``balanced``, ``min-traffic``); the checks and the messages of failures live in
+:mod:`neuroemu.mapping.capacity`, the numpy machinery in :mod:`neuroemu.mapping.placement`, and the
+METIS wrapper in :mod:`neuroemu.mapping.partition`.
+
+Cores are numbered globally: core ``c`` is local core ``c % cores_per_chip`` of chip
+``c // cores_per_chip``. Synapses are stored at the postsynaptic core.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from neuroemu.errors import CapacityError, NeuroEmuError
+from neuroemu.mapping.capacity import CapacityChecks
+from neuroemu.mapping.partition import (
+    neuron_graph,
+    partition_neurons,
+    split_spilled_parts,
+    vertex_weights,
+)
+from neuroemu.mapping.placement import Evaluation, evaluate_placement, pack_cores
+from neuroemu.network.network import Network
+from neuroemu.spec.chip import ChipSpec
+
+RESOURCES = ("neurons", "synapse_memory_bits", "fan_in", "output_axons")
+STRATEGIES = ("fill", "balanced", "min-traffic")
+
+
+@dataclass(frozen=True, eq=False)
+class Mapping:
+    """Where every neuron lives, and how full each core is.
+
+    Attributes
+    ----------
+    chip : ChipSpec
+        The chip mapped onto.
+    strategy : str
+        ``fill``, ``balanced`` or ``min-traffic``.
+    n_chips : int
+        Chips used; cores are numbered over all of them (``n_chips * cores_per_chip``).
+    core_of_neuron : ndarray of int32
+        Global neuron index -> global core index.
+    usage : dict
+        Resource name (:data:`RESOURCES`) -> per-core usage array of length ``n_cores``.
+    limits : dict
+        Resource name -> per-core limit, or ``None`` where the chip has no cap.
+    dest_synapses : scipy.sparse.csr_matrix
+        ``(n_neurons, n_cores)``: number of synapses from each neuron onto each core.
+    input_dest_synapses : scipy.sparse.csr_matrix
+        ``(n_input_sources, n_cores)``: the same for external input sources.
+    warnings : list of str
+        Things the user should know that do not stop the mapping (neuron model not native to the
+        chip, weights rounded to zero...).
+    """
+
+    chip: ChipSpec
+    strategy: str
+    n_chips: int
+    core_of_neuron: np.ndarray
+    usage: dict[str, np.ndarray]
+    limits: dict[str, float | None]
+    dest_synapses: sp.csr_matrix
+    input_dest_synapses: sp.csr_matrix
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cores_per_chip(self) -> int:
+        return self.chip.cores_per_chip
+
+    @property
+    def n_cores(self) -> int:
+        """Cores of all chips used (used or not)."""
+        return self.n_chips * self.cores_per_chip
+
+    @cached_property
+    def used_cores(self) -> np.ndarray:
+        """Indices of cores holding at least one neuron."""
+        return np.flatnonzero(self.usage["neurons"] > 0)
+
+    @property
+    def n_cores_used(self) -> int:
+        return len(self.used_cores)
+
+    @cached_property
+    def chip_of_core(self) -> np.ndarray:
+        return np.arange(self.n_cores) // self.cores_per_chip
+
+    @cached_property
+    def core_xy(self) -> np.ndarray:
+        """``(n_cores, 2)`` global mesh coordinates (in tiles) of every core."""
+        return core_coordinates(self.chip, self.n_chips)
+
+    @cached_property
+    def chip_xy(self) -> np.ndarray:
+        """``(n_cores, 2)`` coordinates of each core's chip on the chip grid."""
+        width, _ = self.chip.chip_grid(self.n_chips)
+        chip = self.chip_of_core
+        return np.stack([chip % width, chip // width], axis=1)
+
+    def utilisation(self) -> dict[str, np.ndarray]:
+        """Resource -> usage / limit over the used cores (resources without a cap are omitted)."""
+        out = {}
+        for name, limit in self.limits.items():
+            if limit:
+                out[name] = self.usage[name][self.used_cores] / float(limit)
+        return out
+
+    @cached_property
+    def spike_routing(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per neuron: remote destination cores, mesh hops and chip crossings of one spike.
+
+        Depends on the placement only, so it is computed once per mapping and reused by every
+        count of every run on it. Hops follow dimension-order routing on the tile mesh (Manhattan
+        distance in tiles); a message within a tile has zero hops.
+        """
+        pattern = self.dest_synapses.tocsr()
+        n_neurons = pattern.shape[0]
+        rows = np.repeat(np.arange(n_neurons), np.diff(pattern.indptr))
+        cols = pattern.indices
+        own = self.core_of_neuron[rows]
+        remote = cols != own
+        rows, cols, own = rows[remote], cols[remote], own[remote]
+        x, y = self.core_xy[:, 0], self.core_xy[:, 1]
+        hops = np.abs(x[cols] - x[own]) + np.abs(y[cols] - y[own])
+        cx, cy = self.chip_xy[:, 0], self.chip_xy[:, 1]
+        crossings = np.abs(cx[cols] - cx[own]) + np.abs(cy[cols] - cy[own])
+        n_remote = np.bincount(rows, minlength=n_neurons).astype(np.int64)
+        n_hops = np.bincount(rows, weights=hops, minlength=n_neurons).astype(np.int64)
+        n_cross = np.bincount(rows, weights=crossings, minlength=n_neurons).astype(np.int64)
+        return n_remote, n_hops, n_cross
+
+    def inter_core_synapses(self) -> int:
+        """Synapses whose pre and post neurons sit on different cores (input synapses excluded)."""
+        coo = self.dest_synapses.tocoo()
+        remote = self.core_of_neuron[coo.row] != coo.col
+        return int(coo.data[remote].sum())
+
+    def summary(self) -> dict[str, object]:
+        """What ``neuroemu map`` reports: chips and cores used, utilisation, traffic, warnings.
+
+        Utilisation is in percent over the used cores; the binding resource is the one with the
+        highest maximum utilisation (the first to overflow if the network grew).
+        """
+        utilisation = {
+            name: {
+                "limit": self.limits[name],
+                "min_percent": float(100 * values.min()) if len(values) else 0.0,
+                "mean_percent": float(100 * values.mean()) if len(values) else 0.0,
+                "max_percent": float(100 * values.max()) if len(values) else 0.0,
+            }
+            for name, values in self.utilisation().items()
+        }
+        binding = max(utilisation, key=lambda r: utilisation[r]["max_percent"], default=None)
+        total = int(self.dest_synapses.sum())
+        inter = self.inter_core_synapses()
+        return {
+            "chip": self.chip.name,
+            "strategy": self.strategy,
+            "n_chips": self.n_chips,
+            "n_cores": self.n_cores,
+            "n_cores_used": self.n_cores_used,
+            "utilisation": utilisation,
+            "binding_resource": binding,
+            "inter_core_synapses": inter,
+            "neuron_synapses": total,
+            "inter_core_fraction": inter / total if total else 0.0,
+            "warnings": list(self.warnings),
+        }
+
+
+def core_coordinates(chip: ChipSpec, n_chips: int) -> np.ndarray:
+    """Global mesh coordinates (in tiles) of every core of ``n_chips`` chips on a chip grid."""
+    topo = chip.topology
+    per_chip = chip.cores_per_chip
+    per_tile = int(topo.cores_per_tile.value)
+    width_tiles = int(topo.mesh_width_tiles.value)
+    height_tiles = int(topo.mesh_height_tiles.value)
+    grid_width, _ = chip.chip_grid(n_chips)
+    core = np.arange(n_chips * per_chip)
+    chip_index = core // per_chip
+    tile = (core % per_chip) // per_tile
+    x = (chip_index % grid_width) * width_tiles + tile % width_tiles
+    y = (chip_index // grid_width) * height_tiles + tile // width_tiles
+    return np.stack([x, y], axis=1)
+
+
+def map_network(
+    network: Network, chip: ChipSpec, strategy: str = "fill", n_chips: int | None = None
+) -> Mapping:
+    """Place every neuron of ``network`` on a core of ``chip`` (or of several such chips).
+
+    Parameters
+    ----------
+    network : Network
+    chip : ChipSpec
+    strategy : str
+        ``fill``: populations and neurons in order, each core filled until a resource would
+        overflow (what chip compilers do by default). ``balanced``: as many chips as ``fill``
+        needs, with neurons spread over all their cores in contiguous segments of equal load
+        (1 + in-degree per neuron), so that a barrier-synchronised step is shorter.
+        ``min-traffic``: METIS partitions the connectivity graph so that fewer synapses cross
+        cores (fewer messages, less energy).
+    n_chips : int or None
+        Most chips to use; default: as many as the descriptor's ``topology.max_chips`` allows.
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    CapacityError
+        The network does not fit: the message names the resource, the core, neuron or
+        projection, the need, the limit with the descriptor field, and a remedy where one exists.
+    """
+    if strategy not in STRATEGIES:
+        raise NeuroEmuError(
+            f"unknown mapping strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}"
+        )
+    mapper = _Mapper(network, chip, strategy, n_chips)
+    run = {"fill": mapper.fill, "balanced": mapper.balanced, "min-traffic": mapper.min_traffic}
+    return run[strategy]()
+
+
+@dataclass(frozen=True, eq=False)
+class _Placed:
+    core: np.ndarray
+    n_chips: int
+    n_cores_used: int
+    evaluation: Evaluation
+
+
+class _Mapper(CapacityChecks):
+    """One call of :func:`map_network`: the strategies (checks and messages: the base class)."""
+
+    # ---- placing ----------------------------------------------------------------------------
+
+    def place(
+        self,
+        order: np.ndarray | None = None,
+        stops: np.ndarray | None = None,
+        load_cap: int | None = None,
+        min_chips: int = 1,
+        spread: int | None = None,
+    ) -> _Placed:
+        """Pack, count and verify; repack while output axons overflow.
+
+        Output axons depend on where the targets land, so the packer cannot see them; after a
+        placement overflows them, each neuron's measured count is packed as an additive estimate
+        (growing monotonically, finally to its out-degree, a bound that always holds).
+        """
+        estimate = None
+        for attempt in range(4):
+            packing = pack_cores(self.table, self.caps, order, stops, load_cap, estimate, spread)
+            if packing.stuck is not None:
+                position, resource = packing.stuck
+                neuron = int(position if order is None else order[position])
+                alone = 0 if estimate is None else int(estimate[neuron])
+                raise self._core_error(resource, self.neuron_name(neuron) + " alone", alone)
+            n_used = len(packing.ends)
+            chips = max(min_chips, math.ceil(n_used / self.per_chip))
+            if self.limit is not None and chips > self.limit:
+                raise self._too_many(n_used, packing.limited_by)
+            sizes = np.diff(packing.ends, prepend=0)
+            core = np.repeat(np.arange(n_used, dtype=np.int32), sizes)
+            if order is not None:
+                core[order] = core.copy()
+            evaluation = evaluate_placement(self.table, core, chips * self.per_chip)
+            self._check_fan_out(evaluation)
+            usage = evaluation.usage
+            for resource in ("neurons", "synapse_memory_bits", "fan_in"):
+                limit = getattr(self.caps, resource)
+                if limit is not None and usage[resource].max() > limit:  # pragma: no cover
+                    raise self._usage_error(resource, usage)
+            out = self.caps.output_axons
+            if out is None or usage["output_axons"].max() <= out:
+                return _Placed(core, chips, n_used, evaluation)
+            # A margin of one axon per neuron absorbs the small shifts of a repack.
+            remote = evaluation.n_remote + 1
+            estimate = remote if estimate is None else np.maximum(estimate, remote)
+            if attempt >= 2:
+                out_degree = np.asarray(evaluation.pairs.sum(axis=1)).ravel()[: len(core)]
+                estimate = np.maximum(estimate, out_degree)
+        raise self._usage_error("output_axons", usage)
+
+    def mapping(self, placed: _Placed, note: str | None = None) -> Mapping:
+        limits: dict[str, float | None] = {name: getattr(self.caps, name) for name in RESOURCES}
+        ev = placed.evaluation
+        dest, inputs = ev.dest_matrices(self.network.n_neurons)
+        return Mapping(
+            chip=self.chip,
+            strategy=self.strategy,
+            n_chips=placed.n_chips,
+            core_of_neuron=placed.core,
+            usage=ev.usage,
+            limits=limits,
+            dest_synapses=dest,
+            input_dest_synapses=inputs,
+            warnings=[*self.warnings, *([note] if note else [])],
+        )
+
+    # ---- strategies ---------------------------------------------------------------------
+
+    def fill(self) -> Mapping:
+        return self.mapping(self.place())
+
+    def _fill_cores(self) -> int:
+        """Cores ``fill`` needs (packing only, no recount)."""
+        packing = pack_cores(self.table, self.caps)
+        if packing.stuck is not None:
+            self.fill()  # raises the exact error
+        return max(1, len(packing.ends))
+
+    def balanced(self) -> Mapping:
+        """Equal load on every core of the chips ``fill`` needs (load: 1 + in-degree).
+
+        Each core first takes the share of the remaining load nearest to an equal split. Where
+        capacities make that overflow the cores, the least per-core load cap that fits is found
+        by bisection instead: greedy packing under a cap uses the fewest cores for that cap
+        (each constraint holds for any part of a segment that satisfies it), so the bisection
+        gives the least busiest-core load over all contiguous placements on those chips.
+        """
+        chips = math.ceil(self._fill_cores() / self.per_chip)
+        n_cores = chips * self.per_chip
+        spread, load_cap = n_cores, None
+        if len(pack_cores(self.table, self.caps, spread=n_cores).ends) > n_cores:
+            spread = None
+            load = 1 + self.table.in_degree
+            low = max(int(load.max()), -(-int(load.sum()) // n_cores))
+            load_cap = int(load.sum())
+            while load_cap - low > max(1, low // 500):  # within 0.2 % of the least
+                middle = (low + load_cap) // 2
+                if len(pack_cores(self.table, self.caps, load_cap=middle).ends) <= n_cores:
+                    load_cap = middle
+                else:
+                    low = middle + 1
+        try:
+            placed = self.place(load_cap=load_cap, min_chips=chips, spread=spread)
+        except CapacityError as exc:
+            if exc.resource not in ("fan_out_cores", "output_axons"):
+                raise
+            note = f"balanced: spreading the load overflowed {exc.resource}; kept fill's placement"
+            return self.mapping(self.place(), note)
+        return self.mapping(placed)
+
+    def min_traffic(self) -> Mapping:
+        """METIS parts of the neuron graph, packed part by part; the fewest cut synapses wins.
+
+        Edge cuts ignore fan-in, so the number of parts that fit cannot be known in advance
+        (``fill``'s core count is inflated by fan-in when the neuron order is poor). The
+        partition starts with a quarter of the parts that neurons and synapse memory require;
+        a part that overflows a core spills into more (the packer's repair step) and is then
+        bisected by METIS, and the network repacked, up to five times. Coarse parts first keep
+        clusters whole (a part that mixes pieces of several clusters overflows fan-in). The
+        in-order placement is a candidate too, so the result never cuts more than ``fill``.
+        """
+        candidates: list[_Placed] = []
+        errors: list[CapacityError] = []
+        try:
+            candidates.append(self.place())
+        except CapacityError as exc:
+            errors.append(exc)
+        fill_fits = bool(candidates)
+        table, caps, n = self.table, self.caps, self.network.n_neurons
+        needed = max(n / caps.neurons, float(table.in_bits.sum()) / caps.synapse_memory_bits)
+        n_parts = min(n, math.ceil(needed / 4))
+        graph = neuron_graph(table)
+        weights = vertex_weights(table, caps)
+        labels = partition_neurons(graph, n_parts, weights)
+        cuts: list[int] = [c.evaluation.inter_core_synapses(c.core) for c in candidates]
+        for _ in range(6):
+            sizes = np.bincount(labels)
+            stops = np.cumsum(sizes[sizes > 0])
+            try:
+                placed = self.place(np.argsort(labels, kind="stable"), stops)
+            except CapacityError as exc:
+                errors.append(exc)
+                break
+            cut = placed.evaluation.inter_core_synapses(placed.core)
+            worse = len(cuts) > int(fill_fits) and cut > min(cuts[int(fill_fits) :])
+            candidates.append(placed)
+            cuts.append(cut)
+            if placed.n_cores_used == len(stops) or worse:
+                break  # no part spilled, or splitting further only cuts more
+            labels = split_spilled_parts(graph, weights, labels, placed.core)
+        if not candidates:
+            raise errors[0]
+        best = min(range(len(candidates)), key=lambda k: (cuts[k], candidates[k].n_chips))
+        note = None
+        if best == 0 and fill_fits and len(candidates) > 1 and min(cuts[1:]) > cuts[0]:
+            note = (
+                f"min-traffic: the METIS partitions cut more synapses ({min(cuts[1:])}) than the "
+                f"in-order placement ({cuts[0]}); kept the in-order placement"
+            )
+        return self.mapping(candidates[best], note)

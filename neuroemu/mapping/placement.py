@@ -1,0 +1,396 @@
+"""The numpy machinery behind :func:`neuroemu.mapping.mapping.map_network`.
+
+Three jobs, each vectorised so that a million neurons and a hundred million synapses map in
+seconds: :func:`build_synapse_table` gathers every synapse by postsynaptic neuron (synapses are
+stored at the postsynaptic core); :func:`pack_cores` cuts an ordering of the neurons into
+contiguous per-core segments under the per-core limits; :func:`evaluate_placement` recounts every
+resource of a finished placement exactly. The METIS wrapper for the ``min-traffic`` strategy
+lives in :mod:`neuroemu.mapping.partition` (its names are re-exported here). Nothing here knows
+about error messages: :mod:`neuroemu.mapping.capacity` turns failures into
+:class:`~neuroemu.errors.CapacityError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from neuroemu.mapping.partition import (  # noqa: F401  (re-exported: importable from here as before)
+    neuron_graph,
+    partition_neurons,
+    split_spilled_parts,
+    vertex_weights,
+)
+from neuroemu.network.network import Network, Projection
+from neuroemu.spec.chip import ChipSpec
+
+
+def projection_encoding(network: Network, proj: Projection, chip: ChipSpec) -> str:
+    """Synapse encoding a projection is stored with: dense if all-to-all and the chip has one."""
+    n_pre = next(g.size for g in (*network.populations, *network.inputs) if g.name == proj.pre)
+    n_post = network.population(proj.post).size
+    if chip.core.dense_encoding is not None and proj.n_synapses == n_pre * n_post:
+        return chip.core.dense_encoding
+    return chip.core.default_encoding
+
+
+@dataclass(frozen=True, eq=False)
+class SynapseTable:
+    """Every synapse grouped by postsynaptic neuron (a CSR matrix without its values).
+
+    Sources are numbered with neurons first (global neuron index) and input sources after them
+    (``n_neurons + global input index``), so one array serves the fan-in of both.
+
+    Attributes
+    ----------
+    indptr : ndarray of int64, ``(n_neurons + 1,)``
+        Entries of post neuron ``n`` are ``sources[indptr[n]:indptr[n + 1]]``.
+    sources : ndarray of int32
+        Source of each entry; repeated sources (multapses) may appear unless ``counts`` is set.
+    counts : ndarray or None
+        Synapses per entry when entries were merged (then sources are distinct per neuron).
+    in_degree, in_bits : ndarray of int64, ``(n_neurons,)``
+        Synapses onto each neuron and the synapse-memory bits they take.
+    """
+
+    n_neurons: int
+    n_inputs: int
+    indptr: np.ndarray
+    sources: np.ndarray
+    counts: np.ndarray | None
+    in_degree: np.ndarray
+    in_bits: np.ndarray
+
+    @property
+    def n_sources(self) -> int:
+        return self.n_neurons + self.n_inputs
+
+    def entry_posts(self) -> np.ndarray:
+        """Post neuron of every entry (int32), expanded from ``indptr``."""
+        lens = np.diff(self.indptr)
+        return np.repeat(np.arange(self.n_neurons, dtype=np.int32), lens)
+
+
+def _is_sorted(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
+
+
+def _counts_per_index(index: np.ndarray, size: int) -> np.ndarray:
+    """``bincount`` that, for sorted ``index``, counts runs instead (no int64 copy, no scatter)."""
+    if not _is_sorted(index):
+        return np.bincount(index, minlength=size).astype(np.int64)
+    counts = np.zeros(size, dtype=np.int64)
+    if len(index):
+        starts = np.concatenate([[0], np.flatnonzero(index[1:] != index[:-1]) + 1])
+        counts[index[starts]] = np.diff(starts, append=len(index))
+    return counts
+
+
+def _shifted(index: np.ndarray, offset: int, dtype: type) -> np.ndarray:
+    out = np.asarray(index, dtype=dtype)
+    return out + dtype(offset) if offset else out
+
+
+def build_synapse_table(network: Network, chip: ChipSpec) -> SynapseTable:
+    """Group all synapses of ``network`` by postsynaptic neuron; count in-degree and memory bits.
+
+    Projections generated post-major (``fixed_indegree``) are used as they are; otherwise one
+    O(S) counting sort (scipy's COO to CSR) groups them, merging multapses into counts.
+    """
+    n, n_in = network.n_neurons, network.n_input_sources
+    dtype = np.int32 if n + n_in < 2**31 - 1 else np.int64
+    in_degree = np.zeros(n, dtype=np.int64)
+    in_bits = np.zeros(n, dtype=np.int64)
+    sources, posts = [], []
+    for proj in network.projections:
+        if proj.n_synapses == 0:
+            continue
+        bits = chip.core.bits_per_synapse(projection_encoding(network, proj, chip))
+        shift = network.offsets[proj.pre] + (n if network.is_input(proj.pre) else 0)
+        start = network.offsets[proj.post]
+        size = network.population(proj.post).size
+        degree = _counts_per_index(proj.j, size)
+        in_degree[start : start + size] += degree
+        in_bits[start : start + size] += degree * bits
+        # Views, not copies, where no offset applies (10^8 synapses: 400 MB per array).
+        sources.append(_shifted(proj.i, shift, dtype))
+        posts.append(_shifted(proj.j, start, dtype))
+    if not sources:
+        empty = np.zeros(0, dtype=dtype)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        return SynapseTable(n, n_in, indptr, empty, None, in_degree, in_bits)
+    source = sources[0] if len(sources) == 1 else np.concatenate(sources)
+    post = posts[0] if len(posts) == 1 else np.concatenate(posts)
+    del sources, posts
+    if _is_sorted(post):
+        indptr = np.concatenate([[0], np.cumsum(in_degree)]).astype(np.int64)
+        return SynapseTable(n, n_in, indptr, source, None, in_degree, in_bits)
+    # Multiplicities fit uint16 when no neuron has 65,536 synapses (it halves the memory).
+    count_dtype = np.uint16 if in_degree.max() < 2**16 else np.int32
+    ones = np.ones(len(post), dtype=count_dtype)
+    merged = sp.csr_matrix((ones, (post, source)), shape=(n, n + n_in))
+    del ones, post, source
+    indptr = merged.indptr.astype(np.int64)
+    return SynapseTable(n, n_in, indptr, merged.indices, merged.data, in_degree, in_bits)
+
+
+def first_over_fan_in(table: SynapseTable, cap: int) -> tuple[int, int] | None:
+    """First neuron with more than ``cap`` distinct sources, and that number; None if none.
+
+    Only neurons whose in-degree exceeds ``cap`` can, so only their synapses are sorted, in
+    chunks of a few million so that memory stays bounded.
+    """
+    if table.counts is not None:
+        distinct = np.diff(table.indptr)
+        over = np.flatnonzero(distinct > cap)
+        return (int(over[0]), int(distinct[over[0]])) if len(over) else None
+    candidates = np.flatnonzero(table.in_degree > cap)
+    start = 0
+    while start < len(candidates):
+        stop = start + 1
+        budget = 4_000_000
+        while stop < len(candidates) and budget > 0:
+            budget -= int(table.in_degree[candidates[stop]])
+            stop += 1
+        rows = candidates[start:stop]
+        lens = table.indptr[rows + 1] - table.indptr[rows]
+        index = np.repeat(table.indptr[rows] - (np.cumsum(lens) - lens), lens)
+        src = table.sources[index + np.arange(int(lens.sum()))].astype(np.int64)
+        key = np.repeat(np.arange(len(rows), dtype=np.int64), lens) * table.n_sources + src
+        key = np.unique(key)
+        distinct = np.bincount(key // table.n_sources, minlength=len(rows))
+        over = np.flatnonzero(distinct > cap)
+        if len(over):
+            return int(rows[over[0]]), int(distinct[over[0]])
+        start = stop
+    return None
+
+
+@dataclass(frozen=True)
+class CoreCaps:
+    """Per-core limits the packer enforces (``None``: no cap)."""
+
+    neurons: int
+    synapse_memory_bits: int
+    fan_in: int | None
+    output_axons: int | None
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Segments of an ordering: core ``c`` holds positions ``ends[c-1]:ends[c]``.
+
+    ``limited_by[c]`` names the resource that closed core ``c`` (``end``: ran out of neurons).
+    ``stuck`` is the position of a neuron that fits no core alone (with its resource), or None.
+    """
+
+    ends: np.ndarray
+    limited_by: list[str]
+    stuck: tuple[int, str] | None = None
+
+
+class _Segments:
+    """Sources of the synapses onto a run of positions, for exact fan-in curves."""
+
+    def __init__(self, table: SynapseTable, order: np.ndarray | None) -> None:
+        self.table = table
+        self.order = order
+        # first[s]: first entry (within the current run) with source s; reset after each run.
+        self.first = np.full(table.n_sources, np.iinfo(np.int32).max, dtype=np.int32)
+
+    def fan_in_curve(self, a: int, hi: int) -> np.ndarray:
+        """``curve[k]``: distinct sources onto positions ``a .. a+k`` (inclusive)."""
+        table, span = self.table, hi - a
+        if self.order is None:
+            lens = np.diff(table.indptr[a : hi + 1])
+            src = table.sources[table.indptr[a] : table.indptr[hi]]
+        else:
+            rows = self.order[a:hi]
+            starts = table.indptr[rows]
+            lens = table.indptr[rows + 1] - starts
+            total = int(lens.sum())
+            index = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+            src = table.sources[index]
+        # Entries run in position order, so a source enters the segment at its first entry;
+        # np.minimum.at finds first entries without sorting (about twice as fast as a sort).
+        entry = np.arange(len(src), dtype=np.int32)
+        np.minimum.at(self.first, src, entry)
+        enters = self.first[src] == entry
+        self.first[src] = np.iinfo(np.int32).max
+        position = np.repeat(np.arange(span, dtype=np.int32), lens)
+        return np.cumsum(np.bincount(position[enters], minlength=span))
+
+
+def pack_cores(
+    table: SynapseTable,
+    caps: CoreCaps,
+    order: np.ndarray | None = None,
+    stops: np.ndarray | None = None,
+    load_cap: int | None = None,
+    axon_estimate: np.ndarray | None = None,
+    spread: int | None = None,
+) -> Packing:
+    """Cut ``order`` (default: global neuron order) into per-core segments, greedily.
+
+    Neurons and memory bound a segment through prefix sums and ``searchsorted``; fan-in, which is
+    not additive, is bounded above by the prefix sum of in-degrees and only measured exactly
+    (one pass over the segment's sources) for cores where that bound would close the core.
+
+    Parameters
+    ----------
+    stops : sorted positions a segment may not cross (partition boundaries), optional.
+    load_cap : most load per core, load being 1 + in-degree per neuron (the work of a step).
+    spread : aim each segment at an equal share of the remaining load over this many cores.
+    axon_estimate : per-neuron output-axon estimate, packed additively against
+        ``caps.output_axons`` (from a previous placement of the same network).
+    """
+    n = table.n_neurons
+    take = (lambda x: x) if order is None else (lambda x: x[order])
+    zero = np.zeros(1, dtype=np.int64)
+    cum_bits = np.concatenate([zero, np.cumsum(take(table.in_bits))])
+    cum_deg = np.concatenate([zero, np.cumsum(take(table.in_degree))])
+    cum_axons = None
+    if axon_estimate is not None and caps.output_axons is not None:
+        cum_axons = np.concatenate([zero, np.cumsum(take(axon_estimate))])
+    # Load of a neuron for balancing: its update plus one operation per incoming synapse.
+    cum_load = np.arange(n + 1) + cum_deg if load_cap or spread else None
+    segments = _Segments(table, order)
+    ends: list[int] = []
+    why: list[str] = []
+    a = 0
+    while a < n:
+        bounds = [(min(n, a + caps.neurons), "neurons" if a + caps.neurons < n else "end")]
+        limit = int(cum_bits[a]) + caps.synapse_memory_bits
+        bounds.append((int(np.searchsorted(cum_bits, limit, "right")) - 1, "synapse_memory_bits"))
+        if cum_axons is not None:
+            limit = int(cum_axons[a]) + int(caps.output_axons or 0)
+            bounds.append((int(np.searchsorted(cum_axons, limit, "right")) - 1, "output_axons"))
+        if stops is not None:
+            bounds.append((int(stops[np.searchsorted(stops, a, "right")]), "partition"))
+        if cum_load is not None and load_cap is not None:
+            limit = int(cum_load[a]) + load_cap
+            bounds.append((int(np.searchsorted(cum_load, limit, "right")) - 1, "balance"))
+        if cum_load is not None and spread is not None:
+            bounds.append((_share_end(cum_load, a, spread - len(ends)), "balance"))
+        b, reason = min(bounds, key=lambda t: t[0])
+        if b <= a:
+            return Packing(np.asarray(ends, dtype=np.int64), why, (a, reason))
+        if caps.fan_in is not None:
+            b_fan = _fan_in_end(segments, cum_deg, a, b, caps.fan_in)
+            if b_fan <= a:
+                return Packing(np.asarray(ends, dtype=np.int64), why, (a, "fan_in"))
+            if b_fan < b:
+                b, reason = b_fan, "fan_in"
+        ends.append(b)
+        why.append(reason)
+        a = b
+    return Packing(np.asarray(ends, dtype=np.int64), why)
+
+
+def _share_end(load: np.ndarray, a: int, cores_left: int) -> int:
+    """End nearest to an equal share of the load after ``a`` over ``cores_left`` cores."""
+    n = len(load) - 1
+    if cores_left <= 1:
+        return n
+    target = load[a] + (load[n] - load[a]) / cores_left
+    b = int(np.searchsorted(load, target, "left"))
+    if b > a + 1 and (b > n or target - load[b - 1] <= load[b] - target):
+        b -= 1
+    return max(a + 1, min(b, n))
+
+
+def _fan_in_end(segments: _Segments, cum_deg: np.ndarray, a: int, b: int, cap: int) -> int:
+    """Largest end ``<= b`` whose segment from ``a`` has at most ``cap`` distinct sources."""
+    sure = int(np.searchsorted(cum_deg, int(cum_deg[a]) + cap, "right")) - 1
+    if sure >= b:
+        return b  # even counting every synapse as a new source, the segment fits
+    # Shared sources let a segment run past ``sure``; look a little beyond it, then further.
+    step = max(2, (sure - a) // 8)
+    hi = min(b, sure + step)
+    while True:
+        curve = segments.fan_in_curve(a, hi)
+        k = int(np.searchsorted(curve, cap, "right"))
+        if k < hi - a or hi >= b:
+            return a + k
+        step *= 2
+        hi = min(b, hi + step)
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Exact per-core usage of a placement, from the (source, core) pairs with synapse counts.
+
+    Attributes
+    ----------
+    usage : dict
+        Resource -> per-core usage (:data:`neuroemu.mapping.mapping.RESOURCES`).
+    pairs : scipy.sparse.csr_matrix
+        ``(n_sources, n_cores)``: synapses from each source (neurons, then inputs) onto each core.
+    n_remote, n_dest : ndarray of int64
+        Per neuron: other cores it sends to (output axons), and all cores it sends to (fan-out).
+    """
+
+    usage: dict[str, np.ndarray]
+    pairs: sp.csr_matrix
+    n_remote: np.ndarray
+    n_dest: np.ndarray
+
+    def dest_matrices(self, n_neurons: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """``(dest_synapses, input_dest_synapses)``: the neuron rows and the input rows."""
+        pairs = self.pairs
+        n_sources, n_cores = pairs.shape
+        counts = pairs.data.astype(np.int32, copy=False)
+        split = int(pairs.indptr[n_neurons])
+        dest = sp.csr_matrix(
+            (counts[:split], pairs.indices[:split], pairs.indptr[: n_neurons + 1]),
+            shape=(n_neurons, n_cores),
+        )
+        inputs = sp.csr_matrix(
+            (counts[split:], pairs.indices[split:], pairs.indptr[n_neurons:] - split),
+            shape=(n_sources - n_neurons, n_cores),
+        )
+        return dest, inputs
+
+    def inter_core_synapses(self, core: np.ndarray) -> int:
+        """Synapses between neurons on different cores (inputs excluded)."""
+        n = len(core)
+        split = int(self.pairs.indptr[n])
+        own = np.repeat(core, np.diff(self.pairs.indptr[: n + 1]))
+        return int(self.pairs.data[:split][self.pairs.indices[:split] != own].sum())
+
+
+def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> Evaluation:
+    """Recount every resource of ``core`` (neuron -> core) from scratch.
+
+    One stable counting sort (scipy's COO to CSR) groups the synapses by source. The table is
+    post-major, so when cores hold runs of neurons in order (``fill``, ``balanced``) each
+    source's cores arrive already sorted and merging repeats is a linear pass. Fan-in is then
+    the number of sources per core, and a neuron's fan-out the length of its row.
+    """
+    n = table.n_neurons
+    core32 = core.astype(np.int32, copy=False)
+    lens = np.diff(table.indptr)
+    per_core = np.bincount(core32, weights=lens, minlength=n_cores)
+    count_dtype = np.uint16 if per_core.max(initial=0) < 2**16 else np.int32
+    if table.counts is not None:
+        data = table.counts.astype(np.promote_types(table.counts.dtype, count_dtype))
+    else:
+        data = np.ones(len(table.sources), dtype=count_dtype)
+    col = np.repeat(core32, lens)
+    pairs = sp.csr_matrix((data, (table.sources, col)), shape=(table.n_sources, n_cores))
+    del data, col
+    pairs.sum_duplicates()
+    n_dest = np.diff(pairs.indptr[: n + 1]).astype(np.int64)
+    has_self = np.asarray(pairs[np.arange(n), core32]).ravel() != 0
+    n_remote = n_dest - has_self
+    usage = {
+        "neurons": np.bincount(core32, minlength=n_cores).astype(np.int64),
+        "synapse_memory_bits": np.bincount(core32, weights=table.in_bits, minlength=n_cores)
+        .round()
+        .astype(np.int64),
+        "fan_in": np.bincount(pairs.indices, minlength=n_cores).astype(np.int64),
+        "output_axons": np.bincount(core32, weights=n_remote, minlength=n_cores).astype(np.int64),
+    }
+    return Evaluation(usage, pairs, n_remote, n_dest)

@@ -1,0 +1,1 @@
+"""The network as data (no Brian2): populations, neuron models, projections, inputs, model files."""

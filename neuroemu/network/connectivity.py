@@ -1,0 +1,133 @@
+"""Connectivity generators in numpy: they return ``(i, j)`` index arrays, seeded and exact.
+
+They run before any simulation so that every synapse is known to the mapping and the accounting,
+and so the same seed gives the same synapses whatever simulator runs the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuroemu.errors import NetworkError
+
+
+def _rng(seed: int | np.random.Generator) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _check_sizes(n_pre: int, n_post: int) -> None:
+    if n_pre <= 0 or n_post <= 0:
+        raise NetworkError(f"connectivity needs positive group sizes, got {n_pre} x {n_post}")
+
+
+def fixed_probability(
+    n_pre: int,
+    n_post: int,
+    p: float,
+    seed: int | np.random.Generator,
+    allow_self: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each of the ``n_pre x n_post`` pairs is connected independently with probability ``p``.
+
+    Exact Bernoulli sampling by geometric gaps over the flattened pair index, so the cost is
+    proportional to the number of synapses, not to ``n_pre * n_post``. ``allow_self=False``
+    drops ``i == j`` pairs (for a population projecting onto itself).
+    """
+    _check_sizes(n_pre, n_post)
+    if not 0.0 <= p <= 1.0:
+        raise NetworkError(f"fixed_probability: p must lie in [0, 1], got {p}")
+    rng = _rng(seed)
+    total = n_pre * n_post
+    if p == 0.0:
+        linear = np.empty(0, dtype=np.int64)
+    elif p == 1.0:
+        linear = np.arange(total, dtype=np.int64)
+    else:
+        chunks = []
+        position = -1
+        expected = int(total * p)
+        while position < total:
+            size = max(1024, int(expected * 1.05) + 10 * int(np.sqrt(expected + 1)))
+            gaps = rng.geometric(p, size=size).astype(np.int64)
+            # For tiny p the gaps saturate at 2**63 - 1 and their sum would wrap around to
+            # negative positions (an endless loop); any gap past the end means "no more pairs".
+            np.minimum(gaps, total + 1, out=gaps)
+            steps = position + np.cumsum(gaps)
+            chunks.append(steps[steps < total])
+            position = int(steps[-1])
+            expected = max(0, int((total - position) * p))
+        linear = np.concatenate(chunks)
+    i = linear // n_post
+    j = linear % n_post
+    if not allow_self:
+        keep = i != j
+        i, j = i[keep], j[keep]
+    return i, j
+
+
+def fixed_indegree(
+    n_pre: int,
+    n_post: int,
+    k: int,
+    seed: int | np.random.Generator,
+    allow_self: bool = True,
+    allow_multapses: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every postsynaptic neuron receives exactly ``k`` synapses from random presynaptic neurons.
+
+    Without multapses the ``k`` sources of a neuron are distinct (resampled until they are).
+    """
+    _check_sizes(n_pre, n_post)
+    available = n_pre - (0 if allow_self else 1)
+    if k < 0 or (not allow_multapses and k > available):
+        raise NetworkError(
+            f"fixed_indegree: k = {k} distinct sources requested from {available} available"
+        )
+    rng = _rng(seed)
+    sources = rng.integers(0, n_pre, size=(n_post, k), dtype=np.int64)
+    post = np.arange(n_post, dtype=np.int64)[:, None]
+    for _ in range(1000):
+        bad = np.zeros(sources.shape, dtype=bool)
+        if not allow_self:
+            bad |= sources == post
+        if not allow_multapses:
+            order = np.argsort(sources, axis=1, kind="stable")
+            ordered = np.take_along_axis(sources, order, axis=1)
+            repeat = np.zeros_like(bad)
+            repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+            np.put_along_axis(bad, order, repeat | np.take_along_axis(bad, order, axis=1), axis=1)
+        if not bad.any():
+            break
+        sources[bad] = rng.integers(0, n_pre, size=int(bad.sum()), dtype=np.int64)
+    else:  # pragma: no cover - would need an astronomically unlucky draw
+        raise NetworkError("fixed_indegree: could not draw distinct sources")
+    return sources.ravel(), np.repeat(np.arange(n_post, dtype=np.int64), k)
+
+
+def fixed_total_number(
+    n_pre: int, n_post: int, n: int, seed: int | np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exactly ``n`` distinct (pre, post) pairs drawn uniformly."""
+    _check_sizes(n_pre, n_post)
+    if not 0 <= n <= n_pre * n_post:
+        raise NetworkError(f"fixed_total_number: n = {n} exceeds the {n_pre * n_post} pairs")
+    linear = np.sort(_rng(seed).choice(n_pre * n_post, size=n, replace=False))
+    return linear // n_post, linear % n_post
+
+
+def one_to_one(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Neuron ``k`` of the source to neuron ``k`` of the target."""
+    _check_sizes(n, n)
+    index = np.arange(n, dtype=np.int64)
+    return index, index.copy()
+
+
+def all_to_all(n_pre: int, n_post: int, allow_self: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair, in row-major order."""
+    _check_sizes(n_pre, n_post)
+    i = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+    j = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+    if not allow_self:
+        keep = i != j
+        i, j = i[keep], j[keep]
+    return i, j

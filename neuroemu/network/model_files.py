@@ -1,0 +1,143 @@
+"""Loading models: Python files with ``build(**params) -> Network`` (bundled in ``models/``).
+
+Parameters come from the command line as ``key=value`` strings; they are converted to the type of
+the default in ``build``'s signature, so ``-p scale=0.5`` gives a float and ``-p seed=3`` an int.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import inspect
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from neuroemu.errors import ModelError, NeuroEmuError
+from neuroemu.network.network import Network
+from neuroemu.spec.chip import data_dir
+
+
+def bundled_model_names() -> list[str]:
+    """Names of the bundled models (files in ``models/``)."""
+    return sorted(p.stem for p in data_dir("models").glob("*.py") if not p.stem.startswith("_"))
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A ``.py`` path as given, or the bundled model of that name."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".py":
+        if not candidate.exists():
+            raise ModelError(f"{candidate}: no such model file")
+        return candidate
+    bundled = data_dir("models") / f"{name_or_path}.py"
+    if bundled.exists():
+        return bundled
+    names = bundled_model_names()
+    close = difflib.get_close_matches(str(name_or_path), names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ModelError(
+        f"no bundled model {str(name_or_path)!r} and no such .py file: expected a path or one of "
+        f"{', '.join(names)}.{hint}"
+    )
+
+
+def _import(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"neuroemu_model_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ModelError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except NeuroEmuError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"{path}: importing the model failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not callable(getattr(module, "build", None)):
+        raise ModelError(f"{path}: a model file must define build(**params) -> Network")
+    return module
+
+
+def parse_params(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``['scale=0.5', 'seed=2']`` -> ``{'scale': '0.5', 'seed': '2'}`` (values still text)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ModelError(f"model parameter {pair!r}: expected key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _convert(name: str, text: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes"):
+            return True
+        if text.lower() in ("0", "false", "no"):
+            return False
+        raise ModelError(f"model parameter {name}: expected true or false, got {text!r}")
+    for kind in (int, float):
+        if isinstance(default, kind):
+            try:
+                return kind(text)
+            except ValueError:
+                raise ModelError(
+                    f"model parameter {name}: expected {kind.__name__}, got {text!r}"
+                ) from None
+    return text
+
+
+def load_model(
+    name_or_path: str | Path, params: dict[str, Any] | None = None, seed: int | None = None
+) -> Network:
+    """Build a model's network with the given parameters (strings are converted by type).
+
+    ``seed``, when given, is passed as the model's ``seed`` parameter unless ``params`` sets it
+    (so one run seed decides connectivity and simulation alike).
+
+    Raises
+    ------
+    ModelError
+        Unknown model, unknown parameter, unconvertible value, or a build that fails.
+    """
+    path = resolve_model(name_or_path)
+    module = _import(path)
+    signature = inspect.signature(module.build)
+    accepted = {
+        n: p.default for n, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD
+    }
+    params = dict(params or {})
+    if seed is not None and "seed" in accepted and "seed" not in params:
+        params["seed"] = seed
+    kwargs = {}
+    for name, value in params.items():
+        if name not in accepted:
+            close = difflib.get_close_matches(name, list(accepted), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ModelError(
+                f"model {path.stem!r} has no parameter {name!r}{hint}; its parameters: "
+                f"{', '.join(accepted)}"
+            )
+        default = accepted[name]
+        kwargs[name] = _convert(name, value, default) if isinstance(value, str) else value
+    try:
+        network = module.build(**kwargs)
+    except NeuroEmuError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"model {path.stem!r}: build({kwargs}) failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(network, Network):
+        raise ModelError(
+            f"model {path.stem!r}: build() returned {type(network).__name__}, not a Network"
+        )
+    return network
+
+
+def model_parameters(name_or_path: str | Path) -> dict[str, Any]:
+    """The parameters of a model's ``build`` and their defaults."""
+    module = _import(resolve_model(name_or_path))
+    return {n: p.default for n, p in inspect.signature(module.build).parameters.items()}

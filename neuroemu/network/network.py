@@ -1,0 +1,401 @@
+"""The network a user wants to run, described without Brian2.
+
+A :class:`Network` is populations of neurons, external inputs (Poisson sources, spike-time
+arrays) and projections with explicit ``i``, ``j``, ``weight`` and ``delay`` arrays. Connectivity
+is generated in numpy (:mod:`neuroemu.network.connectivity`) before any run, so the mapping onto
+cores and the exact event accounting know every synapse, whatever simulator executes the network.
+
+Indices in a projection are local to its ``pre`` and ``post`` groups. Global neuron indices (used
+by the mapping) number the populations in order; inputs have their own index space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from neuroemu.errors import NetworkError
+from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel, split_unit
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """A group of identical neurons.
+
+    Parameters
+    ----------
+    name : str
+        Identifier (letters, digits, underscore; also the Brian2 object name).
+    size : int
+        Number of neurons.
+    model : NeuronModel or str
+        A :class:`NeuronModel` or the name of a library model (``lif``, ``cuba_lif``, ...).
+    parameters : dict
+        Overrides of the model's parameters, names ending in their unit (``tau_m_ms``).
+    initial : dict
+        Initial values of state variables, names ending in their unit (``v_mV``); scalars or
+        arrays of length ``size``.
+    """
+
+    name: str
+    size: int
+    model: NeuronModel | str = "lif"
+    parameters: dict[str, float] = field(default_factory=dict)
+    initial: dict[str, float | np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "population")
+        if not isinstance(self.size, int | np.integer) or self.size <= 0:
+            raise NetworkError(
+                f"population {self.name!r}: size must be a positive integer, got {self.size!r}"
+            )
+        if isinstance(self.model, str):
+            if self.model not in NEURON_MODELS:
+                raise NetworkError(
+                    f"population {self.name!r}: unknown neuron model {self.model!r}; expected one "
+                    f"of {sorted(NEURON_MODELS)} or a NeuronModel"
+                )
+            object.__setattr__(self, "model", NEURON_MODELS[self.model])
+        unknown = sorted(set(self.parameters) - set(self.model.parameters))
+        if unknown:
+            raise NetworkError(
+                f"population {self.name!r}: unknown parameter(s) {unknown} for model "
+                f"{self.model.name!r}; expected some of {sorted(self.model.parameters)}"
+            )
+        for name, value in self.initial.items():
+            base, _ = split_unit(name)
+            if base not in self.model.state_units:
+                raise NetworkError(
+                    f"population {self.name!r}: initial value {name!r} names no state variable "
+                    f"of model {self.model.name!r} (state variables: "
+                    f"{sorted(self.model.state_units)}, written with their unit, e.g. 'v_mV')"
+                )
+            array = np.asarray(value, dtype=float)
+            if array.ndim not in (0, 1) or (array.ndim == 1 and len(array) != self.size):
+                raise NetworkError(
+                    f"population {self.name!r}: initial value {name!r} has shape {array.shape}; "
+                    f"expected a scalar or ({self.size},)"
+                )
+            if not np.all(np.isfinite(array)):
+                raise NetworkError(f"population {self.name!r}: initial value {name!r} has NaN/inf")
+
+    @property
+    def neuron_model(self) -> NeuronModel:
+        """The model with this population's parameter overrides applied."""
+        assert isinstance(self.model, NeuronModel)
+        return self.model.with_parameters(**self.parameters)
+
+
+@dataclass(frozen=True, eq=False)
+class PoissonInput:
+    """``size`` independent Poisson spike sources firing at ``rate_hz`` (scalar or per source)."""
+
+    name: str
+    size: int
+    rate_hz: float | np.ndarray
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "input")
+        if not isinstance(self.size, int | np.integer) or self.size <= 0:
+            raise NetworkError(f"input {self.name!r}: size must be a positive integer")
+        rates = np.asarray(self.rate_hz, dtype=float)
+        if rates.ndim not in (0, 1) or (rates.ndim == 1 and len(rates) != self.size):
+            raise NetworkError(
+                f"input {self.name!r}: rate_hz has shape {rates.shape}; "
+                f"expected () or ({self.size},)"
+            )
+        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            raise NetworkError(f"input {self.name!r}: rate_hz must be finite and >= 0")
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeTimesInput:
+    """``size`` sources emitting the given spikes: ``indices[k]`` fires at ``times_ms[k]``."""
+
+    name: str
+    size: int
+    indices: np.ndarray
+    times_ms: np.ndarray
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "input")
+        indices = np.asarray(self.indices)
+        times = np.asarray(self.times_ms, dtype=float)
+        if indices.shape != times.shape or indices.ndim != 1:
+            raise NetworkError(
+                f"input {self.name!r}: indices {indices.shape} and times_ms {times.shape} must be "
+                f"1-D arrays of the same length"
+            )
+        if len(indices) and (indices.min() < 0 or indices.max() >= self.size):
+            raise NetworkError(
+                f"input {self.name!r}: indices must lie in [0, {self.size}), "
+                f"found [{indices.min()}, {indices.max()}]"
+            )
+        if not np.all(np.isfinite(times)) or np.any(times < 0):
+            raise NetworkError(f"input {self.name!r}: times_ms must be finite and >= 0")
+        object.__setattr__(self, "indices", indices.astype(np.int64))
+        object.__setattr__(self, "times_ms", times)
+
+
+Input = PoissonInput | SpikeTimesInput
+
+
+@dataclass(frozen=True)
+class STDP:
+    """Additive pair-based STDP with exponential traces (Song, Miller & Abbott 2000).
+
+    A presynaptic spike arriving at a synapse depresses it by ``a_minus * x_post``; a
+    postsynaptic spike potentiates every synapse onto the neuron by ``a_plus * x_pre``; weights
+    are clipped to ``[0, w_max]``. Each of these updates is one ``learning_update`` event.
+    """
+
+    tau_pre_ms: float = 20.0
+    tau_post_ms: float = 20.0
+    a_plus: float = 0.01
+    a_minus: float = 0.0105
+    w_max: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.tau_pre_ms <= 0 or self.tau_post_ms <= 0 or self.w_max <= 0:
+            raise NetworkError("STDP: tau_pre_ms, tau_post_ms and w_max must be > 0")
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Synapses from ``pre`` (a population or input) to ``post`` (a population).
+
+    Parameters
+    ----------
+    pre, post : str
+        Names of the source group and the target population.
+    i, j : array of int
+        Local pre and post index of each synapse.
+    weight : array of float
+        Weight of each synapse, in the unit of the post model's ``target``. A float32 array is
+        kept as float32 (4 bytes per synapse instead of 8 for 10^8-synapse models); any other
+        input becomes float64.
+    delay_ms : float or array
+        Axonal delay, homogeneous (scalar) or per synapse; >= 0 (float32 kept as for weights).
+    target : str
+        Which synaptic target of the post model (``exc`` or ``inh`` in the library models).
+    plasticity : STDP or None
+        Plasticity rule, if the weights learn.
+    name : str
+        Identifier; defaults to ``pre_to_post``.
+    """
+
+    pre: str
+    post: str
+    i: np.ndarray
+    j: np.ndarray
+    weight: np.ndarray | float
+    delay_ms: np.ndarray | float = 0.0
+    target: str = "exc"
+    plasticity: STDP | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        label = self.name or f"{self.pre}_to_{self.post}"
+        object.__setattr__(self, "name", label)
+        _check_name(label, "projection")
+        i = np.asarray(self.i)
+        j = np.asarray(self.j)
+        if i.ndim != 1 or j.ndim != 1 or len(i) != len(j):
+            raise NetworkError(
+                f"projection {label!r}: i and j must be 1-D arrays of the same length, got "
+                f"shapes {i.shape} and {j.shape}"
+            )
+        if len(i) and not (
+            np.issubdtype(i.dtype, np.integer) and np.issubdtype(j.dtype, np.integer)
+        ):
+            raise NetworkError(f"projection {label!r}: i and j must be integer arrays")
+        index_dtype = np.int32 if max(i.max(initial=0), j.max(initial=0)) < 2**31 - 1 else np.int64
+        # float32 stays float32 (halves the memory of 10^8-synapse models); anything else is float64
+        weight_dtype = _float_dtype(self.weight)
+        weight = np.asarray(self.weight, dtype=weight_dtype)
+        if weight.ndim == 0:
+            weight = np.full(len(i), weight, dtype=weight_dtype)
+        if weight.shape != i.shape:
+            raise NetworkError(
+                f"projection {label!r}: weight has shape {weight.shape}; expected ({len(i)},) "
+                f"like i and j, or a scalar"
+            )
+        if not np.all(np.isfinite(weight)):
+            bad = int(np.count_nonzero(~np.isfinite(weight)))
+            raise NetworkError(f"projection {label!r}: {bad} weight(s) are NaN or infinite")
+        delay = np.asarray(self.delay_ms, dtype=_float_dtype(self.delay_ms))
+        if delay.ndim == 1 and delay.shape != i.shape:
+            raise NetworkError(
+                f"projection {label!r}: delay_ms has shape {delay.shape}; expected a scalar or "
+                f"({len(i)},)"
+            )
+        if delay.ndim > 1:
+            raise NetworkError(f"projection {label!r}: delay_ms must be a scalar or 1-D array")
+        if not np.all(np.isfinite(delay)) or np.any(delay < 0):
+            raise NetworkError(f"projection {label!r}: delays must be finite and >= 0 ms")
+        if delay.ndim == 1 and len(delay) and np.all(delay == delay[0]):
+            delay = np.asarray(delay[0])
+        object.__setattr__(self, "i", i.astype(index_dtype, copy=False))
+        object.__setattr__(self, "j", j.astype(index_dtype, copy=False))
+        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "delay_ms", delay)
+
+    @property
+    def n_synapses(self) -> int:
+        return len(self.i)
+
+    def delays_ms(self) -> np.ndarray:
+        """Per-synapse delays (broadcast from a scalar if homogeneous)."""
+        delay = np.asarray(self.delay_ms)
+        return np.broadcast_to(delay, self.i.shape) if delay.ndim == 0 else delay
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Populations, inputs and projections, validated together at construction.
+
+    Parameters
+    ----------
+    populations : list of Population
+    projections : list of Projection
+    inputs : list of PoissonInput or SpikeTimesInput
+    name : str
+        Model name, for reports.
+    inference_ms : float or None
+        Duration of one inference, where the model defines inferences (energy per inference).
+    """
+
+    populations: tuple[Population, ...]
+    projections: tuple[Projection, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    name: str = "network"
+    inference_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        for attr in ("populations", "projections", "inputs"):
+            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        if not self.populations:
+            raise NetworkError("a network needs at least one population")
+        names = [g.name for g in (*self.populations, *self.inputs)]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise NetworkError(f"duplicate population/input name(s): {duplicates}")
+        proj_names = [p.name for p in self.projections]
+        dup_proj = sorted({n for n in proj_names if proj_names.count(n) > 1})
+        if dup_proj:
+            raise NetworkError(f"duplicate projection name(s): {dup_proj}; give each a name=")
+        if self.inference_ms is not None and self.inference_ms <= 0:
+            raise NetworkError(f"inference_ms must be > 0, got {self.inference_ms}")
+        sizes = {g.name: g.size for g in (*self.populations, *self.inputs)}
+        pops = {p.name: p for p in self.populations}
+        for proj in self.projections:
+            if proj.pre not in sizes:
+                raise NetworkError(
+                    f"projection {proj.name!r}: unknown pre {proj.pre!r}; expected one of "
+                    f"{sorted(sizes)}"
+                )
+            if proj.post not in pops:
+                hint = " (inputs cannot receive synapses)" if proj.post in sizes else ""
+                raise NetworkError(
+                    f"projection {proj.name!r}: unknown post population {proj.post!r}{hint}; "
+                    f"expected one of {sorted(pops)}"
+                )
+            for side, idx, size in (
+                ("i", proj.i, sizes[proj.pre]),
+                ("j", proj.j, sizes[proj.post]),
+            ):
+                if len(idx) and (idx.min() < 0 or idx.max() >= size):
+                    group = proj.pre if side == "i" else proj.post
+                    raise NetworkError(
+                        f"projection {proj.name!r}: {side} indices must lie in [0, {size}) "
+                        f"(size of {group!r}), found [{idx.min()}, {idx.max()}]"
+                    )
+            model = pops[proj.post].neuron_model
+            if proj.target not in model.targets:
+                raise NetworkError(
+                    f"projection {proj.name!r}: target {proj.target!r} is not a synaptic target "
+                    f"of model {model.name!r}; expected one of {sorted(model.targets)}"
+                )
+            if proj.plasticity is not None and proj.pre not in pops:
+                raise NetworkError(
+                    f"projection {proj.name!r}: STDP needs a population as pre, not input "
+                    f"{proj.pre!r}"
+                )
+
+    # ---- index spaces -------------------------------------------------------------------
+
+    @cached_property
+    def offsets(self) -> dict[str, int]:
+        """Global index of the first neuron of each population (inputs: of each input source)."""
+        out: dict[str, int] = {}
+        start = 0
+        for pop in self.populations:
+            out[pop.name] = start
+            start += pop.size
+        start = 0
+        for source in self.inputs:
+            out[source.name] = start
+            start += source.size
+        return out
+
+    @cached_property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @cached_property
+    def n_input_sources(self) -> int:
+        return sum(s.size for s in self.inputs)
+
+    @cached_property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections)
+
+    def population(self, name: str) -> Population:
+        for pop in self.populations:
+            if pop.name == name:
+                return pop
+        raise NetworkError(f"no population {name!r}; expected one of {self.population_names}")
+
+    def projection(self, name: str) -> Projection:
+        for proj in self.projections:
+            if proj.name == name:
+                return proj
+        raise NetworkError(f"no projection named {name!r}")
+
+    @property
+    def population_names(self) -> list[str]:
+        return [p.name for p in self.populations]
+
+    def is_input(self, name: str) -> bool:
+        return any(s.name == name for s in self.inputs)
+
+    def global_pre(self, proj: Projection) -> np.ndarray:
+        """Global pre indices of ``proj`` (in the neuron space, or the input space for inputs)."""
+        return proj.i.astype(np.int64) + self.offsets[proj.pre]
+
+    def global_post(self, proj: Projection) -> np.ndarray:
+        return proj.j.astype(np.int64) + self.offsets[proj.post]
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "n_populations": len(self.populations),
+            "n_neurons": self.n_neurons,
+            "n_inputs": self.n_input_sources,
+            "n_projections": len(self.projections),
+            "n_synapses": self.n_synapses,
+        }
+
+
+def _float_dtype(values: object) -> type:
+    """float32 when given float32 (kept to save memory), float64 for everything else."""
+    return np.float32 if getattr(values, "dtype", None) == np.float32 else np.float64
+
+
+def _check_name(name: str, what: str) -> None:
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise NetworkError(
+            f"{what} name {name!r} must be a Python identifier not starting with '_' "
+            f"(letters, digits, underscores), because it also names the Brian2 object"
+        )

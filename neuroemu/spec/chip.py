@@ -1,0 +1,355 @@
+"""Chip descriptors: :class:`ChipSpec` and :func:`load_chip`.
+
+A chip is data (``chips/NAME.yaml``), never code: the simulator knows no chip by name. This module
+defines the schema of that data and reads it strictly (see :mod:`neuroemu.spec.descriptor`); the
+format is documented in ``chips/README.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from neuroemu.errors import DescriptorError
+from neuroemu.events import EVENT_KINDS
+from neuroemu.network.neuron_models import NEURON_MODELS
+from neuroemu.spec.descriptor import (
+    Count,
+    FieldProblem,
+    Identity,
+    NonNegative,
+    Positive,
+    StrictModel,
+    parse_descriptor,
+    read_text,
+)
+
+
+def _require_known(model: StrictModel, names: tuple[str, ...]) -> None:
+    """Refuse ``unknown: true`` on capacities and times the mapping and latency model compute with.
+
+    An unknown *energy* can be left unpriced, but a chip whose core count or timestep is unknown
+    cannot be mapped at all, so those must carry a value (``estimated: true`` if need be).
+    """
+    for name in names:
+        quantity = getattr(model, name)
+        items = quantity.items() if isinstance(quantity, dict) else [(None, quantity)]
+        for key, item in items:
+            if item is not None and item.unknown:
+                loc = (name, "unknown") if key is None else (name, key, "unknown")
+                raise FieldProblem(
+                    loc,
+                    "this capacity or time cannot be unknown (the mapping and latency model "
+                    "need it): expected a value, marked 'estimated: true' with a note if no "
+                    "source gives it",
+                )
+
+
+class Topology(StrictModel):
+    """How cores are arranged: tiles on a 2-D mesh per chip, chips on boards.
+
+    Cores ``c`` of a chip sit in tile ``c // cores_per_tile``; tiles are numbered row by row on a
+    ``mesh_width_tiles x mesh_height_tiles`` mesh. Several chips are laid out on a grid as square
+    as possible, extending the mesh (as Loihi's and TrueNorth's chip-to-chip links do).
+    """
+
+    cores_per_chip: Count
+    cores_per_tile: Count
+    mesh_width_tiles: Count
+    mesh_height_tiles: Count
+    chips_per_board: Count
+    max_chips: Count | None = None
+    inter_chip_link: str | None = None
+
+    @model_validator(mode="after")
+    def _tiles_hold_cores(self) -> Topology:
+        _require_known(
+            self,
+            (
+                "cores_per_chip",
+                "cores_per_tile",
+                "mesh_width_tiles",
+                "mesh_height_tiles",
+                "chips_per_board",
+                "max_chips",
+            ),
+        )
+        tiles = self.mesh_width_tiles.value * self.mesh_height_tiles.value
+        if tiles * self.cores_per_tile.value != self.cores_per_chip.value:
+            raise FieldProblem(
+                ("cores_per_chip",),
+                f"mesh_width_tiles x mesh_height_tiles x cores_per_tile = {tiles} x "
+                f"{self.cores_per_tile.value} = {tiles * self.cores_per_tile.value}, "
+                f"but cores_per_chip is {self.cores_per_chip.value}: expected them equal",
+            )
+        return self
+
+
+class Core(StrictModel):
+    """Per-core capacity. Absent limits (``fan_in`` etc.) mean no hardware cap.
+
+    ``fan_in`` counts the distinct presynaptic sources (input axons) one core can receive from;
+    ``fan_in_per_neuron`` the synapses one neuron can have (DYNAP-SE2's 64 CAM entries);
+    ``fan_out_cores`` the cores one neuron can send to; ``output_axons`` the core-to-core edges
+    one core can drive.
+    """
+
+    neurons: Count
+    synapse_memory_bits: Count
+    synapse_encodings: dict[str, Count] = Field(min_length=1)
+    default_encoding: str
+    dense_encoding: str | None = None
+    weight_bits: Count
+    weight_signed: bool
+    fan_in: Count | None = None
+    fan_in_per_neuron: Count | None = None
+    fan_out_cores: Count | None = None
+    output_axons: Count | None = None
+    delay_slots: Count | None = None
+
+    @model_validator(mode="after")
+    def _encodings_exist(self) -> Core:
+        _require_known(
+            self,
+            (
+                "neurons",
+                "synapse_memory_bits",
+                "synapse_encodings",
+                "weight_bits",
+                "fan_in",
+                "fan_in_per_neuron",
+                "fan_out_cores",
+                "output_axons",
+                "delay_slots",
+            ),
+        )
+        for field, name in (
+            ("default_encoding", self.default_encoding),
+            ("dense_encoding", self.dense_encoding),
+        ):
+            if name is not None and name not in self.synapse_encodings:
+                raise FieldProblem(
+                    (field,),
+                    f"encoding {name!r} is not one of synapse_encodings "
+                    f"({', '.join(self.synapse_encodings)})",
+                )
+        return self
+
+    def bits_per_synapse(self, encoding: str) -> int:
+        """Bits one synapse costs in synapse memory under ``encoding``."""
+        return int(self.synapse_encodings[encoding].value)
+
+
+class Timing(StrictModel):
+    """How long a step takes on the chip.
+
+    ``barrier``: algorithmic timesteps closed by a mesh-wide barrier (Loihi); a step lasts as long
+    as its busiest core plus ``barrier_ns``. ``tick``: a fixed real-time tick (TrueNorth,
+    SpiNNaker); a step lasts ``tick_ms`` unless the busiest core overruns it. ``async``:
+    continuous-time or event-driven hardware (DYNAP, Speck) that runs in real time.
+    ``dt_ms`` is the timestep the emulation uses for this chip.
+    """
+
+    mode: Literal["barrier", "tick", "async"]
+    dt_ms: Positive
+    tick_ms: Positive | None = None
+    barrier_ns: Positive | None = None
+    per_event_ns: dict[Literal[EVENT_KINDS], NonNegative] = Field(default_factory=dict)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> Timing:
+        _require_known(self, ("dt_ms", "tick_ms", "barrier_ns"))
+        if self.mode == "tick" and self.tick_ms is None:
+            raise FieldProblem(("mode",), "mode 'tick' needs tick_ms (the real-time tick length)")
+        if self.mode == "barrier" and self.barrier_ns is None:
+            raise FieldProblem(
+                ("mode",), "mode 'barrier' needs barrier_ns (the barrier synchronisation time)"
+            )
+        return self
+
+
+class EventEnergies(StrictModel):
+    """Energy per event in pJ, one entry per event kind; ``unknown: true`` where unpublished."""
+
+    neuron_update: NonNegative
+    synaptic_event: NonNegative
+    spike_out: NonNegative
+    message: NonNegative
+    hop: NonNegative
+    chip_crossing: NonNegative
+    learning_update: NonNegative
+    input_event: NonNegative
+
+
+class StaticPower(StrictModel):
+    """Static power in mW: ``per_chip`` for every chip used, plus ``per_core`` per core used."""
+
+    per_chip: NonNegative | None = None
+    per_core: NonNegative | None = None
+
+
+class Energy(StrictModel):
+    """Energy model: ``marginal`` per-event figures plus static power, or ``amortised`` figures.
+
+    An amortised figure is whole-chip power divided by event rate at one operating point; it
+    already contains static power, so an amortised descriptor must not carry static power.
+    """
+
+    accounting: Literal["marginal", "amortised"]
+    per_event_pj: EventEnergies
+    static_power_mw: StaticPower = Field(default_factory=StaticPower)
+
+    @model_validator(mode="after")
+    def _no_double_static(self) -> Energy:
+        if self.accounting == "amortised":
+            for name in ("per_chip", "per_core"):
+                power = getattr(self.static_power_mw, name)
+                if power is not None and (power.unknown or power.value != 0):
+                    raise FieldProblem(
+                        ("static_power_mw", name),
+                        f"accounting is 'amortised' (static power already inside the per-event "
+                        f"figures) but static_power_mw.{name} is given: expected it absent or 0, "
+                        f"or accounting 'marginal'",
+                    )
+        return self
+
+
+class ChipSpec(StrictModel):
+    """A neuromorphic chip as read from its descriptor file.
+
+    Attributes mirror the YAML sections; every number is a quantity with ``value`` and ``source``.
+    ``path`` is the file it was read from and ``text`` its full text (kept for provenance).
+    """
+
+    format_version: Literal[1]
+    kind: Literal["chip"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str | None = None
+    sources: dict[str, str] = Field(min_length=1)
+    identity: Identity
+    topology: Topology
+    core: Core
+    neuron_models: list[str] = Field(min_length=1)
+    timing: Timing
+    energy: Energy
+    path: str = ""
+    text: str = ""
+
+    @field_validator("neuron_models")
+    @classmethod
+    def _known_models(cls, models: list[str]) -> list[str]:
+        for index, model in enumerate(models):
+            if model not in NEURON_MODELS:
+                close = difflib.get_close_matches(model, list(NEURON_MODELS), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise FieldProblem(
+                    (index,),
+                    f"unknown neuron model {model!r}{hint}: expected names from "
+                    f"{', '.join(sorted(NEURON_MODELS))}",
+                )
+        return models
+
+    @cached_property
+    def cores_per_chip(self) -> int:
+        return int(self.topology.cores_per_chip.value)
+
+    @cached_property
+    def max_chips(self) -> int | None:
+        limit = self.topology.max_chips
+        return int(limit.value) if limit is not None else None
+
+    def energy_pj(self, kind: str) -> float | None:
+        """Energy of one event of ``kind`` in pJ; ``None`` when the descriptor marks it unknown."""
+        quantity = getattr(self.energy.per_event_pj, kind)
+        return None if quantity.unknown else float(quantity.value)
+
+    def time_ns(self, kind: str) -> float:
+        """Time one event of ``kind`` occupies its core in ns (0 when the descriptor gives none)."""
+        quantity = self.timing.per_event_ns.get(kind)
+        if quantity is None or quantity.unknown:
+            return 0.0
+        return float(quantity.value)
+
+    def static_power_mw(self, n_chips: int, n_cores: int) -> float | None:
+        """Static power of ``n_chips`` chips with ``n_cores`` cores in use in mW (None: unknown)."""
+        total = 0.0
+        for power, count in (
+            (self.energy.static_power_mw.per_chip, n_chips),
+            (self.energy.static_power_mw.per_core, n_cores),
+        ):
+            if power is None:
+                continue
+            if power.unknown:
+                return None
+            total += float(power.value) * count
+        return total
+
+    def chip_grid(self, n_chips: int) -> tuple[int, int]:
+        """Width and height (in chips) of the grid that ``n_chips`` chips are laid out on."""
+        width = math.ceil(math.sqrt(n_chips))
+        return width, math.ceil(n_chips / width)
+
+
+def data_dir(name: str) -> Path:
+    """Folder of bundled data (``chips``, ``chips/gpu``, ``models``).
+
+    In a source checkout (and an editable install) that is the folder at the repository root;
+    an installed wheel carries the same folders as the ``neuroemu.data`` package.
+    """
+    checkout = Path(__file__).resolve().parent.parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    return Path(str(resources.files("neuroemu.data"))) / name
+
+
+def bundled_chip_dir() -> Path:
+    """Folder of the chip descriptors shipped with neuroemu."""
+    return data_dir("chips")
+
+
+def bundled_chip_names() -> list[str]:
+    """Names of the bundled chip descriptors (file stems)."""
+    return sorted(p.stem for p in bundled_chip_dir().glob("*.yaml"))
+
+
+def resolve_descriptor(name_or_path: str | Path, folder: Path, what: str) -> Path:
+    """A path as given, or the bundled file ``folder/NAME.yaml``; a clear error if neither."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        return candidate
+    bundled = folder / f"{name_or_path}.yaml"
+    if bundled.exists():
+        return bundled
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    close = difflib.get_close_matches(str(name_or_path), names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise DescriptorError(
+        str(name_or_path),
+        None,
+        "",
+        f"no bundled {what} of that name and no such file: expected a path or one of "
+        f"{', '.join(names)}.{hint}",
+    )
+
+
+def parse_chip(text: str, path: str = "<string>") -> ChipSpec:
+    """Validate descriptor text and return the :class:`ChipSpec` (``path`` used in messages)."""
+    return parse_descriptor(ChipSpec, text, path, kind="chip")
+
+
+def load_chip(name_or_path: str | Path) -> ChipSpec:
+    """Load a chip descriptor by bundled name (``loihi``) or by path (``my_chip.yaml``).
+
+    Raises
+    ------
+    DescriptorError
+        With file, line, field, what was expected and what was found.
+    """
+    path = resolve_descriptor(name_or_path, bundled_chip_dir(), "chip")
+    return parse_chip(read_text(path), str(path))

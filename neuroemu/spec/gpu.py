@@ -1,0 +1,230 @@
+"""GPU descriptors: :class:`GpuSpec` and :func:`load_gpu` (``chips/gpu/NAME.yaml``).
+
+Same rules as chip descriptors (:mod:`neuroemu.spec.descriptor`): every number has a source or says
+it is an estimate; constants that only a measurement can give (per-op, per-byte, per-launch,
+per-atomic energies, achievable fractions) are marked ``estimated: true`` with a note until
+``benchmarks/gpu_calibrate.py`` replaces them with measured values.
+
+These constants feed the roofline time model and the energy model of :mod:`neuroemu.gpu.model`. A
+constant fitted to a published measurement (the RTX 2070's, to SNABSuite's GeNN runs) names that
+source and says "fitted" in its note. ``nvml_energy_counter: false`` marks boards NVML cannot
+measure (Jetson), which :func:`neuroemu.gpu.measure.measure_gpu` then refuses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from neuroemu.errors import NeuroEmuError, UnpricedError
+from neuroemu.spec.chip import data_dir, resolve_descriptor
+from neuroemu.spec.descriptor import (
+    Count,
+    FractionQuantity,
+    Identity,
+    NonNegative,
+    Positive,
+    StrictModel,
+    parse_descriptor,
+    read_text,
+)
+
+PRECISIONS = ("fp64", "fp32", "fp16", "bf16", "fp16_tensor", "bf16_tensor", "int8_tensor")
+# Bytes of one value stored in each precision (weights and activations of the dense style).
+PRECISION_BYTES = dict(zip(PRECISIONS, (8, 4, 2, 2, 2, 2, 1), strict=True))
+
+
+class Compute(StrictModel):
+    """Peak dense throughput per precision, in TFLOP/s (TOP/s for int8)."""
+
+    peak_tflops: dict[Literal[PRECISIONS], Positive] = Field(min_length=1)  # type: ignore[valid-type]
+    sm_count: Count | None = None
+
+    @model_validator(mode="after")
+    def _fp32_present(self) -> Compute:
+        if "fp32" not in self.peak_tflops:
+            raise ValueError("peak_tflops needs at least 'fp32' (the neuron updates run in fp32)")
+        return self
+
+
+class Memory(StrictModel):
+    """Device memory: size, DRAM bandwidth and the last-level (L2) cache.
+
+    ``l2_bandwidth_gb_s`` is the rate at which data resident in L2 can be re-read; the dense style
+    reads its weight matrices at that rate when they fit in L2.
+    """
+
+    technology: str | None = None
+    size_gb: Positive
+    bandwidth_gb_s: Positive
+    l2_mb: Positive
+    l2_bandwidth_gb_s: Positive
+
+
+class Power(StrictModel):
+    """Board power figures in W: the limit, bare idle and idle with a CUDA context open."""
+
+    board_power_w: Positive
+    idle_power_w: NonNegative
+    idle_ctx_power_w: NonNegative
+    host_power_w: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Power:
+        limit = self.board_power_w.value
+        if limit is None:
+            raise ValueError(
+                "board_power_w is marked unknown: expected a value (the power cap of the "
+                "energy model needs it)"
+            )
+        for name in ("idle_power_w", "idle_ctx_power_w"):
+            power = getattr(self, name)
+            if power.value is not None and power.value >= limit:
+                raise ValueError(f"{name} = {power.value} W is not below board_power_w = {limit} W")
+        bare, ctx = self.idle_power_w.value, self.idle_ctx_power_w.value
+        if bare is not None and ctx is not None and ctx < bare:
+            raise ValueError(
+                f"idle_ctx_power_w = {ctx} W is below idle_power_w = {bare} W: opening a CUDA "
+                f"context never lowers idle power (expected idle_ctx_power_w >= idle_power_w)"
+            )
+        return self
+
+
+class GpuEnergy(StrictModel):
+    """Dynamic energy constants, charged on top of idle-with-context power x time.
+
+    ``per_op_pj`` per arithmetic operation (per precision), ``per_dram_byte_pj`` per byte moved to
+    or from device memory, ``per_l2_byte_pj`` per byte re-read from L2, ``per_atomic_pj`` per
+    global atomic add (beyond its bytes), ``per_launch_nj`` per kernel launch or copy command.
+    """
+
+    per_op_pj: dict[Literal[PRECISIONS], NonNegative] = Field(min_length=1)  # type: ignore[valid-type]
+    per_dram_byte_pj: NonNegative
+    per_l2_byte_pj: NonNegative
+    per_atomic_pj: NonNegative
+    per_launch_nj: NonNegative
+
+    @model_validator(mode="after")
+    def _fp32_priced(self) -> GpuEnergy:
+        if "fp32" not in self.per_op_pj:
+            raise ValueError("per_op_pj needs at least 'fp32' (the neuron updates run in fp32)")
+        return self
+
+
+class GpuTiming(StrictModel):
+    """Achievable fractions of the peaks and the fixed per-kernel and per-step costs.
+
+    ``launch_latency_us`` is the shortest time a kernel occupies the stream when kernels are
+    queued back to back (the floor of every kernel); ``sync_us`` the host waiting for the stream
+    to drain; ``host_copy_latency_us`` and ``host_copy_gb_s`` the fixed cost and rate of a small
+    device-to-host copy; ``atomic_throughput_gops`` the rate of scattered global atomic adds.
+    """
+
+    compute_fraction: FractionQuantity
+    memory_fraction: FractionQuantity
+    launch_latency_us: Positive
+    sync_us: NonNegative
+    host_copy_latency_us: NonNegative
+    host_copy_gb_s: Positive
+    atomic_throughput_gops: Positive
+
+
+class GpuSpec(StrictModel):
+    """A GPU as read from its descriptor file (board scope, as NVML measures it)."""
+
+    format_version: Literal[1]
+    kind: Literal["gpu"]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    description: str | None = None
+    sources: dict[str, str] = Field(min_length=1)
+    identity: Identity
+    compute: Compute
+    memory: Memory
+    power: Power
+    energy: GpuEnergy
+    timing: GpuTiming
+    nvml_energy_counter: bool = True
+    path: str = ""
+    text: str = ""
+
+    @model_validator(mode="after")
+    def _priced_precisions(self) -> GpuSpec:
+        missing = sorted(set(self.energy.per_op_pj) - set(self.compute.peak_tflops))
+        if missing:
+            raise ValueError(
+                f"energy.per_op_pj prices {missing} but compute.peak_tflops has no peak for them"
+            )
+        return self
+
+    def number(self, field: str) -> float:
+        """The value of the quantity at dotted ``field`` (``timing.sync_us``), as a float.
+
+        Raises
+        ------
+        UnpricedError
+            When the descriptor marks the quantity unknown (the GPU model never guesses it).
+        NeuroEmuError
+            When the descriptor has no such (optional) quantity.
+        """
+        node: object = self
+        for part in field.split("."):
+            node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
+        if node is None:
+            raise NeuroEmuError(f"gpu {self.name!r} gives no {field}, which this estimate needs")
+        value = getattr(node, "value", None)
+        if value is None:
+            raise UnpricedError(f"gpu {self.name!r}: {field} is marked unknown; it is needed here")
+        return float(value)
+
+    def precisions(self) -> list[str]:
+        """Precisions the descriptor gives both a peak and an energy for."""
+        return [
+            p for p in PRECISIONS if p in self.compute.peak_tflops and p in self.energy.per_op_pj
+        ]
+
+    def check_precision(self, precision: str) -> None:
+        """Raise a clear error when ``precision`` has no peak or no energy in this descriptor."""
+        if precision not in self.precisions():
+            raise NeuroEmuError(
+                f"gpu {self.name!r} has no peak and energy for {precision!r}; expected one of "
+                f"{', '.join(self.precisions())}"
+            )
+
+    def achievable_rates(self, precision: str = "fp32") -> dict[str, float]:
+        """Sustained rates the roofline uses: ops/s, DRAM and L2 bytes/s, atomics/s.
+
+        Peaks times the achievable fractions (``timing.compute_fraction`` for ops,
+        ``timing.memory_fraction`` for both memory levels); atomics at their own throughput.
+        """
+        self.check_precision(precision)
+        memory = self.number("timing.memory_fraction") * 1e9
+        return {
+            "compute": self.number("timing.compute_fraction")
+            * self.number(f"compute.peak_tflops.{precision}")
+            * 1e12,
+            "dram": memory * self.number("memory.bandwidth_gb_s"),
+            "l2": memory * self.number("memory.l2_bandwidth_gb_s"),
+            "atomic": self.number("timing.atomic_throughput_gops") * 1e9,
+        }
+
+
+def bundled_gpu_dir() -> Path:
+    """Folder of the GPU descriptors shipped with neuroemu."""
+    return data_dir("chips") / "gpu"
+
+
+def bundled_gpu_names() -> list[str]:
+    return sorted(p.stem for p in bundled_gpu_dir().glob("*.yaml"))
+
+
+def parse_gpu(text: str, path: str = "<string>") -> GpuSpec:
+    """Validate GPU descriptor text and return the :class:`GpuSpec`."""
+    return parse_descriptor(GpuSpec, text, path, kind="gpu")
+
+
+def load_gpu(name_or_path: str | Path) -> GpuSpec:
+    """Load a GPU descriptor by bundled name (``h100``) or by path."""
+    path = resolve_descriptor(name_or_path, bundled_gpu_dir(), "GPU")
+    return parse_gpu(read_text(path), str(path))

@@ -1,0 +1,384 @@
+"""HDF5 traces of a run: :func:`write_trace` stores a :class:`RunResult`, :func:`read_trace` gives
+the objects back as a :class:`Trace`.
+
+A trace is what a reviewer needs to re-check a published number without re-running anything: the
+network (every synapse), the mapping, the spikes, per-core counts, the energy reports, and the
+provenance (versions, command, seed, the chip descriptor's full text). The layout is documented in
+``docs/traces.md``.
+
+Two promises about the file on disk: a trace is written to a temporary file in the target folder
+and renamed into place only when complete (an interrupted run never leaves a half-written file at
+the target path, nor clobbers an existing one), and an existing file is replaced only with
+``force=True``. Spikes are stored in NIR's recorded-data layout, so ``nir.read_data`` opens a
+trace directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import secrets
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import h5py
+import numpy as np
+
+from neuroemu.accounting.counting import EventCounts
+from neuroemu.activity import Activity
+from neuroemu.errors import NeuroEmuError, TraceError
+from neuroemu.mapping.mapping import Mapping
+from neuroemu.network.network import Network
+from neuroemu.report import EnergyReport
+from neuroemu.spec.chip import ChipSpec
+from neuroemu.traces.codec import (
+    read_activity,
+    read_counts,
+    read_mapping,
+    read_network,
+    read_optional,
+    read_report,
+    read_scalars,
+    read_strings,
+    read_text,
+    write_activity,
+    write_counts,
+    write_mapping,
+    write_network,
+    write_report,
+    write_text,
+)
+
+if TYPE_CHECKING:
+    from neuroemu.pipeline import RunResult
+
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Trace:
+    """Everything a trace file holds, as neuroemu objects (see ``docs/traces.md``).
+
+    Attributes
+    ----------
+    path : Path
+        The file read.
+    format_version : int
+        Trace format of the file.
+    provenance : dict
+        Versions, command line, seed, UTC date, model and parameters, chip file and text.
+    network, chip, mapping, activity, counts : objects
+        As the run produced them (the chip re-parsed from the stored descriptor text).
+    report : EnergyReport
+        Energy and time on the chip.
+    gpu_reports : list of EnergyReport
+        The same activity priced on GPUs (empty if none were asked for).
+    """
+
+    path: Path
+    format_version: int
+    provenance: dict[str, Any]
+    network: Network
+    chip: ChipSpec
+    mapping: Mapping
+    activity: Activity
+    counts: EventCounts
+    report: EnergyReport
+    gpu_reports: list[EnergyReport]
+
+    @property
+    def model(self) -> str:
+        return str(self.provenance.get("model", self.network.name))
+
+    @property
+    def seed(self) -> int:
+        return int(self.provenance.get("seed", self.activity.seed))
+
+
+# ---- encoding helpers ----------------------------------------------------------------------
+
+
+# Arrays below this many elements are stored contiguous and uncompressed: smaller and faster
+# than chunked for them. Larger ones are chunked, lzf + shuffle (brian2-notes §7: about 3.4x
+# smaller than raw at ~280 MB/s); chunks of 2^18 elements along the long axis.
+def _version(package: str) -> str:
+    """Installed version of ``package`` without importing it (Brian2 is slow to import)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _model_file(model: str) -> tuple[str, str | None]:
+    """Path and source text of the model file behind ``model``, where there is one."""
+    from neuroemu.network.model_files import resolve_model
+
+    try:
+        path = resolve_model(model)
+        return str(path), path.read_text(encoding="utf-8")
+    except (NeuroEmuError, OSError, UnicodeDecodeError):
+        return "", None
+
+
+def _write_provenance(group: h5py.Group, result: RunResult, command: str) -> None:
+    from neuroemu import __version__
+
+    model_file, model_source = _model_file(result.model)
+    attrs = {
+        "neuroemu": __version__,
+        "brian2": _version("brian2"),
+        "numpy": np.__version__,
+        "h5py": h5py.__version__,
+        "python": sys.version.split()[0],
+        "command": command,
+        "seed": int(result.seed),
+        "date_utc": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "model": result.model,
+        "model_file": model_file,
+        "params_json": json.dumps(result.params, sort_keys=True, default=str),
+        "strategy": result.strategy,
+        "device": result.activity.device,
+        "chip": result.chip.name,
+        "chip_file": result.chip.path,
+        "timings_s_json": json.dumps(result.timings_s, sort_keys=True),
+    }
+    group.attrs.update(attrs)
+    write_text(group, "descriptor", _descriptor_text(result.chip))
+    if model_source is not None:
+        write_text(group, "model_source", model_source)
+
+
+def _descriptor_text(chip: ChipSpec) -> str:
+    """The chip's descriptor text; rebuilt as YAML for a ChipSpec made in code (no text kept)."""
+    if chip.text:
+        return chip.text
+    import yaml
+
+    data = chip.model_dump(mode="json", exclude={"path", "text"}, exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def _write(handle: h5py.File, result: RunResult, command: str) -> None:
+    handle.attrs["format_version"] = FORMAT_VERSION
+    # The root doubles as NIR recorded data: nir.read_data reads '/nodes' (a link to '/spikes').
+    handle.attrs["__type__"] = "NIRGraphData"
+    _write_provenance(handle.create_group("provenance", track_order=True), result, command)
+    write_network(handle.create_group("network", track_order=True), result.network)
+    write_mapping(handle.create_group("mapping", track_order=True), result.mapping)
+    write_activity(handle, result.activity, result.network)
+    handle["nodes"] = h5py.SoftLink("/spikes")
+    write_counts(handle.create_group("counts", track_order=True), result.counts)
+    energy = handle.create_group("energy", track_order=True)
+    write_report(energy.create_group("chip", track_order=True), result.report)
+    gpus = energy.create_group("gpu", track_order=True)
+    for index, report in enumerate(result.gpu_reports):
+        write_report(gpus.create_group(str(index), track_order=True), report)
+
+
+def write_trace(
+    path: str | Path, result: RunResult, command: str = "", force: bool = False
+) -> Path:
+    """Write ``result`` to an HDF5 trace at ``path``, atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Target file (``.h5``); its folder must exist.
+    result : RunResult
+        What :func:`neuroemu.pipeline.run_pipeline` returned.
+    command : str
+        The command line that produced the run (stored in the provenance).
+    force : bool
+        Replace an existing file. Without it an existing file is never touched.
+
+    Returns
+    -------
+    Path
+        ``path``, complete on disk.
+
+    Raises
+    ------
+    TraceError
+        The file exists (and ``force`` is not set), the folder is missing, or writing failed.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise TraceError(f"{target} is a folder: expected a file name such as {target / 'run.h5'}")
+    if not target.parent.is_dir():
+        raise TraceError(f"cannot write {target}: folder {target.parent} does not exist")
+    if target.exists() and not force:
+        raise TraceError(f"{target} already exists; use --force (force=True) to overwrite it")
+    # A hidden name in the same folder, so that the final rename is atomic (same file system).
+    partial = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+    try:
+        with h5py.File(partial, "x", track_order=True) as handle:
+            _write(handle, result, command)
+        with open(partial, "rb+") as raw:
+            os.fsync(raw.fileno())
+        _publish(partial, target, force)
+    except OSError as exc:
+        raise TraceError(f"could not write trace {target}: {exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+    return target
+
+
+def _publish(partial: Path, target: Path, force: bool) -> None:
+    """Move the finished file into place; without ``force``, never over an existing file."""
+    if force:
+        os.replace(partial, target)
+        return
+    try:
+        # link() fails if the target appeared meanwhile, where exists()+rename would clobber it.
+        os.link(partial, target)
+    except FileExistsError:
+        raise TraceError(
+            f"{target} already exists; use --force (force=True) to overwrite it"
+        ) from None
+    except OSError:  # a file system without hard links
+        if target.exists():
+            raise TraceError(
+                f"{target} already exists; use --force (force=True) to overwrite it"
+            ) from None
+        os.replace(partial, target)
+
+
+def open_trace(path: str | Path) -> h5py.File:
+    """Open a trace for reading after checking it is one this neuroemu can read.
+
+    Raises
+    ------
+    TraceError
+        No such file, not HDF5 (or damaged beyond opening), not a trace, or a newer format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TraceError(f"{path}: no such trace file")
+    if not h5py.is_hdf5(path):
+        raise TraceError(f"{path}: not an HDF5 file (or its header is corrupted)")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise TraceError(f"{path}: cannot open the HDF5 file (corrupted?): {exc}") from None
+    version = handle.attrs.get("format_version")
+    if version is None:
+        handle.close()
+        raise TraceError(f"{path}: an HDF5 file but not a neuroemu trace (no format_version)")
+    if int(version) > FORMAT_VERSION:
+        handle.close()
+        raise TraceError(
+            f"{path}: trace format_version {int(version)} was written by a newer neuroemu; this "
+            f"one reads format_version {FORMAT_VERSION}. Upgrade neuroemu to read it."
+        )
+    return handle
+
+
+def read_provenance(group: h5py.Group) -> dict[str, Any]:
+    """The provenance attributes as a dict (JSON-encoded ones decoded, texts included)."""
+    out: dict[str, Any] = {}
+    for key, value in group.attrs.items():
+        if key.endswith("_json"):
+            out[key[: -len("_json")]] = json.loads(value)
+        else:
+            out[key] = value.item() if isinstance(value, np.generic) else value
+    for name in ("descriptor", "model_source"):
+        if name in group:
+            out[name] = read_text(group[name])
+    return out
+
+
+def read_trace(path: str | Path) -> Trace:
+    """Read a trace written by :func:`write_trace` back into neuroemu objects.
+
+    Raises
+    ------
+    TraceError
+        The file is missing, not HDF5, corrupted, or from a newer format version.
+    """
+    from neuroemu.spec.chip import parse_chip
+
+    with open_trace(path) as handle:
+        try:
+            provenance = read_provenance(handle["provenance"])
+            try:
+                chip = parse_chip(
+                    provenance["descriptor"], provenance.get("chip_file") or "<trace>"
+                )
+            except NeuroEmuError as exc:
+                raise TraceError(
+                    f"{path}: the stored chip descriptor does not validate with this neuroemu: "
+                    f"{exc}"
+                ) from None
+            network = read_network(handle["network"])
+            gpu_group = handle["energy/gpu"]
+            return Trace(
+                path=Path(path),
+                format_version=int(handle.attrs["format_version"]),
+                provenance=provenance,
+                network=network,
+                chip=chip,
+                mapping=read_mapping(handle["mapping"], chip),
+                activity=read_activity(handle),
+                counts=read_counts(handle["counts"]),
+                report=read_report(handle["energy/chip"]),
+                gpu_reports=[read_report(gpu_group[k]) for k in sorted(gpu_group, key=int)],
+            )
+        except TraceError:
+            raise
+        except (KeyError, OSError, ValueError, TypeError, NeuroEmuError) as exc:
+            raise TraceError(
+                f"{path}: the trace is incomplete or corrupted ({type(exc).__name__}: {exc})"
+            ) from None
+
+
+def trace_summary(path: str | Path) -> dict[str, Any]:
+    """The headline facts of a trace, read from attributes and dataset shapes only.
+
+    Spikes, synapses and per-step arrays are never loaded, so this is fast on any trace size
+    (it backs ``neuroemu inspect``).
+    """
+    with open_trace(path) as handle:
+        try:
+            provenance = read_scalars(handle["provenance"].attrs)
+            for key in [k for k in provenance if k.endswith("_json")]:
+                provenance[key[: -len("_json")]] = json.loads(provenance.pop(key))
+            net = handle["network"]
+            mapping = handle["mapping"]
+            summary = read_scalars(mapping.attrs)
+            summary["n_cores_used"] = int(np.count_nonzero(mapping["usage/neurons"][()]))
+            summary["warnings"] = read_strings(mapping.attrs, "warnings")
+            gpus = handle["energy/gpu"]
+            energy = []
+            for group in [handle["energy/chip"], *(gpus[k] for k in sorted(gpus, key=int))]:
+                keys = ("device", "device_kind", "style", "simulated_ms", "time_s", "total_pj")
+                entry = {k: read_optional(group.attrs, k) for k in keys}
+                entry["unpriced"] = read_strings(group.attrs, "unpriced")
+                energy.append(entry)
+            return {
+                "format_version": int(handle.attrs["format_version"]),
+                "provenance": provenance,
+                "network": {
+                    "name": str(net.attrs["name"]),
+                    "populations": {n: int(g.attrs["size"]) for n, g in net["populations"].items()},
+                    "inputs": {n: int(g.attrs["size"]) for n, g in net["inputs"].items()},
+                    "synapses": {n: int(g["i"].shape[0]) for n, g in net["projections"].items()},
+                },
+                "mapping": summary,
+                "activity": read_scalars(handle["activity"].attrs),
+                "spikes": {
+                    n: int(g["observables/spikes/idx"].shape[1])
+                    for n, g in handle["spikes"].items()
+                },
+                "counts": read_scalars(handle["counts/totals"].attrs),
+                "energy": energy,
+            }
+        except (KeyError, OSError, ValueError) as exc:
+            raise TraceError(
+                f"{path}: the trace is incomplete or corrupted ({type(exc).__name__}: {exc})"
+            ) from None
