@@ -1,10 +1,22 @@
 """Measure a GPU descriptor's constants with NVML's energy counter and write a calibrated YAML.
 
-Reference: ``shared/reference/gpus.md`` A4 (how to read the counter) and A5 (the calibration
-script). With a CUDA context open, each window below repeats its body until it lasts
-``--window-s`` seconds, synchronising the device before every counter read, three times
-(``--repeats``); the median is kept. Energies are what remains after idle-with-context power x
-time is subtracted, divided by the work done:
+How the counter is read, and why: ``nvmlDeviceGetTotalEnergyConsumption`` gives the board's
+energy in mJ since the driver was loaded, on Volta and newer (NVML API reference,
+https://docs.nvidia.com/deploy/nvml-api/group__nvmlDeviceQueries.html); it is updated only every
+20-100 ms (PETSc manual, https://petsc.org/main/manualpages/Log/PetscLogGpuEnergyMeter), and on
+A100 and H100 the power sensor samples about a quarter of the runtime (Yang et al., "Part-time
+power measurements: nvidia-smi's lack of attention", arXiv:2312.02741; SC24), so a window must
+last seconds and be repeated; the device is synchronised before each read so that the window holds
+exactly the work dispatched, as Zeus does (https://github.com/ml-energy/zeus,
+``zeus/monitor/energy.py``); idle power is measured with a CUDA context open, which raises it by
+tens of watts over bare idle (arXiv:2605.23918, "The Model Parking Tax"). The constants are those
+of the GPU model in :mod:`neuroemu.gpu.model`, one window each, in the manner of Arafa et al.'s
+NVML-based instruction energies (arXiv:2002.07795).
+
+With a CUDA context open, each window below repeats its body until it lasts ``--window-s``
+seconds, synchronising the device before every counter read, three times (``--repeats``); the
+median is kept. Energies are what remains after idle-with-context power x time is subtracted,
+divided by the work done:
 
 1. idle with the context open (``--idle-s``) -> ``power.idle_ctx_power_w``;
 2. large fp32 GEMMs (TF32 off) and bf16 GEMMs -> ``energy.per_op_pj`` and
@@ -78,12 +90,12 @@ def fit_constants(idle_w: float, windows: dict[str, Window], base: GpuSpec) -> d
             _, time_s, flops = windows[name]
             out[f"energy.per_op_pj.{precision}"] = above_idle(name) / flops * 1e12
             if precision == "fp32":
-                peak = base.number("compute.peak_tflops.fp32") * 1e12
+                peak = base.peak_ops("fp32")
                 out["timing.compute_fraction"] = min(1.0, flops / time_s / peak)
     _, time_s, moved = windows["copy"]
     per_byte_pj = above_idle("copy") / moved * 1e12
     out["energy.per_dram_byte_pj"] = per_byte_pj
-    peak_bw = base.number("memory.bandwidth_gb_s") * 1e9
+    peak_bw = base.memory.bandwidth_gb_s.require() * 1e9
     out["timing.memory_fraction"] = min(1.0, moved / time_s / peak_bw)
     _, time_s, launches = windows["launch"]
     out["energy.per_launch_nj"] = above_idle("launch") / launches * 1e9

@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from models import microcircuit  # noqa: E402
-from neuroemu.accounting.counting import count_events, estimate_energy  # noqa: E402
+from neuroemu.accounting import count_events, estimate_energy  # noqa: E402
 from neuroemu.engine.runner import simulate  # noqa: E402
 from neuroemu.errors import CapacityError  # noqa: E402
 from neuroemu.mapping.mapping import map_network  # noqa: E402

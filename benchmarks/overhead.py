@@ -215,7 +215,7 @@ def neuroemu_run(network: Network, target: str, duration_ms: float, build_dir: P
 
     limit_make_jobs(brian2)
 
-    from neuroemu.accounting.counting import count_events, estimate_energy
+    from neuroemu.accounting import count_events, estimate_energy
     from neuroemu.engine.runner import simulate
 
     chip = chip_with_dt("loihi", 0.1)
@@ -393,7 +393,7 @@ def brute_force_synaptic_events(network: Network, activity) -> int:
 
 
 def counting(repeats: int = 3) -> None:
-    from neuroemu.accounting.counting import count_events, estimate_energy
+    from neuroemu.accounting import count_events, estimate_energy
 
     n_neurons, n_synapses, n_spikes, n_cores, n_steps = 100_000, 10**7, 10**6, 1024, 1000
     chip = chip_with_dt("loihi", 1.0)

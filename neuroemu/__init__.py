@@ -3,7 +3,7 @@
 The public API: load descriptors, build or load networks, map, simulate, count, price.
 """
 
-from neuroemu.accounting.counting import EventCounts, count_events, estimate_energy
+from neuroemu.accounting import EventCounts, count_events, estimate_energy
 from neuroemu.activity import Activity
 from neuroemu.engine.runner import simulate
 from neuroemu.errors import CapacityError, DescriptorError, NeuroEmuError

@@ -86,6 +86,10 @@ class UnpricedError(NeuroEmuError):
     """An energy was asked for that the descriptor marks as unknown (never priced as zero)."""
 
 
+class NoGpuError(NeuroEmuError):
+    """No usable NVIDIA GPU, driver, NVML energy counter or CUDA-enabled PyTorch here."""
+
+
 class SimulationError(NeuroEmuError):
     """The engine could not run the network (bad equations, failed compilation...)."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neuroemu.accounting.counting import EventCounts, count_events, estimate_energy
+from neuroemu.accounting import EventCounts, count_events, estimate_energy
 from neuroemu.activity import Activity
 from neuroemu.engine.runner import simulate
 from neuroemu.gpu.model import STYLES, gpu_baseline

@@ -139,7 +139,7 @@ def plot_rates(trace: Trace, path: str | Path, bin_ms: float | None = None) -> P
 def _core_grid(trace: Trace) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Row and column of every core's cell: tiles on the mesh, a tile's cores side by side."""
     mapping = trace.mapping
-    per_tile = int(trace.chip.topology.cores_per_tile.value)
+    per_tile = trace.chip.topology.cores_per_tile.require()
     sub_w = math.ceil(math.sqrt(per_tile))
     sub_h = math.ceil(per_tile / sub_w)
     local = (np.arange(mapping.n_cores) % mapping.cores_per_chip) % per_tile
@@ -199,8 +199,8 @@ def plot_cores(trace: Trace, path: str | Path, quantity: str = "energy") -> Path
     grid = np.full((rows.max() + 1, cols.max() + 1), np.nan)
     used = mapping.usage["neurons"] > 0
     grid[rows[used], cols[used]] = values[used]
-    width_cells = int(chip.topology.mesh_width_tiles.value) * sub_w
-    height_cells = int(chip.topology.mesh_height_tiles.value) * sub_h
+    width_cells = chip.topology.mesh_width_tiles.require() * sub_w
+    height_cells = chip.topology.mesh_height_tiles.require() * sub_h
     figure = _figure(float(np.clip(3 + 0.6 * grid.shape[1], 7, 14)),
                      float(np.clip(2 + 0.6 * grid.shape[0], 3.5, 10)))  # fmt: skip
     ax = figure.add_subplot()

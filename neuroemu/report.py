@@ -1,6 +1,6 @@
 """:class:`EnergyReport`: one type for the energy and time of a run on a chip or on a GPU.
 
-The chip side (:func:`neuroemu.accounting.counting.estimate_energy`) and the GPU side
+The chip side (:func:`neuroemu.accounting.pricing.estimate_energy`) and the GPU side
 (:mod:`neuroemu.gpu.model`) both return it, so reports and comparisons line up field by field.
 Energies are in pJ and times in seconds; a part that could not be priced (the descriptor marks it
 unknown) is listed in ``unpriced`` and makes the totals ``None``, never zero.

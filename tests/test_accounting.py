@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
 
-from neuroemu.accounting.counting import count_events, estimate_energy
+from neuroemu.accounting import count_events, estimate_energy
 from neuroemu.activity import Activity, Spikes
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.connectivity import fixed_probability

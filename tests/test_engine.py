@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, manual_mapping
 
-from neuroemu.accounting.counting import count_events, estimate_energy
+from neuroemu.accounting import count_events, estimate_energy
 from neuroemu.engine.runner import quantise_weights, simulate
 from neuroemu.errors import SimulationError
 from neuroemu.events import EVENT_KINDS

@@ -357,7 +357,7 @@ def per_neuron_step_j(spec: GpuSpec) -> float:
 
 
 def test_rtx2070_reproduces_snabsuite_idle_and_neuron_cost(rtx2070: GpuSpec) -> None:
-    assert rtx2070.number("power.idle_power_w") == pytest.approx(20.0, rel=0.25)
+    assert rtx2070.power.idle_power_w.require() == pytest.approx(20.0, rel=0.25)
     assert per_neuron_step_j(rtx2070) == pytest.approx(3.63e-9, rel=0.25)
     net, act = snab_non_spiking()
     report = gpu_baseline(net, act, rtx2070, record_spikes=False)

@@ -403,9 +403,9 @@ def test_calibration_turns_windows_into_constants_and_a_valid_descriptor() -> No
     text = cal.write_descriptor(base, constants, "h200-measured", "test run")
     measured = load_gpu_text(text)
     assert measured.name == "h200-measured" and measured.sources["calibration"] == "test run"
-    assert measured.number("energy.per_atomic_pj") == 150.0
+    assert measured.energy.per_atomic_pj.require() == 150.0
     assert measured.energy.per_atomic_pj.source == "calibration"
-    assert measured.number("memory.bandwidth_gb_s") == 4800  # the rest comes from the base
+    assert measured.memory.bandwidth_gb_s.require() == 4800  # the rest comes from the base
 
 
 def load_gpu_text(text: str) -> GpuSpec:

@@ -18,18 +18,18 @@ def test_the_issue_s_gpus_are_bundled() -> None:
 @pytest.mark.parametrize("name", BUNDLED)
 def test_every_bundled_gpu_is_consistent(name: str) -> None:
     gpu = load_gpu(name)
-    board, ctx = gpu.number("power.board_power_w"), gpu.number("power.idle_ctx_power_w")
-    assert gpu.number("power.idle_power_w") <= ctx < board
+    board, ctx = gpu.power.board_power_w.require(), gpu.power.idle_ctx_power_w.require()
+    assert gpu.power.idle_power_w.require() <= ctx < board
     assert "fp32" in gpu.precisions()
     for loc, quantity in iter_quantities(gpu):
         assert quantity.source or quantity.note, f"{name}: {'.'.join(map(str, loc))} unexplained"
     # a per-op energy above (board - idle_ctx) / peak would exceed the board limit at full rate
     for precision in gpu.precisions():
-        bound_pj = (board - ctx) / gpu.number(f"compute.peak_tflops.{precision}")
-        assert gpu.number(f"energy.per_op_pj.{precision}") <= bound_pj * 1.01
+        bound_pj = (board - ctx) / (gpu.peak_ops(precision) * 1e-12)
+        assert gpu.op_energy_pj(precision) <= bound_pj * 1.01
     rates = gpu.achievable_rates()
     assert rates["dram"] == pytest.approx(
-        gpu.number("timing.memory_fraction") * gpu.number("memory.bandwidth_gb_s") * 1e9
+        gpu.timing.memory_fraction.require() * gpu.memory.bandwidth_gb_s.require() * 1e9
     )
     assert gpu.nvml_energy_counter is (name != "jetson-orin")
 
@@ -71,18 +71,18 @@ def test_a_misspelt_key_gets_a_suggestion_with_its_line() -> None:
     assert str(info.value).startswith("bad.yaml:")
 
 
-def test_number_reads_dotted_fields_and_refuses_unknown_values() -> None:
+def test_typed_accessors_read_values_and_refuse_absent_or_unknown_ones() -> None:
     gpu = load_gpu("h200")
-    assert gpu.number("memory.bandwidth_gb_s") == 4800
-    assert gpu.number("compute.peak_tflops.bf16_tensor") == 989.4
-    with pytest.raises(NeuroEmuError, match=r"gives no compute\.peak_tflops\.int8_tensor"):
-        gpu.number("compute.peak_tflops.int8_tensor")
+    assert gpu.memory.bandwidth_gb_s.require() == 4800
+    assert gpu.peak_ops("bf16_tensor") == 989.4e12
+    with pytest.raises(NeuroEmuError, match=r"has no peak and energy for 'int8_tensor'"):
+        gpu.peak_ops("int8_tensor")
     text = GOOD.replace(
         'sync_us: {value: 5, estimated: true, note: "default to be calibrated"}',
         'sync_us: {unknown: true, note: "never measured"}',
     )
     with pytest.raises(UnpricedError, match=r"timing\.sync_us is marked unknown"):
-        parse_gpu(text).number("timing.sync_us")
+        parse_gpu(text).timing.sync_us.require()
 
 
 def test_precision_bytes() -> None:
@@ -92,7 +92,7 @@ def test_precision_bytes() -> None:
 
 def test_unknown_board_power_is_a_clear_error():
     from neuroemu.errors import DescriptorError
-    from neuroemu.spec.chip import data_dir
+    from neuroemu.resources import data_dir
     from neuroemu.spec.gpu import parse_gpu
 
     text = (data_dir("chips") / "gpu" / "rtx2070.yaml").read_text()

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from conftest import TINY_CHIP_YAML, manual_mapping
 from pydantic import BaseModel
 
-from neuroemu.accounting.counting import count_events, estimate_energy
+from neuroemu.accounting import count_events, estimate_energy
 from neuroemu.activity import Activity, QuantisationReport, Spikes
 from neuroemu.errors import TraceError
 from neuroemu.network.connectivity import fixed_probability

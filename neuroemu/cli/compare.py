@@ -14,7 +14,7 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from neuroemu.accounting.counting import count_events, estimate_energy
+from neuroemu.accounting import count_events, estimate_energy
 from neuroemu.activity import Activity
 from neuroemu.cli.options import (
     device_option,

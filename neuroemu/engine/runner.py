@@ -45,24 +45,13 @@ from neuroemu.engine.standalone_memory import StandaloneReleaser
 from neuroemu.errors import SimulationError
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Input, Network, PoissonInput
-from neuroemu.network.neuron_models import NeuronModel, split_unit
+from neuroemu.network.neuron_models import NeuronModel
 from neuroemu.spec.chip import ChipSpec
 from neuroemu.timesteps import delay_steps, n_steps_for
+from neuroemu.units import brian2_unit_name, dimension_unit_name, split_unit
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
 _CLOCK_NAME = "neuroemu_clock"
-
-# Brian2 base unit to declare a synaptic weight in, for each weight unit a model target uses.
-_DECLARED_UNIT = {
-    "mV": "volt",
-    "V": "volt",
-    "nS": "siemens",
-    "uS": "siemens",
-    "pA": "amp",
-    "nA": "amp",
-    "1": "1",
-}
-
 
 def quantise_weights(
     weights: np.ndarray, bits: int, signed: bool, name: str
@@ -106,9 +95,7 @@ def _brian2() -> Any:
 
 
 def _unit(b2: Any, suffix: str) -> Any:
-    from neuroemu.network.neuron_models import UNIT_SUFFIXES
-
-    name = UNIT_SUFFIXES[suffix]
+    name = brian2_unit_name(suffix)
     return 1.0 if name == "1" else getattr(b2, name)
 
 
@@ -231,7 +218,7 @@ def simulate(
                 f"{sorted(known)}"
             )
     b2 = _brian2()
-    dt_ms = float(chip.timing.dt_ms.value)
+    dt_ms = chip.timing.dt_ms.require()
     n_steps = n_steps_for(duration_ms, dt_ms)
     target = _select_target(b2, device)
     started = time.perf_counter()
@@ -438,7 +425,7 @@ def _synapses(
     post_group = plan.group(syn_plan.post_group)
     target = post_group.model.targets[syn_plan.target]
     weight_unit = _unit(b2, target.weight_unit)
-    declared = _DECLARED_UNIT[target.weight_unit]
+    declared = dimension_unit_name(target.weight_unit)
     model = [f"w : {declared}"]
     on_pre = [target.on_pre]
     on_post: list[str] = []
@@ -489,7 +476,7 @@ def _synapses(
         w = np.asarray(proj.weight, dtype=float)
         if quantise:
             w, reports[proj.name] = quantise_weights(
-                w, int(chip.core.weight_bits.value), chip.core.weight_signed, proj.name
+                w, chip.core.weight_bits.require(), chip.core.weight_signed, proj.name
             )
         weights.append(w)
     syn.w = _concatenated(weights) * weight_unit

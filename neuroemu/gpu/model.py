@@ -171,7 +171,7 @@ class _Kernels:
 
     def __init__(self, spec: GpuSpec, n_steps: int) -> None:
         self.spec, self.n_steps = spec, n_steps
-        self.launch_s = spec.number("timing.launch_latency_us") * 1e-6
+        self.launch_s = spec.timing.launch_latency_us.require() * 1e-6
         self.costs: list[KernelCost] = []
         self.step_time_s = np.zeros(n_steps)
 
@@ -233,7 +233,7 @@ def _dense(network: Network, acts: StepActivity, kernels: _Kernels, b: int, prec
     state = sum(
         b * p.size * FLOAT_BYTES * _n_state(network, p.name)[0] for p in network.populations
     )
-    resident = sum(weights.values()) + state <= kernels.spec.number("memory.l2_mb") * 1e6
+    resident = sum(weights.values()) + state <= kernels.spec.memory.l2_mb.require() * 1e6
 
     def elementwise(name: str, elements: float, launches: int, term: str = "neuron_kernel") -> None:
         kernels.add(name, term, launches, "fp32", elements, ELEMENTWISE_BYTES * elements)
@@ -296,8 +296,8 @@ def estimate_gpu_time(
             copy_bytes = SPIKE_BYTES * batch * (acts.spikes_out + 1.0)
         else:  # the boolean spike tensor of every population
             copy_bytes = copy_bytes + batch * network.n_neurons
-        fixed_s = (gpu.number("timing.sync_us") + gpu.number("timing.host_copy_latency_us")) * 1e-6
-        copy_s = fixed_s + copy_bytes / (gpu.number("timing.host_copy_gb_s") * 1e9)
+        fixed_s = (gpu.timing.sync_us.require() + gpu.timing.host_copy_latency_us.require()) * 1e-6
+        copy_s = fixed_s + copy_bytes / (gpu.timing.host_copy_gb_s.require() * 1e9)
         step_time = step_time + copy_s
     return GpuTime(
         kernels=tuple(kernels.costs),
@@ -347,22 +347,22 @@ def gpu_baseline(
     if scope not in SCOPES:
         raise NeuroEmuError(f"unknown scope {scope!r}: expected one of {', '.join(SCOPES)}")
     timing = estimate_gpu_time(network, activity, gpu, style, batch, record_spikes, precision)
-    e_dram = gpu.number("energy.per_dram_byte_pj")
-    e_launch_pj = gpu.number("energy.per_launch_nj") * 1e3
+    e_dram = gpu.energy.per_dram_byte_pj.require()
+    e_launch_pj = gpu.energy.per_launch_nj.require() * 1e3
     dynamic: dict[str, float | None] = {}
     for k in timing.kernels:
-        part = k.ops * gpu.number(f"energy.per_op_pj.{k.precision}") + k.dram_bytes * e_dram
+        part = k.ops * gpu.op_energy_pj(k.precision) + k.dram_bytes * e_dram
         if k.l2_bytes:
-            part += k.l2_bytes * gpu.number("energy.per_l2_byte_pj")
+            part += k.l2_bytes * gpu.energy.per_l2_byte_pj.require()
         dynamic[k.term] = dynamic.get(k.term, 0.0) + part
         if k.atomics:
-            atomic = k.atomics * gpu.number("energy.per_atomic_pj")
+            atomic = k.atomics * gpu.energy.per_atomic_pj.require()
             dynamic["atomic"] = dynamic.get("atomic", 0.0) + atomic
     n_steps = timing.step_time_s.size
     dynamic["launch"] = sum(k.launches for k in timing.kernels) * n_steps * e_launch_pj
     if timing.n_copies:
         dynamic["spike_copy"] = timing.n_copies * e_launch_pj + timing.copy_bytes * e_dram
-    p_ctx, p_max = gpu.number("power.idle_ctx_power_w"), gpu.number("power.board_power_w")
+    p_ctx, p_max = gpu.power.idle_ctx_power_w.require(), gpu.power.board_power_w.require()
     time_s = timing.time_s
     notes = [f"{style} style, batch {batch}" + (f", {precision}" if style == "dense" else "")]
     dynamic_j = sum(v for v in dynamic.values() if v is not None) * 1e-12
@@ -374,7 +374,7 @@ def gpu_baseline(
         )
         time_s = capped_s
     if scope == "wall":
-        host_w = gpu.number("power.host_power_w")
+        host_w = gpu.host_power_w()
         dynamic["host"] = host_w * time_s * 1e12
         notes.append(f"wall scope: board plus a host drawing {host_w:g} W")
     counts = count_gpu_events(network, timing.steps, batch)

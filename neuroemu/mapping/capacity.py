@@ -25,6 +25,7 @@ from neuroemu.mapping.placement import (
 )
 from neuroemu.network.network import Network
 from neuroemu.spec.chip import ChipSpec, bundled_chip_dir
+from neuroemu.spec.descriptor import Count
 
 _REMEDIES = {
     "neurons": "Use a smaller network or a chip with more neurons per core.",
@@ -36,8 +37,8 @@ _REMEDIES = {
 }
 
 
-def _cap(quantity: object) -> int | None:
-    return None if quantity is None else int(quantity.value)  # type: ignore[attr-defined]
+def _cap(quantity: Count | None) -> int | None:
+    return None if quantity is None else quantity.require()
 
 
 def _chip_file(chip: ChipSpec) -> str:
@@ -62,8 +63,8 @@ class CapacityChecks:
         self.file = _chip_file(chip)
         core = chip.core
         self.caps = CoreCaps(
-            int(core.neurons.value),
-            int(core.synapse_memory_bits.value),
+            core.neurons.require(),
+            core.synapse_memory_bits.require(),
             _cap(core.fan_in),
             _cap(core.output_axons),
         )
@@ -131,7 +132,7 @@ class CapacityChecks:
 
     def _check_delays(self) -> None:
         slots = _cap(self.chip.core.delay_slots)
-        dt = float(self.chip.timing.dt_ms.value)
+        dt = self.chip.timing.dt_ms.require()
         for proj in self.network.projections:
             if slots is None or proj.n_synapses == 0:
                 continue

@@ -184,9 +184,9 @@ def core_coordinates(chip: ChipSpec, n_chips: int) -> np.ndarray:
     """Global mesh coordinates (in tiles) of every core of ``n_chips`` chips on a chip grid."""
     topo = chip.topology
     per_chip = chip.cores_per_chip
-    per_tile = int(topo.cores_per_tile.value)
-    width_tiles = int(topo.mesh_width_tiles.value)
-    height_tiles = int(topo.mesh_height_tiles.value)
+    per_tile = topo.cores_per_tile.require()
+    width_tiles = topo.mesh_width_tiles.require()
+    height_tiles = topo.mesh_height_tiles.require()
     grid_width, _ = chip.chip_grid(n_chips)
     core = np.arange(n_chips * per_chip)
     chip_index = core // per_chip

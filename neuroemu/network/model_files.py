@@ -15,31 +15,22 @@ from typing import Any
 
 from neuroemu.errors import ModelError, NeuroEmuError
 from neuroemu.network.network import Network
-from neuroemu.spec.chip import data_dir
+from neuroemu.resources import bundled_names, find, not_found
 
 
 def bundled_model_names() -> list[str]:
     """Names of the bundled models (files in ``models/``)."""
-    return sorted(p.stem for p in data_dir("models").glob("*.py") if not p.stem.startswith("_"))
+    return bundled_names("model")
 
 
 def resolve_model(name_or_path: str | Path) -> Path:
     """A ``.py`` path as given, or the bundled model of that name."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".py":
-        if not candidate.exists():
-            raise ModelError(f"{candidate}: no such model file")
-        return candidate
-    bundled = data_dir("models") / f"{name_or_path}.py"
-    if bundled.exists():
-        return bundled
-    names = bundled_model_names()
-    close = difflib.get_close_matches(str(name_or_path), names, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ModelError(
-        f"no bundled model {str(name_or_path)!r} and no such .py file: expected a path or one of "
-        f"{', '.join(names)}.{hint}"
-    )
+    found = find(name_or_path, ("model",))
+    if found is None:
+        raise ModelError(not_found(name_or_path, ("model",)))
+    if not found[0].exists():
+        raise ModelError(f"{found[0]}: no such model file")
+    return found[0]
 
 
 def _import(path: Path) -> ModuleType:

@@ -17,7 +17,8 @@ from functools import cached_property
 import numpy as np
 
 from neuroemu.errors import NetworkError
-from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel, split_unit
+from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel
+from neuroemu.units import split_unit
 
 
 @dataclass(frozen=True, eq=False)

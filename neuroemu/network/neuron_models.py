@@ -14,35 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Unit suffixes a parameter or initial-value name may end in, and the Brian2 unit each stands for.
-UNIT_SUFFIXES: dict[str, str] = {
-    "ms": "ms",
-    "us": "us",
-    "s": "second",
-    "mV": "mV",
-    "V": "volt",
-    "nS": "nS",
-    "uS": "uS",
-    "pA": "pA",
-    "nA": "nA",
-    "pF": "pF",
-    "nF": "nF",
-    "Hz": "Hz",
-    "Mohm": "Mohm",
-    "1": "1",
-}
-
-
-def split_unit(name: str) -> tuple[str, str]:
-    """``'tau_m_ms'`` -> ``('tau_m', 'ms')``; a name without a known suffix is dimensionless.
-
-    Dimensionless parameters may also end in ``_1`` to say so explicitly.
-    """
-    base, _, suffix = name.rpartition("_")
-    if base and suffix in UNIT_SUFFIXES:
-        return base, suffix
-    return name, "1"
-
 
 @dataclass(frozen=True)
 class SynapticTarget:

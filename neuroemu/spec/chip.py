@@ -10,15 +10,15 @@ from __future__ import annotations
 import difflib
 import math
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from neuroemu.errors import DescriptorError
+from neuroemu.errors import DescriptorError, NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.neuron_models import NEURON_MODELS
+from neuroemu.resources import BUNDLES, bundled_names, data_dir, find, not_found
 from neuroemu.spec.descriptor import (
     Count,
     FieldProblem,
@@ -80,13 +80,14 @@ class Topology(StrictModel):
                 "max_chips",
             ),
         )
-        tiles = self.mesh_width_tiles.value * self.mesh_height_tiles.value
-        if tiles * self.cores_per_tile.value != self.cores_per_chip.value:
+        tiles = self.mesh_width_tiles.require() * self.mesh_height_tiles.require()
+        per_tile = self.cores_per_tile.require()
+        if tiles * per_tile != self.cores_per_chip.require():
             raise FieldProblem(
                 ("cores_per_chip",),
                 f"mesh_width_tiles x mesh_height_tiles x cores_per_tile = {tiles} x "
-                f"{self.cores_per_tile.value} = {tiles * self.cores_per_tile.value}, "
-                f"but cores_per_chip is {self.cores_per_chip.value}: expected them equal",
+                f"{per_tile} = {tiles * per_tile}, "
+                f"but cores_per_chip is {self.cores_per_chip.require()}: expected them equal",
             )
         return self
 
@@ -143,7 +144,7 @@ class Core(StrictModel):
 
     def bits_per_synapse(self, encoding: str) -> int:
         """Bits one synapse costs in synapse memory under ``encoding``."""
-        return int(self.synapse_encodings[encoding].value)
+        return self.synapse_encodings[encoding].require()
 
 
 class Timing(StrictModel):
@@ -172,6 +173,21 @@ class Timing(StrictModel):
                 ("mode",), "mode 'barrier' needs barrier_ns (the barrier synchronisation time)"
             )
         return self
+
+    def tick_s(self) -> float:
+        """The real-time tick in seconds (mode ``tick``)."""
+        return _given(self.tick_ms, "timing.tick_ms") * 1e-3
+
+    def barrier_s(self) -> float:
+        """The barrier synchronisation time in seconds (mode ``barrier``)."""
+        return _given(self.barrier_ns, "timing.barrier_ns") * 1e-9
+
+
+def _given(quantity: Positive | None, field: str) -> float:
+    """The value of an optional quantity that the caller needs; a clear error when absent."""
+    if quantity is None:
+        raise NeuroEmuError(f"the descriptor gives no {field}, which this estimate needs")
+    return quantity.require()
 
 
 class EventEnergies(StrictModel):
@@ -257,24 +273,24 @@ class ChipSpec(StrictModel):
 
     @cached_property
     def cores_per_chip(self) -> int:
-        return int(self.topology.cores_per_chip.value)
+        return self.topology.cores_per_chip.require()
 
     @cached_property
     def max_chips(self) -> int | None:
         limit = self.topology.max_chips
-        return int(limit.value) if limit is not None else None
+        return limit.require() if limit is not None else None
 
     def energy_pj(self, kind: str) -> float | None:
         """Energy of one event of ``kind`` in pJ; ``None`` when the descriptor marks it unknown."""
         quantity = getattr(self.energy.per_event_pj, kind)
-        return None if quantity.unknown else float(quantity.value)
+        return None if quantity.unknown else quantity.require()
 
     def time_ns(self, kind: str) -> float:
         """Time one event of ``kind`` occupies its core in ns (0 when the descriptor gives none)."""
         quantity = self.timing.per_event_ns.get(kind)
         if quantity is None or quantity.unknown:
             return 0.0
-        return float(quantity.value)
+        return quantity.require()
 
     def static_power_mw(self, n_chips: int, n_cores: int) -> float | None:
         """Static power of ``n_chips`` chips with ``n_cores`` cores in use in mW (None: unknown)."""
@@ -287,7 +303,7 @@ class ChipSpec(StrictModel):
                 continue
             if power.unknown:
                 return None
-            total += float(power.value) * count
+            total += power.require() * count
         return total
 
     def chip_grid(self, n_chips: int) -> tuple[int, int]:
@@ -296,46 +312,23 @@ class ChipSpec(StrictModel):
         return width, math.ceil(n_chips / width)
 
 
-def data_dir(name: str) -> Path:
-    """Folder of bundled data (``chips``, ``chips/gpu``, ``models``).
-
-    In a source checkout (and an editable install) that is the folder at the repository root;
-    an installed wheel carries the same folders as the ``neuroemu.data`` package.
-    """
-    checkout = Path(__file__).resolve().parent.parent.parent / name
-    if checkout.is_dir():
-        return checkout
-    return Path(str(resources.files("neuroemu.data"))) / name
-
-
 def bundled_chip_dir() -> Path:
     """Folder of the chip descriptors shipped with neuroemu."""
-    return data_dir("chips")
+    return data_dir(BUNDLES["chip"].folder)
 
 
 def bundled_chip_names() -> list[str]:
     """Names of the bundled chip descriptors (file stems)."""
-    return sorted(p.stem for p in bundled_chip_dir().glob("*.yaml"))
+    return bundled_names("chip")
 
 
-def resolve_descriptor(name_or_path: str | Path, folder: Path, what: str) -> Path:
-    """A path as given, or the bundled file ``folder/NAME.yaml``; a clear error if neither."""
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        return candidate
-    bundled = folder / f"{name_or_path}.yaml"
-    if bundled.exists():
-        return bundled
-    names = sorted(p.stem for p in folder.glob("*.yaml"))
-    close = difflib.get_close_matches(str(name_or_path), names, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise DescriptorError(
-        str(name_or_path),
-        None,
-        "",
-        f"no bundled {what} of that name and no such file: expected a path or one of "
-        f"{', '.join(names)}.{hint}",
-    )
+def resolve_descriptor(name_or_path: str | Path, kind: str) -> Path:
+    """A path as given, or the bundled descriptor of ``kind`` of that name; a clear error if
+    neither."""
+    found = find(name_or_path, (kind,))
+    if found is None:
+        raise DescriptorError(str(name_or_path), None, "", not_found(name_or_path, (kind,)))
+    return found[0]
 
 
 def parse_chip(text: str, path: str = "<string>") -> ChipSpec:
@@ -351,5 +344,5 @@ def load_chip(name_or_path: str | Path) -> ChipSpec:
     DescriptorError
         With file, line, field, what was expected and what was found.
     """
-    path = resolve_descriptor(name_or_path, bundled_chip_dir(), "chip")
+    path = resolve_descriptor(name_or_path, "chip")
     return parse_chip(read_text(path), str(path))

@@ -27,11 +27,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    PrivateAttr,
     ValidationError,
     model_validator,
 )
 
-from neuroemu.errors import DescriptorError, DescriptorErrors
+from neuroemu.errors import DescriptorError, DescriptorErrors, UnpricedError
 
 FORMAT_VERSION = 1
 
@@ -84,6 +85,8 @@ class _QuantityBase(StrictModel):
     estimated: bool = False
     unknown: bool = False
     note: str | None = None
+    # ``file: field`` of the quantity, set once its document is validated, for messages.
+    _where: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _check_provenance(self) -> _QuantityBase:
@@ -122,6 +125,13 @@ class _QuantityBase(StrictModel):
         """True when the quantity has a usable value."""
         return not self.unknown
 
+    def _unknown_error(self) -> UnpricedError:
+        where = self._where or f"a {type(self).__name__} quantity"
+        return UnpricedError(
+            f"{where} is marked unknown; it is needed here (give a value with its source, or "
+            f"'estimated: true' with a note saying how it was derived)"
+        )
+
 
 # Public name of the base class, for code that handles any quantity (``isinstance`` checks).
 Quantity = _QuantityBase
@@ -132,17 +142,35 @@ class Count(_QuantityBase):
 
     value: PositiveInt | None = None
 
+    def require(self) -> int:
+        """The value; an :class:`~neuroemu.errors.UnpricedError` naming the field if unknown."""
+        if self.value is None:
+            raise self._unknown_error()
+        return self.value
+
 
 class Positive(_QuantityBase):
     """A strictly positive real quantity (times, bandwidths...)."""
 
     value: PositiveFloat | None = None
 
+    def require(self) -> float:
+        """The value; an :class:`~neuroemu.errors.UnpricedError` naming the field if unknown."""
+        if self.value is None:
+            raise self._unknown_error()
+        return float(self.value)
+
 
 class NonNegative(_QuantityBase):
     """A real quantity that may be zero (energies, static powers)."""
 
     value: NonNegativeFloat | None = None
+
+    def require(self) -> float:
+        """The value; an :class:`~neuroemu.errors.UnpricedError` naming the field if unknown."""
+        if self.value is None:
+            raise self._unknown_error()
+        return float(self.value)
 
 
 Fraction = Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
@@ -152,6 +180,12 @@ class FractionQuantity(_QuantityBase):
     """A quantity in (0, 1] (achievable fractions of a peak)."""
 
     value: Fraction | None = None
+
+    def require(self) -> float:
+        """The value; an :class:`~neuroemu.errors.UnpricedError` naming the field if unknown."""
+        if self.value is None:
+            raise self._unknown_error()
+        return float(self.value)
 
 
 class Identity(StrictModel):
@@ -356,6 +390,8 @@ def validate_document(
             )
     if bad:
         raise DescriptorErrors(bad)
+    for loc, quantity in iter_quantities(document):
+        quantity._where = f"{path}: {dotted(loc)}"
     return document
 
 

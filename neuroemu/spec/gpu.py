@@ -18,8 +18,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from neuroemu.errors import NeuroEmuError, UnpricedError
-from neuroemu.spec.chip import data_dir, resolve_descriptor
+from neuroemu.errors import NeuroEmuError
+from neuroemu.resources import BUNDLES, bundled_names, data_dir
+from neuroemu.spec.chip import resolve_descriptor
 from neuroemu.spec.descriptor import (
     Count,
     FractionQuantity,
@@ -74,7 +75,7 @@ class Power(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> Power:
         limit = self.board_power_w.value
-        if limit is None:
+        if limit is None:  # read without require(): validation runs before fields are located
             raise ValueError(
                 "board_power_w is marked unknown: expected a value (the power cap of the "
                 "energy model needs it)"
@@ -158,25 +159,29 @@ class GpuSpec(StrictModel):
             )
         return self
 
-    def number(self, field: str) -> float:
-        """The value of the quantity at dotted ``field`` (``timing.sync_us``), as a float.
+    def peak_ops(self, precision: str) -> float:
+        """Peak dense throughput at ``precision`` in operations per second."""
+        self.check_precision(precision)
+        return self.compute.peak_tflops[precision].require() * 1e12
+
+    def op_energy_pj(self, precision: str) -> float:
+        """Energy of one arithmetic operation at ``precision`` in pJ."""
+        self.check_precision(precision)
+        return self.energy.per_op_pj[precision].require()
+
+    def host_power_w(self) -> float:
+        """Power of the host beside the board (wall scope), in W.
 
         Raises
         ------
-        UnpricedError
-            When the descriptor marks the quantity unknown (the GPU model never guesses it).
         NeuroEmuError
-            When the descriptor has no such (optional) quantity.
+            When the descriptor gives none (an optional field): wall scope cannot be priced.
         """
-        node: object = self
-        for part in field.split("."):
-            node = node.get(part) if isinstance(node, dict) else getattr(node, part, None)
-        if node is None:
-            raise NeuroEmuError(f"gpu {self.name!r} gives no {field}, which this estimate needs")
-        value = getattr(node, "value", None)
-        if value is None:
-            raise UnpricedError(f"gpu {self.name!r}: {field} is marked unknown; it is needed here")
-        return float(value)
+        if self.power.host_power_w is None:
+            raise NeuroEmuError(
+                f"gpu {self.name!r} gives no power.host_power_w, which wall scope needs"
+            )
+        return self.power.host_power_w.require()
 
     def precisions(self) -> list[str]:
         """Precisions the descriptor gives both a peak and an energy for."""
@@ -198,25 +203,23 @@ class GpuSpec(StrictModel):
         Peaks times the achievable fractions (``timing.compute_fraction`` for ops,
         ``timing.memory_fraction`` for both memory levels); atomics at their own throughput.
         """
-        self.check_precision(precision)
-        memory = self.number("timing.memory_fraction") * 1e9
+        memory = self.timing.memory_fraction.require() * 1e9
         return {
-            "compute": self.number("timing.compute_fraction")
-            * self.number(f"compute.peak_tflops.{precision}")
-            * 1e12,
-            "dram": memory * self.number("memory.bandwidth_gb_s"),
-            "l2": memory * self.number("memory.l2_bandwidth_gb_s"),
-            "atomic": self.number("timing.atomic_throughput_gops") * 1e9,
+            "compute": self.timing.compute_fraction.require() * self.peak_ops(precision),
+            "dram": memory * self.memory.bandwidth_gb_s.require(),
+            "l2": memory * self.memory.l2_bandwidth_gb_s.require(),
+            "atomic": self.timing.atomic_throughput_gops.require() * 1e9,
         }
 
 
 def bundled_gpu_dir() -> Path:
     """Folder of the GPU descriptors shipped with neuroemu."""
-    return data_dir("chips") / "gpu"
+    return data_dir(BUNDLES["gpu"].folder)
 
 
 def bundled_gpu_names() -> list[str]:
-    return sorted(p.stem for p in bundled_gpu_dir().glob("*.yaml"))
+    """Names of the bundled GPU descriptors (file stems)."""
+    return bundled_names("gpu")
 
 
 def parse_gpu(text: str, path: str = "<string>") -> GpuSpec:
@@ -226,5 +229,5 @@ def parse_gpu(text: str, path: str = "<string>") -> GpuSpec:
 
 def load_gpu(name_or_path: str | Path) -> GpuSpec:
     """Load a GPU descriptor by bundled name (``h100``) or by path."""
-    path = resolve_descriptor(name_or_path, bundled_gpu_dir(), "GPU")
+    path = resolve_descriptor(name_or_path, "gpu")
     return parse_gpu(read_text(path), str(path))

@@ -26,9 +26,10 @@ from neuroemu.network.network import (
     Projection,
     SpikeTimesInput,
 )
-from neuroemu.network.neuron_models import NeuronModel, SynapticTarget, split_unit
+from neuroemu.network.neuron_models import NeuronModel, SynapticTarget
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec
+from neuroemu.units import split_unit
 
 _CHUNK_MIN = 1 << 14
 _CHUNK = 1 << 18
