@@ -15,7 +15,7 @@ import io
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -92,6 +92,9 @@ class Experiment:
     gpus: list[str]
     folder: Path
     lines: dict[Loc, int]
+    n_chips: int | None = None
+    gpu_scope: str = "board"
+    chips_overridden: bool = False
 
     def line_of(self, loc: Loc) -> int | None:
         """Line of a field in the experiment file (for messages about it)."""
@@ -120,8 +123,18 @@ def _problem(path: str, lines: dict[Loc, int], loc: Loc, message: str) -> Descri
     return DescriptorError(path, line_of(lines, loc), dotted(loc), message)
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(
+    path: str | Path,
+    chips: Sequence[str] = (),
+    gpus: Sequence[str] = (),
+    max_chips: int | None = None,
+    gpu_scope: str | None = None,
+) -> Experiment:
     """Read and validate an experiment file; load its chips, check its model and GPUs.
+
+    ``chips``, ``gpus``, ``max_chips`` and ``gpu_scope``, when given, replace the file's lists
+    and settings (the command line's ``--chip``, ``--gpu``, ``--max-chips``, ``--gpu-scope``);
+    they are names or paths as typed, not relative to the experiment file.
 
     Raises
     ------
@@ -148,22 +161,27 @@ def load_experiment(path: str | Path) -> Experiment:
                 f"model {spec.model!r} has no parameter {key!r}; its parameters: "
                 f"{', '.join(accepted)}",
             )  # fmt: skip
-    chips = []
-    for index, chip in enumerate(spec.chips):
+    chip_specs = [load_chip(name) for name in chips]
+    for index, chip in enumerate(spec.chips if not chips else []):
         reference = _relative(base, chip, (".yaml", ".yml"))
         try:
-            chips.append(load_chip(reference))
+            chip_specs.append(load_chip(reference))
         except DescriptorError as exc:
             if exc.path != reference:  # a problem inside the chip file: its own file:line
                 raise
             raise _problem(name, lines, ("chips", index), exc.problem) from None
-    names = [c.name for c in chips]
+    names = [c.name for c in chip_specs]
     for index, chip_name in enumerate(names):
         if chip_name in names[:index]:
             message = f"chip {chip_name!r} is listed twice: expected distinct chips"
+            if chips:
+                raise NeuroEmuError(f"--chip {chip_name}: {message}")
             raise _problem(name, lines, ("chips", index), message)
-    gpus = []
-    for index, gpu in enumerate(spec.gpus):
+    gpu_references = []
+    for gpu in gpus:
+        load_gpu(gpu)
+        gpu_references.append(gpu)
+    for index, gpu in enumerate(spec.gpus if not gpus else []):
         reference = _relative(base, gpu, (".yaml", ".yml"))
         try:
             load_gpu(reference)
@@ -171,16 +189,19 @@ def load_experiment(path: str | Path) -> Experiment:
             if exc.path != reference:
                 raise
             raise _problem(name, lines, ("gpus", index), exc.problem) from None
-        gpus.append(reference)
+        gpu_references.append(reference)
     return Experiment(
         spec=spec,
         path=path,
         model=model,
         model_label=Path(spec.model).stem,
-        chips=chips,
-        gpus=gpus,
+        chips=chip_specs,
+        gpus=gpu_references,
         folder=base / spec.outputs.folder,
         lines=lines,
+        n_chips=max_chips if max_chips is not None else spec.n_chips,
+        gpu_scope=gpu_scope or "board",
+        chips_overridden=bool(chips),
     )
 
 
@@ -252,12 +273,15 @@ def _check_fits(experiment: Experiment) -> None:
     network = build_network(experiment.model, dict(spec.params), spec.seeds[0])
     for index, chip in enumerate(experiment.chips):
         try:
-            map_network(network, chip, strategy=spec.strategy, n_chips=spec.n_chips)
+            map_network(network, chip, strategy=spec.strategy, n_chips=experiment.n_chips)
         except CapacityError as exc:
-            where = f"{experiment.path}:{experiment.line_of(('chips', index))}"
+            where = (
+                f"--chip {chip.name}"
+                if experiment.chips_overridden
+                else f"{experiment.path}:{experiment.line_of(('chips', index))}: chips[{index}]"
+            )
             raise NeuroEmuError(
-                f"{where}: chips[{index}]: the model does not fit on {chip.name!r} "
-                f"(seed {spec.seeds[0]}): {exc}"
+                f"{where}: the model does not fit on {chip.name!r} (seed {spec.seeds[0]}): {exc}"
             ) from exc
 
 
@@ -307,7 +331,8 @@ def run_experiment(
         result = run_pipeline(
             experiment.model, chip, duration_ms=spec.duration_ms, seed=seed,
             params=dict(spec.params), strategy=spec.strategy, device=spec.device,
-            n_chips=spec.n_chips, window_ms=spec.window_ms, gpus=tuple(experiment.gpus),
+            n_chips=experiment.n_chips, window_ms=spec.window_ms, gpus=tuple(experiment.gpus),
+            gpu_scope=experiment.gpu_scope,
         )  # fmt: skip
         trace = ""
         if spec.outputs.traces:

@@ -40,6 +40,38 @@ class RunResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     gpu_reports: list[EnergyReport] = field(default_factory=list)
 
+    def summary(self) -> dict[str, Any]:
+        """The run as plain data (what ``neuroemu run --json`` prints); numpy scalars and
+        arrays are left to the caller's JSON encoder."""
+        mapping = self.mapping
+        return {
+            "model": self.model,
+            "params": {k: str(v) for k, v in self.params.items()},
+            "seed": self.seed,
+            "network": self.network.summary(),
+            "mapping": {
+                "chip": self.chip.name,
+                "strategy": mapping.strategy,
+                "n_chips": mapping.n_chips,
+                "n_cores_used": mapping.n_cores_used,
+                "utilisation_max": {k: float(v.max()) for k, v in mapping.utilisation().items()},
+                "warnings": list(mapping.warnings),
+            },
+            "activity": {
+                "device": self.activity.device,
+                "n_steps": self.activity.n_steps,
+                "dt_ms": self.activity.dt_ms,
+                "n_spikes": self.activity.n_spikes,
+                "quantisation_rms_relative_error": {
+                    k: q.rms_relative_error for k, q in self.activity.quantisation.items()
+                },
+            },
+            "counts": self.counts.totals(),
+            "energy": {**self.report.summary(), "dynamic_pj": self.report.dynamic_pj},
+            "gpus": [r.summary() for r in self.gpu_reports],
+            "timings_s": self.timings_s,
+        }
+
 
 def build_network(model: str | Path | Network, params: dict[str, Any], seed: int) -> Network:
     """A Network from a model name or path; the run's seed seeds the model unless given."""
@@ -61,6 +93,8 @@ def run_pipeline(
     report: str | None = None,
     record_state: dict[str, list[str]] | None = None,
     gpus: tuple[str, ...] = (),
+    gpu_scope: str = "board",
+    dt_ms: float | None = None,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -90,11 +124,17 @@ def run_pipeline(
         State variables to record per population.
     gpus : tuple of str
         GPU descriptors to price the same activity on (both execution styles).
+    gpu_scope : str
+        Scope of the GPU reports: ``board`` (as NVML measures) or ``wall`` (adds the host).
+    dt_ms : float or None
+        Emulate the chip at this timestep instead of its descriptor's ``timing.dt_ms``.
     """
     params = dict(params or {})
     timings: dict[str, float] = {}
     started = time.perf_counter()
     chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    if dt_ms is not None:
+        chip_spec = chip_spec.with_timestep(dt_ms)
     # Descriptors are checked before the (possibly long) run, so a typo fails at once.
     gpu_specs = [load_gpu(name) for name in gpus]
     network = build_network(model, params, seed)
@@ -107,7 +147,6 @@ def run_pipeline(
     start = time.perf_counter()
     activity = simulate(
         network,
-        mapping,
         chip_spec,
         duration_ms,
         seed=seed,
@@ -123,7 +162,9 @@ def run_pipeline(
     timings["account_s"] = time.perf_counter() - start
 
     gpu_reports = [
-        gpu_baseline(network, activity, spec, style=style) for spec in gpu_specs for style in STYLES
+        gpu_baseline(network, activity, spec, style=style, scope=gpu_scope)
+        for spec in gpu_specs
+        for style in STYLES
     ]
     timings["total_s"] = time.perf_counter() - started
     return RunResult(
@@ -140,3 +181,24 @@ def run_pipeline(
         timings_s=timings,
         gpu_reports=gpu_reports,
     )
+
+
+def map_summary(
+    model: str | Path | Network,
+    chip: str | Path | ChipSpec,
+    strategy: str = "fill",
+    n_chips: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the model, map it, and return the mapping as plain data (``neuroemu map``)."""
+    # The model's own default seed, as `neuroemu map` always used (no run seed to share).
+    network = model if isinstance(model, Network) else load_model(model, dict(params or {}))
+    chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    mapping = map_network(network, chip_spec, strategy=strategy, n_chips=n_chips)
+    return {
+        "model": network.name,
+        "n_neurons": network.n_neurons,
+        "n_input_sources": network.n_input_sources,
+        "n_synapses": network.n_synapses,
+        **mapping.summary(),
+    }

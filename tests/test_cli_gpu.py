@@ -1,4 +1,4 @@
-"""``neuroemu compare`` and the shared comparison table (neuroemu.cli.compare)."""
+"""``neuroemu compare`` and the shared comparison table (neuroemu.comparison)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from click.testing import CliRunner, Result
 from conftest import TINY_CHIP_YAML, make_tiny_network
 
 from neuroemu.activity import Activity, Spikes
-from neuroemu.cli.compare import COLUMNS, comparison_rows, format_comparison, price_on_chip
+from neuroemu.cli.format import format_comparison
 from neuroemu.cli.main import cli
+from neuroemu.comparison import COLUMNS, comparison_rows, price_on_chip
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec
 
@@ -89,6 +90,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
         params: dict,
         strategy: str,
         device: str,
+        n_chips: int | None = None,
     ) -> SimpleNamespace:
         calls.append((model, chip.name, duration_ms, seed, params, strategy, device))
         network, activity = make_tiny_network(), fake_activity()
@@ -120,13 +122,16 @@ def invoke(*args: str) -> Result:
 def test_compare_prints_one_table_for_chips_and_both_gpu_styles(
     tmp_path: Path, fake_pipeline: list[tuple]
 ) -> None:
-    chips = f"{chip_file(tmp_path, 'tiny_a')},{chip_file(tmp_path, 'tiny_b')}"
     result = invoke(
         "cuba",
-        "--chips",
-        chips,
-        "--gpus",
-        "rtx2070, h200",
+        "--chip",
+        chip_file(tmp_path, "tiny_a"),
+        "--chip",
+        chip_file(tmp_path, "tiny_b"),
+        "--gpu",
+        "rtx2070",
+        "--gpu",
+        "h200",
         "--duration-ms",
         "200",
         "--seed",
@@ -157,7 +162,7 @@ def test_compare_prints_one_table_for_chips_and_both_gpu_styles(
 
 def test_compare_json_rows(tmp_path: Path, fake_pipeline: list[tuple]) -> None:
     result = invoke(
-        "m", "--chips", chip_file(tmp_path, "tiny"), "--gpus", "h200", "--json", "--scope", "wall"
+        "m", "--chip", chip_file(tmp_path, "tiny"), "--gpu", "h200", "--json", "--gpu-scope", "wall"
     )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -182,7 +187,8 @@ def test_a_chip_the_network_does_not_fit_is_a_note(tmp_path: Path, fake_pipeline
         },
     )
     slow = chip_file(tmp_path, "slow", **{"dt_ms: {value: 1.0": "dt_ms: {value: 0.5"})
-    result = invoke("m", "--chips", f"{chip_file(tmp_path, 'tiny')},{small},{slow}")
+    tiny = chip_file(tmp_path, "tiny")
+    result = invoke("m", "--chip", tiny, "--chip", small, "--chip", slow)
     assert result.exit_code == 0, result.output
     assert "note: small: does not fit:" in result.output
     assert "note: slow: priced on the activity run at dt 1 ms (its own timestep is 0.5 ms)" in (
@@ -191,12 +197,29 @@ def test_a_chip_the_network_does_not_fit_is_a_note(tmp_path: Path, fake_pipeline
 
 
 def test_bad_descriptors_fail_before_the_run(tmp_path: Path, fake_pipeline: list) -> None:
-    result = invoke("m", "--chips", chip_file(tmp_path, "tiny"), "--gpus", "h300")
+    result = invoke("m", "--chip", chip_file(tmp_path, "tiny"), "--gpu", "h300")
     assert result.exit_code == 1 and "Error: " in result.output and "h300" in result.output
     assert "Traceback" not in result.output
     assert fake_pipeline == []
+    result = invoke("m")
+    assert result.exit_code == 2 and "--chip is needed at least once" in result.output
+
+
+def test_the_earlier_comma_spellings_still_work_and_name_the_new_ones(
+    tmp_path: Path, fake_pipeline: list
+) -> None:
+    tiny, other = chip_file(tmp_path, "tiny"), chip_file(tmp_path, "other")
+    old = invoke("m", "--chips", f"{tiny},{other}", "--gpus", "h200", "--scope", "wall", "--json")
+    new = invoke(
+        "m", "--chip", tiny, "--chip", other, "--gpu", "h200", "--gpu-scope", "wall", "--json"
+    )
+    assert old.exit_code == 0 and new.exit_code == 0, old.output + new.output
+    assert json.loads(old.stdout) == json.loads(new.stdout)
+    assert "warning: --chips is deprecated; use --chip NAME (repeatable)" in old.stderr
+    assert "warning: --gpus is deprecated; use --gpu NAME (repeatable)" in old.stderr
+    assert "warning: --scope is deprecated; use --gpu-scope board|wall" in old.stderr
     result = invoke("m", "--chips", " , ")
-    assert result.exit_code == 2 and "--chips needs at least one chip" in result.output
+    assert result.exit_code == 2 and "--chip is needed at least once" in result.output
 
 
 def test_price_on_chip_matches_the_pipeline_accounting(tiny_chip: ChipSpec) -> None:
@@ -210,9 +233,9 @@ def test_price_on_chip_matches_the_pipeline_accounting(tiny_chip: ChipSpec) -> N
 def test_compare_runs_a_bundled_model_end_to_end() -> None:
     result = invoke(
         "cuba",
-        "--chips",
+        "--chip",
         "loihi",
-        "--gpus",
+        "--gpu",
         "rtx2070",
         "--duration-ms",
         "20",

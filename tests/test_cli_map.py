@@ -53,11 +53,11 @@ def test_map_json(chip_file: Path, strategy: str) -> None:
 
 
 def test_map_does_not_fit(chip_file: Path) -> None:
-    result = run("coba", "--chip", str(chip_file), "-p", "scale=0.05", "--chips", "1")
+    result = run("coba", "--chip", str(chip_file), "-p", "scale=0.05", "--max-chips", "1")
     assert result.exit_code == 1
     assert "Error: the network needs 7 cores of 'tiny'" in result.output
-    assert "only 1 chip(s) are allowed (--chips 1)" in result.output
-    assert "Use --chips 2." in result.output
+    assert "only 1 chip(s) are allowed (--max-chips 1)" in result.output
+    assert "Use --max-chips 2." in result.output
     assert "Traceback" not in result.output
 
 

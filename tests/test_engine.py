@@ -56,9 +56,7 @@ def chip():
 def test_counts_equal_brian2_per_synapse_counters(chip):
     network = active_network(0)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
-    activity = simulate(
-        network, mapping, chip, 120.0, seed=5, device="numpy", count_synapse_events=True
-    )
+    activity = simulate(network, chip, 120.0, seed=5, device="numpy", count_synapse_events=True)
     assert activity.n_spikes > 100
     counts = count_events(network, activity, mapping)
     core = mapping.core_of_neuron
@@ -89,7 +87,7 @@ def test_counts_equal_brian2_per_synapse_counters(chip):
 def test_same_seed_same_spikes_counts_and_energy(chip):
     network = active_network(1)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) // 8)
-    runs = [simulate(network, mapping, chip, 80.0, seed=s, device="numpy") for s in (7, 7, 8)]
+    runs = [simulate(network, chip, 80.0, seed=s, device="numpy") for s in (7, 7, 8)]
     for name in runs[0].spikes:
         assert runs[0].spikes[name].neuron.tobytes() == runs[1].spikes[name].neuron.tobytes()
         assert runs[0].spikes[name].step.tobytes() == runs[1].spikes[name].step.tobytes()
@@ -127,9 +125,9 @@ def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path, monkeypatch
     monkeypatch.setattr("neuroemu.engine.standalone_memory.MIN_ELEMENTS", 1)
     network = small_network(2)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
-    cython = simulate(network, mapping, chip, 60.0, seed=3, device="cython")
-    cpp = simulate(network, mapping, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
-    again = simulate(network, mapping, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
+    cython = simulate(network, chip, 60.0, seed=3, device="cython")
+    cpp = simulate(network, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
+    again = simulate(network, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
     assert "neuroemu: free set-up copies" in (tmp_path / "b" / "main.cpp").read_text()
     assert cpp.device == "cpp_standalone" and cython.device == "runtime-cython"
     assert cython.spikes["q"].neuron.size > 10 and cython.spikes["p"].neuron.size > 10
@@ -177,8 +175,8 @@ def test_merged_objects_give_the_same_run_as_one_object_each(chip):
     network = mergeable_network(4)
     mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 3)
     kwargs = dict(seed=2, device="numpy", count_synapse_events=True)
-    merged = simulate(network, mapping, chip, 100.0, **kwargs)
-    separate = simulate(network, mapping, chip, 100.0, merge_objects=False, **kwargs)
+    merged = simulate(network, chip, 100.0, **kwargs)
+    separate = simulate(network, chip, 100.0, merge_objects=False, **kwargs)
     assert list(merged.spikes) == ["a", "b", "drive"]
     assert merged.spikes["a"].neuron.size > 50 and merged.spikes["b"].neuron.size > 50
     for name in merged.spikes:
@@ -214,10 +212,8 @@ def test_weights_are_rounded_to_the_chip_precision(chip):
 
 def test_state_recording_and_plastic_weights(chip):
     network = active_network(3)
-    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
     activity = simulate(
         network,
-        mapping,
         chip,
         20.0,
         seed=1,
@@ -234,11 +230,23 @@ def test_state_recording_and_plastic_weights(chip):
 def test_engine_errors_are_clear(chip):
     network = active_network(0)
     with pytest.raises(SimulationError, match="unknown device 'gpu'"):
-        simulate(network, None, chip, 10.0, device="gpu")
+        simulate(network, chip, 10.0, device="gpu")
     with pytest.raises(SimulationError, match="cannot record 'x' of 'exc'"):
-        simulate(network, None, chip, 10.0, device="numpy", record_state={"exc": ["x"]})
+        simulate(network, chip, 10.0, device="numpy", record_state={"exc": ["x"]})
     with pytest.raises(SimulationError, match="duration_ms must be > 0"):
-        simulate(network, None, chip, 0.0)
+        simulate(network, chip, 0.0)
+
+
+def test_the_earlier_form_with_a_mapping_still_runs_with_a_deprecation(chip):
+    network = active_network(0)
+    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
+    now = simulate(network, chip, 20.0, seed=2, device="numpy")
+    with pytest.warns(DeprecationWarning, match=r"call simulate\(network, chip, duration_ms"):
+        before = simulate(network, mapping, chip, 20.0, seed=2, device="numpy")
+    assert np.array_equal(now.spikes["exc"].neuron, before.spikes["exc"].neuron)
+    assert np.array_equal(now.spikes["exc"].step, before.spikes["exc"].step)
+    with pytest.raises(TypeError, match=r"takes \(network, chip, duration_ms\)"):
+        simulate(network, mapping, chip, 20.0, 3)
 
 
 class _FakeDevice:

@@ -289,9 +289,11 @@ def test_too_many_neurons_for_max_chips(tiny_chip: ChipSpec) -> None:
 
 def test_more_chips_than_allowed_by_the_option(tiny_chip: ChipSpec) -> None:
     network = Network((Population("big", 200),))
-    with pytest.raises(CapacityError, match=r"only 1 chip\(s\) are allowed \(--chips 1\)") as info:
+    with pytest.raises(
+        CapacityError, match=r"only 1 chip\(s\) are allowed \(--max-chips 1\)"
+    ) as info:
         map_network(network, tiny_chip, n_chips=1)
-    assert info.value.remedy == "Use --chips 2."
+    assert info.value.remedy == "Use --max-chips 2."
     with pytest.raises(CapacityError, match="17 chips requested, but 'tiny' scales to at most 16"):
         map_network(network, tiny_chip, n_chips=17)
 

@@ -8,95 +8,26 @@ this module only picks the right loader and prints. Errors are
 
 from __future__ import annotations
 
-import difflib
 import json
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import click
 from pydantic import BaseModel
 from tabulate import tabulate
 
-from neuroemu.errors import DescriptorError
-from neuroemu.spec.chip import ChipSpec, bundled_chip_names, load_chip, parse_chip
-from neuroemu.spec.descriptor import Quantity, line_of, parse_yaml, read_text
-from neuroemu.spec.gpu import GpuSpec, bundled_gpu_names, load_gpu, parse_gpu
+from neuroemu.spec.chip import ChipSpec, bundled_chip_names, load_chip
+from neuroemu.spec.descriptor import Quantity
+from neuroemu.spec.gpu import GpuSpec, bundled_gpu_names, load_gpu
+from neuroemu.spec.lookup import load_descriptor
+from neuroemu.units import field_unit
 
-Spec = ChipSpec | GpuSpec
-
-# Unit of a quantity, from the suffix of the nearest field name that carries one (STYLE: units in
-# names). Longer suffixes first, so ``_gb_s`` wins over ``_s``-like endings.
-_UNIT_SUFFIXES = (
-    ("_gb_s", "GB/s"),
-    ("_tflops", "TFLOP/s"),
-    ("_gops", "Gop/s"),
-    ("_bits", "bits"),
-    ("_pj", "pJ"),
-    ("_nj", "nJ"),
-    ("_ns", "ns"),
-    ("_us", "us"),
-    ("_ms", "ms"),
-    ("_mw", "mW"),
-    ("_w", "W"),
-    ("_gb", "GB"),
-    ("_mb", "MB"),
-    ("_nm", "nm"),
-)
-_UNIT_FIELDS = {"synapse_encodings": "bits/synapse"}
 # Top-level fields shown in the header of ``chips show`` (or not at all), not in its table.
 _HEADER_FIELDS = {"format_version", "kind", "name", "description", "sources", "path", "text"}
 # Column widths of `chips show` that keep a row within about 160 characters; longer text wraps.
 _VALUE_WIDTH = 32
 _NOTE_WIDTH = 60
 _TEXT_WIDTH = 100
-
-
-def load_descriptor(name_or_path: str) -> Spec:
-    """Load a chip or GPU descriptor, choosing the loader by the file's ``kind:`` key.
-
-    Parameters
-    ----------
-    name_or_path : str
-        A path (``my_chip.yaml``) or the name of a bundled chip (``loihi``) or GPU (``rtx2070``).
-
-    Returns
-    -------
-    ChipSpec or GpuSpec
-        The validated descriptor.
-
-    Raises
-    ------
-    DescriptorError
-        If no such file or bundled name exists, or the file is not a valid descriptor.
-    """
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        path = str(candidate)
-        text = read_text(candidate)
-        data, lines = parse_yaml(text, path)
-        kind = data.get("kind") if isinstance(data, dict) else "chip"
-        if kind == "gpu":
-            return parse_gpu(text, path)
-        if kind != "chip" and isinstance(data, dict) and "kind" in data:
-            raise DescriptorError(
-                path, line_of(lines, ("kind",)), "kind", f"expected 'chip' or 'gpu', got {kind!r}"
-            )
-        return parse_chip(text, path)
-    if name_or_path in bundled_chip_names():
-        return load_chip(name_or_path)
-    if name_or_path in bundled_gpu_names():
-        return load_gpu(name_or_path)
-    names = bundled_chip_names() + bundled_gpu_names()
-    close = difflib.get_close_matches(name_or_path, names, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise DescriptorError(
-        name_or_path,
-        None,
-        "",
-        f"no bundled chip or GPU of that name and no such file: expected a path or one of "
-        f"{', '.join(names)}.{hint}",
-    )
 
 
 def _number(value: float | int) -> str:
@@ -106,20 +37,8 @@ def _number(value: float | int) -> str:
     return f"{value:.6g}"
 
 
-def _unit(loc: tuple[str | int, ...]) -> str:
-    for part in reversed(loc):
-        if not isinstance(part, str):
-            continue
-        if part in _UNIT_FIELDS:
-            return _UNIT_FIELDS[part]
-        for suffix, unit in _UNIT_SUFFIXES:
-            if part.endswith(suffix):
-                return unit
-    return ""
-
-
 def _quantity_row(loc: tuple[str | int, ...], quantity: Quantity) -> list[str]:
-    unit = _unit(loc)
+    unit = field_unit(loc)
     value = getattr(quantity, "value", None)
     shown = "unknown" if value is None else f"{_number(value)} {unit}".strip()
     span = "" if quantity.range is None else "[" + ", ".join(map(_number, quantity.range)) + "]"
@@ -283,6 +202,3 @@ def check_command(path: str) -> None:
     """
     spec = load_descriptor(path)
     click.echo(f"OK: {spec.path} is a valid {spec.kind} descriptor ({spec.name})")
-
-
-COMMANDS = [chips]

@@ -1,141 +1,71 @@
 """``neuroemu compare``: one network, run once, priced on several chips and GPUs in one table.
 
-The network runs once in Brian2 (:func:`neuroemu.pipeline.run_pipeline`, on the first chip, with
-its timestep and weight precision); the same activity is then mapped and counted on every other
-chip, and priced on every GPU in both execution styles. :func:`comparison_rows` and
-:func:`format_comparison` are shared with ``neuroemu run --gpu`` so both print the same table.
+A thin layer over :func:`neuroemu.pipeline.run_pipeline` (the run, on the first chip) and
+:func:`neuroemu.comparison.price_elsewhere` (the other chips, and every GPU in both styles).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
-from tabulate import tabulate
 
-from neuroemu.accounting import count_events, estimate_energy
-from neuroemu.activity import Activity
+from neuroemu.cli.format import echo_json, format_comparison
 from neuroemu.cli.options import (
+    apply_deprecated,
+    chip_option,
+    deprecated_option,
     device_option,
+    dt_option,
     duration_option,
+    gpu_option,
+    gpu_scope_option,
+    max_chips_option,
+    names,
     param_option,
     seed_option,
     strategy_option,
 )
-from neuroemu.errors import CapacityError
-from neuroemu.gpu.model import SCOPES, STYLES, gpu_baseline
-from neuroemu.mapping.mapping import map_network
+from neuroemu.comparison import comparison_rows, price_elsewhere
 from neuroemu.network.model_files import parse_params
-from neuroemu.network.network import Network
 from neuroemu.pipeline import run_pipeline
-from neuroemu.report import EnergyReport
-from neuroemu.spec.chip import ChipSpec, load_chip
+from neuroemu.spec.chip import load_chip
 from neuroemu.spec.gpu import load_gpu
-
-COLUMNS = (
-    "device",
-    "kind",
-    "style",
-    "method",
-    "scope",
-    "energy_j",
-    "time_s",
-    "energy_per_synaptic_event_pj",
-    "energy_delay_product_js",
-    "ratio_to_best_gpu",
-)
-
-
-def comparison_rows(reports: list[EnergyReport]) -> list[dict[str, Any]]:
-    """One row per report: energy, time, energy per synaptic event, energy-delay product, and
-    energy relative to the lowest-energy GPU report (``None`` when there is none or unpriced)."""
-    gpu_totals = [r.total_j for r in reports if r.device_kind == "gpu" and r.total_j is not None]
-    best_j = min(gpu_totals) if gpu_totals else None
-    rows = []
-    for r in reports:
-        total = r.total_j
-        rows.append(
-            {
-                "device": r.device,
-                "kind": r.device_kind,
-                "style": r.style,
-                "method": r.method,
-                "scope": r.scope,
-                "energy_j": total,
-                "time_s": r.time_s,
-                "energy_per_synaptic_event_pj": r.energy_per_synaptic_event_pj,
-                "energy_delay_product_js": r.energy_delay_product_js,
-                "ratio_to_best_gpu": None if total is None or not best_j else total / best_j,
-            }
-        )
-    return rows
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def format_comparison(reports: list[EnergyReport]) -> str:
-    """The comparison as a plain-text table (columns named with their units)."""
-    rows = comparison_rows(reports)
-    table = [[_cell(row[c]) for c in COLUMNS] for row in rows]
-    headers = [c.replace("energy_per_synaptic_event_pj", "pj_per_synaptic_event") for c in COLUMNS]
-    return tabulate(table, headers=headers, disable_numparse=True)
-
-
-def price_on_chip(
-    network: Network, activity: Activity, chip: ChipSpec, strategy: str = "fill"
-) -> EnergyReport:
-    """Map ``network`` onto ``chip`` and price the given ``activity`` there (no new run)."""
-    mapping = map_network(network, chip, strategy=strategy)
-    return estimate_energy(count_events(network, activity, mapping), chip)
-
-
-def _names(text: str) -> list[str]:
-    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 @click.command("compare")
 @click.argument("model")
-@click.option(
-    "--chips",
-    required=True,
-    metavar="A,B,...",
-    help="Chips (bundled names or descriptor paths), comma-separated; the network "
-    "runs on the first and its activity is priced on all.",
+@chip_option(
+    required=False,
+    help_text="Chip (bundled name or descriptor path), repeatable; the network runs on the "
+    "first and its activity is priced on all.",
 )
-@click.option(
-    "--gpus",
-    default="",
-    metavar="X,Y,...",
-    help="GPUs (bundled names or paths), comma-separated; each is priced in the "
-    "event-driven and the dense style.",
-)
+@gpu_option
 @duration_option
+@dt_option
 @seed_option
 @strategy_option
+@max_chips_option
 @device_option
-@click.option(
-    "--scope",
-    type=click.Choice(SCOPES),
-    default="board",
-    show_default=True,
-    help="GPU energy scope: the board (as NVML measures) or the wall (adds the host).",
-)
+@gpu_scope_option
 @param_option
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@deprecated_option("--chips", "--chip NAME (repeatable)", "chips", names, metavar="A,B")
+@deprecated_option("--gpus", "--gpu NAME (repeatable)", "gpus", names, metavar="X,Y")
+@deprecated_option(
+    "--scope", "--gpu-scope board|wall", "gpu_scope", str, type=click.Choice(["board", "wall"])
+)
+@click.pass_context
 def compare(
+    ctx: click.Context,
     model: str,
-    chips: str,
-    gpus: str,
+    chips: tuple[str, ...],
+    gpus: tuple[str, ...],
     duration_ms: float,
+    dt_ms: float | None,
     seed: int,
     strategy: str,
+    max_chips: int | None,
     device: str,
-    scope: str,
+    gpu_scope: str | None,
     params: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -144,38 +74,44 @@ def compare(
     Every descriptor is checked before the run. A chip the network does not fit on is listed
     with the reason instead of a row.
     """
-    chip_specs = [load_chip(name) for name in _names(chips)]
-    gpu_specs = [load_gpu(name) for name in _names(gpus)]
+    given = apply_deprecated(ctx, {"chips": chips, "gpus": gpus, "gpu_scope": gpu_scope})
+    chip_specs = [load_chip(name) for name in given["chips"]]
+    gpu_specs = [load_gpu(name) for name in given["gpus"]]
     if not chip_specs:
-        raise click.UsageError("--chips needs at least one chip (the network runs on the first)")
+        raise click.UsageError("--chip is needed at least once (the network runs on the first)")
+    if dt_ms is not None:
+        chip_specs = [chip.with_timestep(dt_ms) for chip in chip_specs]
     result = run_pipeline(
-        model, chip_specs[0], duration_ms, seed, parse_params(params), strategy, device
+        model,
+        chip_specs[0],
+        duration_ms=duration_ms,
+        seed=seed,
+        params=parse_params(params),
+        strategy=strategy,
+        device=device,
+        n_chips=max_chips,
     )
     network, activity = result.network, result.activity
-    reports, notes = [result.report], []
-    for chip in chip_specs[1:]:
-        try:
-            reports.append(price_on_chip(network, activity, chip, strategy))
-        except CapacityError as exc:
-            notes.append(f"{chip.name}: does not fit: {exc}")
-            continue
-        if chip.timing.dt_ms.value != activity.dt_ms:
-            notes.append(
-                f"{chip.name}: priced on the activity run at dt {activity.dt_ms:g} ms "
-                f"(its own timestep is {chip.timing.dt_ms.value:g} ms)"
-            )
-    for spec in gpu_specs:
-        for style in STYLES:
-            reports.append(gpu_baseline(network, activity, spec, style=style, scope=scope))
+    others, notes = price_elsewhere(
+        network,
+        activity,
+        chip_specs[1:],
+        gpu_specs,
+        strategy=strategy,
+        n_chips=max_chips,
+        gpu_scope=given["gpu_scope"] or "board",
+    )
+    reports = [result.report, *others]
     if as_json:
-        out = {
-            "model": model,
-            "simulated_ms": activity.duration_ms,
-            "dt_ms": activity.dt_ms,
-            "rows": comparison_rows(reports),
-            "notes": notes,
-        }
-        click.echo(json.dumps(out, indent=2))
+        echo_json(
+            {
+                "model": model,
+                "simulated_ms": activity.duration_ms,
+                "dt_ms": activity.dt_ms,
+                "rows": comparison_rows(reports),
+                "notes": notes,
+            }
+        )
         return
     click.echo(
         f"model {model}: {network.n_neurons:,} neurons, {network.n_synapses:,} synapses, "
@@ -185,6 +121,3 @@ def compare(
     click.echo(format_comparison(reports))
     for note in notes:
         click.echo(f"note: {note}")
-
-
-COMMANDS = [compare]

@@ -1,21 +1,74 @@
 """The ``neuroemu`` command line: a thin click layer over the library.
 
 This is the only place that prints or exits. Library errors (:class:`NeuroEmuError`) are caught
-once, in :func:`main`, and shown as ``Error: <message>`` with exit status 1; ``--debug`` shows the
-traceback instead. Each command group lives in its own module of :mod:`neuroemu.cli` and is
-registered here.
+once, in :class:`_Group`, and shown as ``Error: <message>`` with exit status 1; ``--debug``
+shows the traceback instead. Each command lives in the module of :mod:`neuroemu.cli` named after
+it and is imported only when it runs (or its own ``--help`` is asked for), so ``neuroemu
+--help`` does not load numpy, scipy or the engine.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from neuroemu import __version__
 from neuroemu.errors import NeuroEmuError
 
+# Command -> (module, function, one-line help). The help is repeated here so that the top-level
+# --help need not import every command; tests/test_cli_help.py checks it equals the command's own.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "chips": ("neuroemu.cli.chips", "chips", "List, show and check chip and GPU descriptors."),
+    "map": ("neuroemu.cli.map", "map_command", "Map MODEL onto the cores of a chip."),
+    "run": (
+        "neuroemu.cli.run",
+        "run_command",
+        "Map MODEL onto a chip, run it in Brian2, and report events, energy and time on chip.",
+    ),
+    "compare": (
+        "neuroemu.cli.compare",
+        "compare",
+        "Run MODEL once and compare its energy and time on chips and GPUs in one table.",
+    ),
+    "experiment": (
+        "neuroemu.cli.experiment",
+        "experiment_command",
+        "Run an EXPERIMENT file: every chip x seed, one trace per run, a CSV results table.",
+    ),
+    "inspect": (
+        "neuroemu.cli.inspect",
+        "inspect_command",
+        "Summarise a TRACE file (.h5) without loading its spikes.",
+    ),
+    "plot": (
+        "neuroemu.cli.plot",
+        "plot_command",
+        "Draw a PNG from one TRACE (raster, rates, cores), or compare several (energy).",
+    ),
+}
+
 
 class _Group(click.Group):
-    """A click group that turns library errors into ``Error: ...`` and exit status 1."""
+    """Commands loaded on first use; library errors become ``Error: ...`` and exit status 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, name, _ = entry
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from :data:`COMMANDS`, without importing the commands."""
+        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -36,29 +89,22 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Map a network onto a neuromorphic chip described in a YAML file, run it in Brian2 with the
     chip's timestep and weight precision, count every event per core, and turn the counts into
     energy and time on the chip, side by side with a GPU running the same network.
+
+    \b
+    One convention for every command:
+      --chip NAME     a bundled chip or a descriptor path; repeat it to price on more chips
+      --gpu NAME      also price on this GPU (repeatable)
+      --max-chips N   the chip budget (default: as many as the network needs)
+      --dt-ms DT      emulate the chip at this timestep instead of its descriptor's
+      --gpu-scope S   board (as NVML measures) or wall (adds the host), wherever a GPU is priced
+      --json          plain data instead of tables
+    MODEL is a bundled model (cuba, coba, microcircuit) or a .py file with build(**params);
+    `neuroemu chips list` names the bundled chips and GPUs.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
 
-def _register() -> None:
-    """Add the commands of every command module (optional ones only if present)."""
-    import importlib
-
-    for name in ("chips", "map", "run", "compare", "trace"):
-        try:
-            module = importlib.import_module(f"neuroemu.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"neuroemu.cli.{name}":
-                raise
-            continue
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script and of ``python -m neuroemu``."""
     cli(prog_name="neuroemu")
-
-
-_register()

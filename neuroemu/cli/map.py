@@ -8,29 +8,21 @@ cores, and the warnings of the mapping. A network that does not fit ends with th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 from tabulate import tabulate
 
-from neuroemu.cli.options import n_chips_option, param_option, strategy_option
-from neuroemu.mapping.mapping import map_network
-from neuroemu.network.model_files import load_model, parse_params
-from neuroemu.spec.chip import load_chip
-
-
-def map_report(model: str, chip: str, strategy: str, n_chips: int | None, params: dict) -> dict:
-    """Build the model, map it, and return the report as plain data (what ``--json`` prints)."""
-    network = load_model(model, params)
-    mapping = map_network(network, load_chip(chip), strategy=strategy, n_chips=n_chips)
-    return {
-        "model": network.name,
-        "n_neurons": network.n_neurons,
-        "n_input_sources": network.n_input_sources,
-        "n_synapses": network.n_synapses,
-        **mapping.summary(),
-    }
+from neuroemu.cli.format import echo_json
+from neuroemu.cli.options import (
+    apply_deprecated,
+    deprecated_option,
+    max_chips_option,
+    param_option,
+    strategy_option,
+)
+from neuroemu.network.model_files import parse_params
+from neuroemu.pipeline import map_summary
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -74,14 +66,17 @@ def format_report(report: dict[str, Any]) -> str:
 @click.argument("model")
 @click.option("--chip", "chip", required=True, help="Bundled chip name or descriptor path.")
 @strategy_option
-@n_chips_option
+@max_chips_option
 @param_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@deprecated_option("--chips", "--max-chips N", "max_chips", int, type=int, metavar="N")
+@click.pass_context
 def map_command(
+    ctx: click.Context,
     model: str,
     chip: str,
     strategy: str,
-    n_chips: int | None,
+    max_chips: int | None,
     params: tuple[str, ...],
     as_json: bool,
 ) -> None:
@@ -91,11 +86,9 @@ def map_command(
     cores), the binding resource, the synapses between cores, and warnings. A network that does
     not fit exits with status 1 and says which resource, where, and what would help.
     """
-    report = map_report(model, chip, strategy, n_chips, parse_params(params))
+    max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
+    report = map_summary(model, chip, strategy, max_chips, parse_params(params))
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        echo_json(report)
     else:
         click.echo(format_report(report))
-
-
-COMMANDS = [map_command]

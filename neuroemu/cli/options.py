@@ -1,13 +1,23 @@
-"""Options shared by several commands (``run``, ``map``, ``compare``), defined once so their
-names, defaults and help read the same everywhere."""
+"""Options shared by the commands, defined once so their names, defaults and help read the same.
+
+The convention (``neuroemu --help`` states it): ``--chip`` and ``--gpu`` name one device each and
+repeat; ``--max-chips N`` is the chip budget; ``--dt-ms`` overrides the chip's timestep;
+``--gpu-scope board|wall`` wherever a GPU is priced. Spellings of earlier versions are kept as
+hidden options that still work and say the new spelling (:func:`deprecated_option`).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from neuroemu.engine.runner import DEVICES
+from neuroemu.gpu.model import SCOPES
+from neuroemu.mapping.mapping import STRATEGIES
 
-STRATEGY_CHOICES = ("fill", "balanced", "min-traffic")
+F = TypeVar("F", bound=Callable[..., Any])
 
 param_option = click.option(
     "-p",
@@ -20,19 +30,20 @@ param_option = click.option(
 
 strategy_option = click.option(
     "--strategy",
-    type=click.Choice(STRATEGY_CHOICES),
+    type=click.Choice(STRATEGIES),
     default="fill",
     show_default=True,
     help="fill: in order, core after core; balanced: equal load on every core of the chips "
     "fill needs; min-traffic: graph partitioning to cut inter-core synapses.",
 )
 
-n_chips_option = click.option(
-    "--chips",
-    "n_chips",
+max_chips_option = click.option(
+    "--max-chips",
+    "max_chips",
     type=click.IntRange(min=1),
     default=None,
-    help="Most chips to use (default: as many as needed, up to the descriptor's max_chips).",
+    help="Chip budget: most chips to use (default: as many as needed, up to the descriptor's "
+    "max_chips).",
 )
 
 duration_option = click.option(
@@ -41,6 +52,14 @@ duration_option = click.option(
     default=1000.0,
     show_default=True,
     help="Biological time to simulate.",
+)
+
+dt_option = click.option(
+    "--dt-ms",
+    "dt_ms",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Timestep to emulate the chip at, instead of its descriptor's timing.dt_ms.",
 )
 
 seed_option = click.option(
@@ -59,3 +78,86 @@ device_option = click.option(
     help="Brian2 target: runtime (cython if a compiler exists, else numpy), cython, numpy, "
     "or cpp (cpp_standalone, best for long runs).",
 )
+
+
+def chip_option(required: bool, help_text: str) -> Callable[[F], F]:
+    """``--chip NAME`` (repeatable): a bundled chip name or a descriptor path."""
+    return click.option(
+        "--chip",
+        "chips",
+        multiple=True,
+        required=required,
+        metavar="NAME",
+        help=help_text,
+    )
+
+
+gpu_option = click.option(
+    "--gpu",
+    "gpus",
+    multiple=True,
+    metavar="NAME",
+    help="Also price the same activity on this GPU, in the event-driven and the dense style "
+    "(repeatable; a bundled name or a descriptor path).",
+)
+
+gpu_scope_option = click.option(
+    "--gpu-scope",
+    type=click.Choice(SCOPES),
+    default=None,
+    help="GPU energy scope: the board (as NVML measures it; the default) or the wall (adds the "
+    "host).",
+)
+
+
+def deprecated_option(
+    old: str, new: str, target: str, convert: Callable[[Any], Any], **kwargs: Any
+) -> Callable[[F], F]:
+    """A hidden option spelled as in earlier versions: it still works and says the new spelling.
+
+    Parameters
+    ----------
+    old, new : str
+        The old spelling (``--chips``) and the sentence naming the new one (``--max-chips N``).
+    target : str
+        The parameter of the command the value goes to (appended when that is a tuple).
+    convert : callable
+        Turns the old value into the new parameter's value (``'a,b'`` -> ``('a', 'b')``).
+    """
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value == ():
+            return
+        click.echo(f"warning: {old} is deprecated; use {new}", err=True)
+        ctx.meta.setdefault("neuroemu_deprecated", []).append((target, convert(value)))
+
+    return click.option(
+        old,
+        f"_deprecated_{old.strip('-').replace('-', '_')}",
+        hidden=True,
+        expose_value=False,
+        callback=callback,
+        **kwargs,
+    )
+
+
+def apply_deprecated(ctx: click.Context, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with what the deprecated spellings gave folded into their new parameters."""
+    out = dict(values)
+    for target, value in ctx.meta.get("neuroemu_deprecated", []):
+        current = out.get(target)
+        if isinstance(current, tuple):
+            out[target] = (*current, *value)
+        elif current is None or current == value:
+            out[target] = value
+        else:
+            raise click.UsageError(
+                f"--{target.replace('_', '-')} is given twice (once in a deprecated spelling) "
+                f"with different values: {current!r} and {value!r}"
+            )
+    return out
+
+
+def names(text: str) -> tuple[str, ...]:
+    """``'a, b,'`` -> ``('a', 'b')``: the comma lists of earlier versions."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())

@@ -27,17 +27,16 @@ set the network up are freed before the simulation starts
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import gc
 import os
 import re
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
@@ -52,6 +51,7 @@ from neuroemu.units import brian2_unit_name, dimension_unit_name, split_unit
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
 _CLOCK_NAME = "neuroemu_clock"
+
 
 def quantise_weights(
     weights: np.ndarray, bits: int, signed: bool, name: str
@@ -132,16 +132,13 @@ def _select_target(b2: Any, device: str) -> str:
         return "numpy"
 
 
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """Hold an exclusive lock on a standalone build directory (parallel sweeps share them)."""
+def _locked(directory: Path) -> FileLock:
+    """An exclusive lock on a standalone build directory (parallel sweeps share them).
+
+    ``filelock`` works on every platform (``fcntl`` exists only on POSIX systems).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".neuroemu.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return FileLock(directory / ".neuroemu.lock")
 
 
 def standalone_dir(network: Network) -> Path:
@@ -153,9 +150,9 @@ def standalone_dir(network: Network) -> Path:
 
 def simulate(
     network: Network,
-    mapping: Mapping | None,
     chip: ChipSpec,
     duration_ms: float,
+    *legacy: Any,
     seed: int = 1,
     device: str = "runtime",
     quantise: bool = True,
@@ -172,8 +169,6 @@ def simulate(
     ----------
     network : Network
         What to run.
-    mapping : Mapping or None
-        The placement (not needed by the dynamics; accepted so callers pass one pipeline state).
     chip : ChipSpec
         Supplies ``dt_ms``, ``weight_bits`` and ``weight_signed``.
     duration_ms : float
@@ -201,10 +196,16 @@ def simulate(
         group, synaptic target, delay mode), as a Brian2 user would (default; see
         :mod:`neuroemu.engine.group_plan`), or one object per population and projection (False).
 
+    legacy
+        Only for the earlier form ``simulate(network, mapping, chip, duration_ms, ...)``, whose
+        mapping the dynamics never used: it still works, with a DeprecationWarning.
+
     Returns
     -------
     Activity
     """
+    if legacy or not isinstance(chip, ChipSpec):
+        chip, duration_ms = _without_mapping(chip, duration_ms, legacy)
     if duration_ms <= 0:
         raise SimulationError(f"duration_ms must be > 0, got {duration_ms}")
     if device not in DEVICES:
@@ -274,6 +275,26 @@ def simulate(
                 b2.device.reinit()
                 b2.set_device("runtime")
     return activity
+
+
+def _without_mapping(
+    chip: Any, duration_ms: Any, legacy: tuple[Any, ...]
+) -> tuple[ChipSpec, float]:
+    """Arguments of the earlier ``simulate(network, mapping, chip, duration_ms)`` shifted into
+    place, or a TypeError that shows the current form."""
+    old_form = chip is None or isinstance(chip, Mapping)
+    if old_form and isinstance(duration_ms, ChipSpec) and len(legacy) == 1:
+        warnings.warn(
+            "simulate(network, mapping, chip, duration_ms) is deprecated: the mapping is not "
+            "used; call simulate(network, chip, duration_ms, ...)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return duration_ms, float(legacy[0])
+    raise TypeError(
+        "simulate() takes (network, chip, duration_ms) and keyword arguments (seed=, device=, "
+        f"...); got a {type(chip).__name__} as chip and {len(legacy)} extra positional argument(s)"
+    )
 
 
 def _collect_previous_run(b2: Any) -> None:

@@ -126,7 +126,7 @@ class CapacityChecks:
                 "chips", "network", n_chips, most,
                 f"{n_chips} chips requested, but {self.chip.name!r} scales to at most {most} "
                 f"chips {self.field('topology.max_chips')}.",
-                f"Use --chips {most} or fewer.",
+                f"Use --max-chips {most} or fewer.",
             )  # fmt: skip
         return int(n_chips)
 
@@ -223,14 +223,14 @@ class CapacityChecks:
         reasons = [r for r in limited_by if r in _REMEDIES] or ["neurons"]
         binding = max(set(reasons), key=reasons.count)
         if self.n_chips_arg is not None:
-            allowed = f"only {self.limit} chip(s) are allowed (--chips {self.limit})"
+            allowed = f"only {self.limit} chip(s) are allowed (--max-chips {self.limit})"
         else:
             allowed = (
                 f"{self.chip.name!r} scales to at most {self.limit} chips "
                 f"{self.field('topology.max_chips')}"
             )
         fits = self.chip.max_chips is None or needed <= self.chip.max_chips
-        remedy = f"Use --chips {needed}." if self.n_chips_arg is not None and fits else ""
+        remedy = f"Use --max-chips {needed}." if self.n_chips_arg is not None and fits else ""
         return CapacityError(
             binding, "network", needed, self.limit or 0,
             f"the network needs {n_used} cores of {self.chip.name!r} with strategy "

@@ -5,7 +5,7 @@ seconds: :func:`build_synapse_table` gathers every synapse by postsynaptic neuro
 stored at the postsynaptic core); :func:`pack_cores` cuts an ordering of the neurons into
 contiguous per-core segments under the per-core limits; :func:`evaluate_placement` recounts every
 resource of a finished placement exactly. The METIS wrapper for the ``min-traffic`` strategy
-lives in :mod:`neuroemu.mapping.partition` (its names are re-exported here). Nothing here knows
+lives in :mod:`neuroemu.mapping.partition`. Nothing here knows
 about error messages: :mod:`neuroemu.mapping.capacity` turns failures into
 :class:`~neuroemu.errors.CapacityError`.
 """
@@ -17,12 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from neuroemu.mapping.partition import (  # noqa: F401  (re-exported: importable from here as before)
-    neuron_graph,
-    partition_neurons,
-    split_spilled_parts,
-    vertex_weights,
-)
 from neuroemu.network.network import Network, Projection
 from neuroemu.spec.chip import ChipSpec
 

@@ -306,6 +306,24 @@ class ChipSpec(StrictModel):
             total += power.require() * count
         return total
 
+    def with_timestep(self, dt_ms: float) -> ChipSpec:
+        """This chip emulated at another timestep (``--dt-ms``), everything else unchanged.
+
+        The new ``timing.dt_ms`` says in its note that the user set it and what the descriptor
+        gives, so reports and ``chips show`` never pass it off as the descriptor's.
+        """
+        if not (math.isfinite(dt_ms) and dt_ms > 0):
+            raise NeuroEmuError(f"dt_ms must be a positive number of ms, got {dt_ms!r}")
+        own = self.timing.dt_ms.require()
+        quantity = Positive(
+            value=dt_ms,
+            estimated=True,
+            note=f"set by the user (--dt-ms); the descriptor {self.path or self.name} gives "
+            f"{own:g} ms",
+        )
+        timing = self.timing.model_copy(update={"dt_ms": quantity})
+        return self.model_copy(update={"timing": timing})
+
     def chip_grid(self, n_chips: int) -> tuple[int, int]:
         """Width and height (in chips) of the grid that ``n_chips`` chips are laid out on."""
         width = math.ceil(math.sqrt(n_chips))

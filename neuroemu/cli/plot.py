@@ -1,0 +1,37 @@
+"""``neuroemu plot``: PNG pictures drawn from trace files (:mod:`neuroemu.plots`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("plot")
+@click.argument("traces", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))  # fmt: skip
+@click.option("--kind", type=click.Choice(["raster", "rates", "cores", "energy"]),
+              default="raster", show_default=True, help="What to draw.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG file to write (default: TRACE_KIND.png next to the trace).")  # fmt: skip
+@click.option("--quantity", default="energy", show_default=True,
+              help="For --kind cores: energy, events, or an event kind such as hop.")  # fmt: skip
+def plot_command(traces: tuple[Path, ...], kind: str, output: Path | None, quantity: str) -> None:
+    """Draw a PNG from one TRACE (raster, rates, cores), or compare several (energy).
+
+    --kind energy draws every chip and GPU report of all the traces given, side by side.
+    """
+    from neuroemu.plots import PLOTS, plot_cores
+    from neuroemu.traces.file import read_trace
+
+    if kind != "energy" and len(traces) != 1:
+        raise click.UsageError(f"--kind {kind} draws one trace; got {len(traces)}")
+    loaded = [read_trace(path) for path in traces]
+    target = output or traces[0].with_name(f"{traces[0].stem}_{kind}.png")
+    if kind == "energy":
+        written = PLOTS["energy"](loaded, target)
+    elif kind == "cores":
+        written = plot_cores(loaded[0], target, quantity=quantity)
+    else:
+        written = PLOTS[kind](loaded[0], target)
+    click.echo(f"wrote {written}")
