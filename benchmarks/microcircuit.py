@@ -278,7 +278,7 @@ def run_simulation(network: Network, args: argparse.Namespace, n_syn: int):
     limit_make_jobs()
     sampler = MemorySampler()
     start = time.perf_counter()
-    activity = simulate(network, None, sim_chip, args.duration_ms, seed=args.seed, device="cpp",
+    activity = simulate(network, sim_chip, args.duration_ms, seed=args.seed, device="cpp",
                         build_dir=args.build_dir)  # fmt: skip
     simulate_s = time.perf_counter() - start
     sampler.stop()

@@ -222,7 +222,7 @@ def neuroemu_run(network: Network, target: str, duration_ms: float, build_dir: P
     start = time.perf_counter()
     mapping, how = place(network, chip)
     mapped, cpu_start = time.perf_counter(), cpu_seconds()
-    activity = simulate(network, mapping, chip, duration_ms, seed=1, device=target,
+    activity = simulate(network, chip, duration_ms, seed=1, device=target,
                         build_dir=build_dir if target == "cpp" else None)  # fmt: skip
     simulated = time.perf_counter()
     counts = count_events(network, activity, mapping)
