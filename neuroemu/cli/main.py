@@ -17,10 +17,19 @@ from neuroemu import __version__
 from neuroemu.errors import NeuroEmuError
 
 # Command -> (module, function, one-line help). The help is repeated here so that the top-level
-# --help need not import every command; tests/test_cli_help.py checks it equals the command's own.
+# --help need not import every command; tests/test_cli_help.py checks it equals the command's
+# own.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "chips": ("neuroemu.cli.chips", "chips", "List, show and check chip and GPU descriptors."),
-    "map": ("neuroemu.cli.map", "map_command", "Map MODEL onto the cores of a chip."),
+    "chips": (
+        "neuroemu.cli.chips",
+        "chips",
+        "List, show and check chip and GPU descriptors (chips/*.yaml, chips/gpu/*.yaml).",
+    ),
+    "map": (
+        "neuroemu.cli.map",
+        "map_command",
+        "Map MODEL (a bundled model name or a .py file) onto the cores of a chip.",
+    ),
     "run": (
         "neuroemu.cli.run",
         "run_command",

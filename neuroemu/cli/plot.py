@@ -21,7 +21,7 @@ def plot_command(traces: tuple[Path, ...], kind: str, output: Path | None, quant
 
     --kind energy draws every chip and GPU report of all the traces given, side by side.
     """
-    from neuroemu.plots import PLOTS, plot_cores
+    from neuroemu.plots import plot_cores, plot_energy, plot_raster, plot_rates
     from neuroemu.traces.file import read_trace
 
     if kind != "energy" and len(traces) != 1:
@@ -29,9 +29,11 @@ def plot_command(traces: tuple[Path, ...], kind: str, output: Path | None, quant
     loaded = [read_trace(path) for path in traces]
     target = output or traces[0].with_name(f"{traces[0].stem}_{kind}.png")
     if kind == "energy":
-        written = PLOTS["energy"](loaded, target)
+        written = plot_energy(loaded, target)
     elif kind == "cores":
         written = plot_cores(loaded[0], target, quantity=quantity)
+    elif kind == "rates":
+        written = plot_rates(loaded[0], target)
     else:
-        written = PLOTS[kind](loaded[0], target)
+        written = plot_raster(loaded[0], target)
     click.echo(f"wrote {written}")
