@@ -15,7 +15,7 @@ import os
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -86,7 +86,7 @@ def plot_raster(trace: Trace, path: str | Path, max_spikes: int = 300_000) -> Pa
         n = 0 if spikes is None else len(spikes)
         rate = n / (pop.size * activity.duration_ms * 1e-3)
         label = f"{pop.name}: {pop.size:,} neurons, {rate:.3g} Hz"
-        if n:
+        if spikes is not None and n:
             chosen = rng.random(n) < keep if keep < 1 else slice(None)
             t_ms = spikes.step[chosen] * activity.dt_ms
             y = spikes.neuron[chosen] + offset
@@ -241,9 +241,10 @@ def _tile_ticks(ax: Axes, shape: tuple[int, int], sub_w: int, sub_h: int) -> Non
 
 def _reports(items: Trace | EnergyReport | Sequence[Trace | EnergyReport]) -> list[EnergyReport]:
     if isinstance(items, EnergyReport) or hasattr(items, "report"):
-        items = [items]  # type: ignore[list-item]
+        # One report or one Trace (recognised by its attribute: importing Trace imports h5py).
+        items = [cast("Trace | EnergyReport", items)]
     reports: list[EnergyReport] = []
-    for item in items:  # type: ignore[union-attr]
+    for item in items:
         if isinstance(item, EnergyReport):
             reports.append(item)
         else:

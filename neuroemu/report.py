@@ -71,7 +71,7 @@ class EnergyReport:
     def dynamic_total_pj(self) -> float | None:
         if any(v is None for v in self.dynamic_pj.values()):
             return None
-        return float(sum(self.dynamic_pj.values()))  # type: ignore[arg-type]
+        return float(sum(v for v in self.dynamic_pj.values() if v is not None))
 
     @property
     def total_pj(self) -> float | None:

@@ -1,7 +1,8 @@
 """Units: the one table of every unit neuroemu reads from a name, hands to Brian2 or shows a user.
 
-Names carry their unit as a suffix (STYLE: ``tau_m_ms``, ``energy_pj``, ``bandwidth_gb_s``), so a
-unit is found by reading the end of a name. Two families of names meet here:
+Names carry their unit as a suffix (CONTRIBUTING.md, Style: ``tau_m_ms``, ``energy_pj``,
+``bandwidth_gb_s``), so a unit is found by reading the end of a name. Two families of names meet
+here:
 
 - **neuron parameters and initial values** (``v_rest_mV``, ``g_l_nS``): the suffix is the unit's
   own symbol, case-sensitive as physicists write it. :func:`split_unit` separates it, the engine

@@ -444,10 +444,11 @@ def _step_work_ns(
     maximum over all cores.
     """
     timed = [(m, chip.time_ns(k)) for k, m in matrices.items() if chip.time_ns(k)]
-    timed = [(m, t) for m, t in timed if (m.nnz if sp.issparse(m) else m.any())]
+    timed = [(m, t) for m, t in timed if (m.any() if isinstance(m, np.ndarray) else m.nnz)]
     if not timed:
         return np.full(n_steps, float(base.max()) if len(base) else 0.0)
-    if not sp.issparse(timed[0][0]):
+    first, first_time = timed[0]
+    if isinstance(first, np.ndarray):  # all dense or all sparse: _StepCoreCounts.dense decides
         work = np.empty((n_steps, len(base)), order="F")
         work[:] = base
         scratch = np.empty_like(work)
@@ -455,7 +456,7 @@ def _step_work_ns(
             np.multiply(matrix, time, out=scratch)
             work += scratch
         return work.max(axis=1)
-    weighted = timed[0][0].astype(float) * timed[0][1]
+    weighted = first.astype(float) * first_time
     for matrix, time in timed[1:]:
         weighted = weighted + matrix.astype(float) * time
     weighted = weighted.tocsr()

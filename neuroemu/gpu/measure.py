@@ -1,12 +1,13 @@
 """The same network on a GPU, measured: NVML's energy counter around a PyTorch run of it.
 
 :func:`measure_gpu` runs the network with :class:`TorchSimulation` (event-driven, LIF family) and
-reads ``nvmlDeviceGetTotalEnergyConsumption`` around it (reference ``shared/reference/gpus.md``
-A4): the counter updates every 20-100 ms, so the run is repeated until a window lasts several
-seconds; the device is synchronised before every read; idle power is measured with the CUDA
-context open (a context alone raises idle power by tens of watts); clocks and the power limit are
-read, never changed. Both ends are injectable (``counter``, ``simulation``, ``clock``, ``sleep``)
-so tests run without a GPU; ``torch`` and ``pynvml`` (extra ``gpu``) are imported lazily.
+reads ``nvmlDeviceGetTotalEnergyConsumption`` around it (NVML API reference,
+docs.nvidia.com/deploy/nvml-api; sources in ``benchmarks/gpu_calibrate.py``): the counter updates
+every 20-100 ms (PETSc manual, ``PetscLogGpuEnergyMeter``), so the run is repeated until a window
+lasts several seconds; the device is synchronised before every read; idle power is measured with the
+CUDA context open (a context alone raises idle power by tens of watts); clocks and the power limit
+are read, never changed. Both ends are injectable (``counter``, ``simulation``, ``clock``,
+``sleep``) so tests run without a GPU; ``torch`` and ``pynvml`` (extra ``gpu``) are imported lazily.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def measure_gpu(
     """
     if not gpu.nvml_energy_counter:
         raise NoGpuError(f"gpu {gpu.name!r} has no NVML energy counter; measure it at the wall")
+    given: Activity | None
     if isinstance(activity_or_duration, Activity):
-        given: Activity | None = activity_or_duration
+        given = activity_or_duration
         dt, n_steps = given.dt_ms, given.n_steps
         replay = {s.name: given.spikes[s.name] for s in network.inputs if s.name in given.spikes}
     else:

@@ -2,12 +2,13 @@
 
 :func:`gpu_baseline` prices an :class:`~neuroemu.activity.Activity` on a
 :class:`~neuroemu.spec.gpu.GpuSpec` in one of two execution styles and returns the
-:class:`~neuroemu.report.EnergyReport` the chip side returns (reference: ``shared/reference/
-gpus.md`` A5). ``event-driven`` is GeNN / Brian2CUDA-like: per step one neuron kernel for every
-group and one synapse kernel that walks the rows of the neurons that spiked and atomically adds
-their weights into the targets' input buffers, so its work follows spikes x fan-out. ``dense`` is
-snnTorch-like: per step a dense ``(batch x n_pre) @ (n_pre x n_post)`` product per projection and
-delay slot whatever the activity, plus unfused elementwise kernels for the neurons.
+:class:`~neuroemu.report.EnergyReport` the chip side returns (the roofline of Williams et al.,
+Commun. ACM 52(4):65-76, 2009, doi:10.1145/1498765.1498785; constants: ``chips/README.md``).
+``event-driven`` is GeNN / Brian2CUDA-like: per step one neuron kernel for every group and one
+synapse kernel that walks the rows of the neurons that spiked and atomically adds their weights into
+the targets' input buffers, so its work follows spikes x fan-out. ``dense`` is snnTorch-like: per
+step a dense ``(batch x n_pre) @ (n_pre x n_post)`` product per projection and delay slot whatever
+the activity, plus unfused elementwise kernels for the neurons.
 
 Time: each kernel lasts ``max(ops / (compute_fraction x peak), bytes / (memory_fraction x
 bandwidth), atomics / atomic_throughput, launch_latency)``, per step; recording spikes adds, per
@@ -186,9 +187,11 @@ class _Kernels:
         times = np.stack((w[0] / r["compute"], memory, w[3] / r["atomic"], floor))
         step_time = launches * times.max(axis=0)
         share = np.bincount(times.argmax(axis=0), weights=step_time, minlength=len(BOUNDS))
-        totals = (launches * float(x.sum()) for x in w)
+        ops, dram, l2, atomics = (launches * float(x.sum()) for x in w)
         bound = BOUNDS[int(share.argmax())]
-        cost = KernelCost(name, term, launches, float(step_time.sum()), bound, *totals, precision)
+        cost = KernelCost(
+            name, term, launches, float(step_time.sum()), bound, ops, dram, l2, atomics, precision
+        )
         self.costs.append(cost)
         self.step_time_s += step_time
 
@@ -201,7 +204,9 @@ def _n_state(network: Network, pop_name: str) -> tuple[int, int]:
 
 
 def _event_driven(network: Network, acts: StepActivity, kernels: _Kernels, b: int) -> None:
-    ops = dram = 0.0
+    # Scalars while the per-neuron work is summed; per-step arrays once activity enters.
+    ops: float | np.ndarray = 0.0
+    dram: float | np.ndarray = 0.0
     for pop in network.populations:
         n_state, n_acc = _n_state(network, pop.name)
         ops += pop.size * (pop.neuron_model.flops_per_update + n_acc)
@@ -349,7 +354,7 @@ def gpu_baseline(
     timing = estimate_gpu_time(network, activity, gpu, style, batch, record_spikes, precision)
     e_dram = gpu.energy.per_dram_byte_pj.require()
     e_launch_pj = gpu.energy.per_launch_nj.require() * 1e3
-    dynamic: dict[str, float | None] = {}
+    dynamic: dict[str, float] = {}
     for k in timing.kernels:
         part = k.ops * gpu.op_energy_pj(k.precision) + k.dram_bytes * e_dram
         if k.l2_bytes:
@@ -365,7 +370,7 @@ def gpu_baseline(
     p_ctx, p_max = gpu.power.idle_ctx_power_w.require(), gpu.power.board_power_w.require()
     time_s = timing.time_s
     notes = [f"{style} style, batch {batch}" + (f", {precision}" if style == "dense" else "")]
-    dynamic_j = sum(v for v in dynamic.values() if v is not None) * 1e-12
+    dynamic_j = sum(dynamic.values()) * 1e-12
     if time_s > 0 and p_ctx + dynamic_j / time_s > p_max:
         capped_s = dynamic_j / (p_max - p_ctx)  # the throttled GPU spreads the same work
         notes.append(
@@ -387,7 +392,7 @@ def gpu_baseline(
         scope=scope,
         simulated_ms=activity.duration_ms,
         time_s=time_s,
-        dynamic_pj=dynamic,
+        dynamic_pj=dict[str, float | None](dynamic),
         static_pj=p_ctx * time_s * 1e12,
         counts=counts,
         n_inferences=inferences,

@@ -29,11 +29,12 @@ class NvmlCounter:
     def __init__(self, index: int = 0, nvml: Any = None) -> None:
         if nvml is None:
             try:
-                import pynvml as nvml
+                import pynvml
             except ImportError:
                 raise NoGpuError(
                     "measuring needs NVML: pip install 'neuroemu[gpu]' (package nvidia-ml-py)"
                 ) from None
+            nvml = pynvml
         self.nvml = nvml
         try:
             nvml.nvmlInit()

@@ -177,12 +177,16 @@ class CapacityChecks:
                 "Reduce its in-degree, or use a chip with more synapse memory per core.",
             )  # fmt: skip
         per_neuron = _cap(self.chip.core.fan_in_per_neuron)
-        over = np.flatnonzero(table.in_degree > per_neuron) if per_neuron is not None else []
-        if len(over):
-            g = int(over[0])
+        over_degree = (
+            np.flatnonzero(table.in_degree > per_neuron)
+            if per_neuron is not None
+            else np.empty(0, dtype=np.intp)
+        )
+        if per_neuron is not None and len(over_degree):
+            g = int(over_degree[0])
             where, degree = self.neuron_name(g), int(table.in_degree[g])
             raise CapacityError(
-                "fan_in_per_neuron", where, degree, per_neuron or 0,
+                "fan_in_per_neuron", where, degree, per_neuron,
                 f"{where} has {degree} in-synapses; a neuron of {self.chip.name!r} accepts at most "
                 f"{per_neuron} {self.field('core.fan_in_per_neuron')}. No strategy can place it: "
                 f"the limit is per neuron, not per core.",

@@ -153,16 +153,21 @@ class Mapping:
         Utilisation is in percent over the used cores; the binding resource is the one with the
         highest maximum utilisation (the first to overflow if the network grew).
         """
+        per_resource = self.utilisation()
+        max_percent = {
+            name: float(100 * values.max()) if len(values) else 0.0
+            for name, values in per_resource.items()
+        }
         utilisation = {
             name: {
                 "limit": self.limits[name],
                 "min_percent": float(100 * values.min()) if len(values) else 0.0,
                 "mean_percent": float(100 * values.mean()) if len(values) else 0.0,
-                "max_percent": float(100 * values.max()) if len(values) else 0.0,
+                "max_percent": max_percent[name],
             }
-            for name, values in self.utilisation().items()
+            for name, values in per_resource.items()
         }
-        binding = max(utilisation, key=lambda r: utilisation[r]["max_percent"], default=None)
+        binding = max(max_percent, key=max_percent.__getitem__, default=None)
         total = int(self.dest_synapses.sum())
         inter = self.inter_core_synapses()
         return {
@@ -334,7 +339,8 @@ class _Mapper(CapacityChecks):
         """
         chips = math.ceil(self._fill_cores() / self.per_chip)
         n_cores = chips * self.per_chip
-        spread, load_cap = n_cores, None
+        spread: int | None = n_cores
+        load_cap: int | None = None
         if len(pack_cores(self.table, self.caps, spread=n_cores).ends) > n_cores:
             spread = None
             load = 1 + self.table.in_degree

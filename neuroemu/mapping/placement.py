@@ -83,7 +83,7 @@ def _counts_per_index(index: np.ndarray, size: int) -> np.ndarray:
 
 
 def _shifted(index: np.ndarray, offset: int, dtype: type) -> np.ndarray:
-    out = np.asarray(index, dtype=dtype)
+    out: np.ndarray = np.asarray(index, dtype=dtype)
     return out + dtype(offset) if offset else out
 
 

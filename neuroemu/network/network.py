@@ -11,7 +11,7 @@ by the mapping) number the populations in order; inputs have their own index spa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -21,7 +21,7 @@ from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel
 from neuroemu.units import split_unit
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Population:
     """A group of identical neurons.
 
@@ -32,7 +32,8 @@ class Population:
     size : int
         Number of neurons.
     model : NeuronModel or str
-        A :class:`NeuronModel` or the name of a library model (``lif``, ``cuba_lif``, ...).
+        A :class:`NeuronModel` or the name of a library model (``lif``, ``cuba_lif``, ...); a
+        name is resolved on construction, so the attribute is always a :class:`NeuronModel`.
     parameters : dict
         Overrides of the model's parameters, names ending in their unit (``tau_m_ms``).
     initial : dict
@@ -42,50 +43,65 @@ class Population:
 
     name: str
     size: int
-    model: NeuronModel | str = "lif"
-    parameters: dict[str, float] = field(default_factory=dict)
-    initial: dict[str, float | np.ndarray] = field(default_factory=dict)
+    model: NeuronModel
+    parameters: dict[str, float]
+    initial: dict[str, float | np.ndarray]
 
-    def __post_init__(self) -> None:
-        _check_name(self.name, "population")
-        if not isinstance(self.size, int | np.integer) or self.size <= 0:
+    def __init__(
+        self,
+        name: str,
+        size: int,
+        model: NeuronModel | str = "lif",
+        parameters: dict[str, float] | None = None,
+        initial: dict[str, float | np.ndarray] | None = None,
+    ) -> None:
+        # Written out (not generated) so that ``model`` accepts a library model's name while the
+        # attribute is typed as the NeuronModel it resolves to.
+        _check_name(name, "population")
+        if not isinstance(size, int | np.integer) or size <= 0:
             raise NetworkError(
-                f"population {self.name!r}: size must be a positive integer, got {self.size!r}"
+                f"population {name!r}: size must be a positive integer, got {size!r}"
             )
-        if isinstance(self.model, str):
-            if self.model not in NEURON_MODELS:
+        if isinstance(model, str):
+            if model not in NEURON_MODELS:
                 raise NetworkError(
-                    f"population {self.name!r}: unknown neuron model {self.model!r}; expected one "
+                    f"population {name!r}: unknown neuron model {model!r}; expected one "
                     f"of {sorted(NEURON_MODELS)} or a NeuronModel"
                 )
-            object.__setattr__(self, "model", NEURON_MODELS[self.model])
-        unknown = sorted(set(self.parameters) - set(self.model.parameters))
+            model = NEURON_MODELS[model]
+        parameters = {} if parameters is None else parameters
+        initial = {} if initial is None else initial
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "parameters", parameters)
+        object.__setattr__(self, "initial", initial)
+        unknown = sorted(set(parameters) - set(model.parameters))
         if unknown:
             raise NetworkError(
-                f"population {self.name!r}: unknown parameter(s) {unknown} for model "
-                f"{self.model.name!r}; expected some of {sorted(self.model.parameters)}"
+                f"population {name!r}: unknown parameter(s) {unknown} for model "
+                f"{model.name!r}; expected some of {sorted(model.parameters)}"
             )
-        for name, value in self.initial.items():
-            base, _ = split_unit(name)
-            if base not in self.model.state_units:
+        for key, value in initial.items():
+            base, _ = split_unit(key)
+            if base not in model.state_units:
                 raise NetworkError(
-                    f"population {self.name!r}: initial value {name!r} names no state variable "
-                    f"of model {self.model.name!r} (state variables: "
-                    f"{sorted(self.model.state_units)}, written with their unit, e.g. 'v_mV')"
+                    f"population {name!r}: initial value {key!r} names no state variable "
+                    f"of model {model.name!r} (state variables: "
+                    f"{sorted(model.state_units)}, written with their unit, e.g. 'v_mV')"
                 )
             array = np.asarray(value, dtype=float)
-            if array.ndim not in (0, 1) or (array.ndim == 1 and len(array) != self.size):
+            if array.ndim not in (0, 1) or (array.ndim == 1 and len(array) != size):
                 raise NetworkError(
-                    f"population {self.name!r}: initial value {name!r} has shape {array.shape}; "
-                    f"expected a scalar or ({self.size},)"
+                    f"population {name!r}: initial value {key!r} has shape {array.shape}; "
+                    f"expected a scalar or ({size},)"
                 )
             if not np.all(np.isfinite(array)):
-                raise NetworkError(f"population {self.name!r}: initial value {name!r} has NaN/inf")
+                raise NetworkError(f"population {name!r}: initial value {key!r} has NaN/inf")
 
     @property
     def neuron_model(self) -> NeuronModel:
         """The model with this population's parameter overrides applied."""
-        assert isinstance(self.model, NeuronModel)
         return self.model.with_parameters(**self.parameters)
 
 
@@ -163,7 +179,7 @@ class STDP:
             raise NetworkError("STDP: tau_pre_ms, tau_post_ms and w_max must be > 0")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Projection:
     """Synapses from ``pre`` (a population or input) to ``post`` (a population).
 
@@ -191,18 +207,36 @@ class Projection:
     post: str
     i: np.ndarray
     j: np.ndarray
-    weight: np.ndarray | float
-    delay_ms: np.ndarray | float = 0.0
-    target: str = "exc"
-    plasticity: STDP | None = None
-    name: str = ""
+    weight: np.ndarray
+    delay_ms: np.ndarray
+    target: str
+    plasticity: STDP | None
+    name: str
 
-    def __post_init__(self) -> None:
-        label = self.name or f"{self.pre}_to_{self.post}"
+    def __init__(
+        self,
+        pre: str,
+        post: str,
+        i: np.ndarray,
+        j: np.ndarray,
+        weight: np.ndarray | float,
+        delay_ms: np.ndarray | float = 0.0,
+        target: str = "exc",
+        plasticity: STDP | None = None,
+        name: str = "",
+    ) -> None:
+        # Written out (not generated) so that ``weight`` and ``delay_ms`` accept scalars while the
+        # attributes are typed as the arrays they are normalised to: ``weight`` one value per
+        # synapse, ``delay_ms`` 0-d (homogeneous) or one value per synapse.
+        object.__setattr__(self, "pre", pre)
+        object.__setattr__(self, "post", post)
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "plasticity", plasticity)
+        label = name or f"{pre}_to_{post}"
         object.__setattr__(self, "name", label)
         _check_name(label, "projection")
-        i = np.asarray(self.i)
-        j = np.asarray(self.j)
+        i = np.asarray(i)
+        j = np.asarray(j)
         if i.ndim != 1 or j.ndim != 1 or len(i) != len(j):
             raise NetworkError(
                 f"projection {label!r}: i and j must be 1-D arrays of the same length, got "
@@ -214,19 +248,19 @@ class Projection:
             raise NetworkError(f"projection {label!r}: i and j must be integer arrays")
         index_dtype = np.int32 if max(i.max(initial=0), j.max(initial=0)) < 2**31 - 1 else np.int64
         # float32 stays float32 (halves the memory of 10^8-synapse models); anything else is float64
-        weight_dtype = _float_dtype(self.weight)
-        weight = np.asarray(self.weight, dtype=weight_dtype)
-        if weight.ndim == 0:
-            weight = np.full(len(i), weight, dtype=weight_dtype)
-        if weight.shape != i.shape:
+        weight_dtype = _float_dtype(weight)
+        weights: np.ndarray = np.asarray(weight, dtype=weight_dtype)
+        if weights.ndim == 0:
+            weights = np.full(len(i), weights, dtype=weight_dtype)
+        if weights.shape != i.shape:
             raise NetworkError(
-                f"projection {label!r}: weight has shape {weight.shape}; expected ({len(i)},) "
+                f"projection {label!r}: weight has shape {weights.shape}; expected ({len(i)},) "
                 f"like i and j, or a scalar"
             )
-        if not np.all(np.isfinite(weight)):
-            bad = int(np.count_nonzero(~np.isfinite(weight)))
+        if not np.all(np.isfinite(weights)):
+            bad = int(np.count_nonzero(~np.isfinite(weights)))
             raise NetworkError(f"projection {label!r}: {bad} weight(s) are NaN or infinite")
-        delay = np.asarray(self.delay_ms, dtype=_float_dtype(self.delay_ms))
+        delay: np.ndarray = np.asarray(delay_ms, dtype=_float_dtype(delay_ms))
         if delay.ndim == 1 and delay.shape != i.shape:
             raise NetworkError(
                 f"projection {label!r}: delay_ms has shape {delay.shape}; expected a scalar or "
@@ -240,7 +274,7 @@ class Projection:
             delay = np.asarray(delay[0])
         object.__setattr__(self, "i", i.astype(index_dtype, copy=False))
         object.__setattr__(self, "j", j.astype(index_dtype, copy=False))
-        object.__setattr__(self, "weight", weight)
+        object.__setattr__(self, "weight", weights)
         object.__setattr__(self, "delay_ms", delay)
 
     @property

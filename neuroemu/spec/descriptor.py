@@ -252,9 +252,9 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        mark_line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DescriptorError(path, line, "", f"not valid YAML: {problem}") from None
+        raise DescriptorError(path, mark_line, "", f"not valid YAML: {problem}") from None
     finally:
         if loader is not None:
             loader.dispose()

@@ -156,7 +156,7 @@ def write_network(group: h5py.Group, network: Network) -> None:
     for pop in network.populations:
         node = populations.create_group(pop.name, track_order=True)
         node.attrs["size"] = int(pop.size)
-        _write_model(node.create_group("model", track_order=True), pop.model)  # type: ignore[arg-type]
+        _write_model(node.create_group("model", track_order=True), pop.model)
         node.create_group("parameters", track_order=True).attrs.update(pop.parameters)
         initial = node.create_group("initial", track_order=True)
         for name, value in pop.initial.items():
