@@ -17,6 +17,7 @@ from neuroemu.errors import CapacityError
 from neuroemu.gpu.model import STYLES, gpu_baseline
 from neuroemu.mapping.mapping import map_network
 from neuroemu.network.network import Network
+from neuroemu.operating_point import OperatingPoint
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec
 from neuroemu.spec.gpu import GpuSpec
@@ -66,10 +67,14 @@ def price_on_chip(
     chip: ChipSpec,
     strategy: str = "fill",
     n_chips: int | None = None,
+    operating_point: str | None = None,
+    scope: str = "chip",
 ) -> EnergyReport:
-    """Map ``network`` onto ``chip`` and price the given ``activity`` there (no new run)."""
+    """Map ``network`` onto ``chip`` and price the given ``activity`` there (no new run), at
+    an operating point (default: the chip's own) and a scope."""
     mapping = map_network(network, chip, strategy=strategy, n_chips=n_chips)
-    return estimate_energy(count_events(network, activity, mapping), chip)
+    point = None if operating_point is None else OperatingPoint.parse(operating_point)
+    return estimate_energy(count_events(network, activity, mapping), chip, point, scope)
 
 
 def price_elsewhere(
@@ -80,6 +85,8 @@ def price_elsewhere(
     strategy: str = "fill",
     n_chips: int | None = None,
     gpu_scope: str = "board",
+    operating_point: str | None = None,
+    scope: str = "chip",
 ) -> tuple[list[EnergyReport], list[str]]:
     """Price one run's activity on more chips and on GPUs.
 
@@ -95,7 +102,9 @@ def price_elsewhere(
     notes: list[str] = []
     for chip in chips:
         try:
-            reports.append(price_on_chip(network, activity, chip, strategy, n_chips))
+            reports.append(
+                price_on_chip(network, activity, chip, strategy, n_chips, operating_point, scope)
+            )
         except CapacityError as exc:
             notes.append(f"{chip.name}: does not fit: {exc}")
             continue

@@ -95,6 +95,8 @@ class Experiment:
     n_chips: int | None = None
     gpu_scope: str = "board"
     chips_overridden: bool = False
+    operating_point: str | None = None
+    scope: str = "chip"
 
     def line_of(self, loc: Loc) -> int | None:
         """Line of a field in the experiment file (for messages about it)."""
@@ -129,12 +131,15 @@ def load_experiment(
     gpus: Sequence[str] = (),
     max_chips: int | None = None,
     gpu_scope: str | None = None,
+    operating_point: str | None = None,
+    scope: str = "chip",
 ) -> Experiment:
     """Read and validate an experiment file; load its chips, check its model and GPUs.
 
     ``chips``, ``gpus``, ``max_chips`` and ``gpu_scope``, when given, replace the file's lists
     and settings (the command line's ``--chip``, ``--gpu``, ``--max-chips``, ``--gpu-scope``);
-    they are names or paths as typed, not relative to the experiment file.
+    they are names or paths as typed, not relative to the experiment file. ``operating_point``
+    and ``scope`` price every chip at that operating point and scope.
 
     Raises
     ------
@@ -200,8 +205,10 @@ def load_experiment(
         folder=base / spec.outputs.folder,
         lines=lines,
         n_chips=max_chips if max_chips is not None else spec.n_chips,
-        gpu_scope=gpu_scope or "board",
+        gpu_scope=gpu_scope or ("board" if scope == "chip" else scope),
         chips_overridden=bool(chips),
+        operating_point=operating_point,
+        scope=scope,
     )
 
 
@@ -332,7 +339,8 @@ def run_experiment(
             experiment.model, chip, duration_ms=spec.duration_ms, seed=seed,
             params=dict(spec.params), strategy=spec.strategy, device=spec.device,
             n_chips=experiment.n_chips, window_ms=spec.window_ms, gpus=tuple(experiment.gpus),
-            gpu_scope=experiment.gpu_scope,
+            gpu_scope=experiment.gpu_scope, operating_point=experiment.operating_point,
+            scope=experiment.scope,
         )  # fmt: skip
         trace = ""
         if spec.outputs.traces:

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from neuroemu.accounting import EventCounts, count_events, estimate_energy
+from neuroemu.accounting.pricing import SCOPES
 from neuroemu.activity import Activity
 from neuroemu.engine.runner import simulate
+from neuroemu.errors import NeuroEmuError
 from neuroemu.gpu.model import STYLES, gpu_baseline
 from neuroemu.mapping.mapping import Mapping, map_network
 from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
+from neuroemu.operating_point import OperatingPoint
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec, load_chip
 from neuroemu.spec.gpu import load_gpu
@@ -39,6 +42,7 @@ class RunResult:
     strategy: str
     timings_s: dict[str, float] = field(default_factory=dict)
     gpu_reports: list[EnergyReport] = field(default_factory=list)
+    scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         """The run as plain data (what ``neuroemu run --json`` prints); numpy scalars and
@@ -68,6 +72,7 @@ class RunResult:
             },
             "counts": self.counts.totals(),
             "energy": {**self.report.summary(), "dynamic_pj": self.report.dynamic_pj},
+            "scopes": {scope: r.summary() for scope, r in self.scope_reports.items()},
             "gpus": [r.summary() for r in self.gpu_reports],
             "timings_s": self.timings_s,
         }
@@ -95,6 +100,10 @@ def run_pipeline(
     gpus: tuple[str, ...] = (),
     gpu_scope: str = "board",
     dt_ms: float | None = None,
+    operating_point: str | OperatingPoint | None = None,
+    scope: str = "chip",
+    n_boards: int | None = None,
+    max_neurons_per_core: int | None = None,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -128,7 +137,23 @@ def run_pipeline(
         Scope of the GPU reports: ``board`` (as NVML measures) or ``wall`` (adds the host).
     dt_ms : float or None
         Emulate the chip at this timestep instead of its descriptor's ``timing.dt_ms``.
+    operating_point : str, OperatingPoint or None
+        How the chip is run (``real-time``, ``fast``, ``slowdown=20``, ``rate=300``); default:
+        the descriptor's.
+    scope : str
+        What ``report`` covers: ``chip``, ``board`` or ``wall``; ``scope_reports`` has all.
+    n_boards : int or None
+        Boards switched on, where a published setup states it (board and wall scopes).
+    max_neurons_per_core : int or None
+        Place at most this many neurons on a core (below the chip's own limit).
     """
+    point = (
+        OperatingPoint.parse(operating_point)
+        if isinstance(operating_point, str)
+        else (operating_point)
+    )
+    if scope not in SCOPES:
+        raise NeuroEmuError(f"unknown scope {scope!r}: expected one of {', '.join(SCOPES)}")
     params = dict(params or {})
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -141,7 +166,13 @@ def run_pipeline(
     timings["build_s"] = time.perf_counter() - started
 
     start = time.perf_counter()
-    mapping = map_network(network, chip_spec, strategy=strategy, n_chips=n_chips)
+    mapping = map_network(
+        network,
+        chip_spec,
+        strategy=strategy,
+        n_chips=n_chips,
+        max_neurons_per_core=max_neurons_per_core,
+    )
     timings["map_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -158,7 +189,10 @@ def run_pipeline(
 
     start = time.perf_counter()
     counts = count_events(network, activity, mapping, window_ms=window_ms)
-    chip_report = estimate_energy(counts, chip_spec)
+    scope_reports = price_scopes(counts, chip_spec, point, n_boards)
+    if scope not in scope_reports:  # the reason (too few boards) as an error
+        estimate_energy(counts, chip_spec, point, scope, n_boards)
+    chip_report = scope_reports[scope]
     timings["account_s"] = time.perf_counter() - start
 
     gpu_reports = [
@@ -180,7 +214,25 @@ def run_pipeline(
         strategy=strategy,
         timings_s=timings,
         gpu_reports=gpu_reports,
+        scope_reports=scope_reports,
     )
+
+
+def price_scopes(
+    counts: EventCounts,
+    chip: ChipSpec,
+    operating_point: OperatingPoint | None = None,
+    n_boards: int | None = None,
+) -> dict[str, EnergyReport]:
+    """The run priced at every scope (chip, board, wall) that the board count allows."""
+    reports = {}
+    for scope in SCOPES:
+        try:
+            reports[scope] = estimate_energy(counts, chip, operating_point, scope, n_boards)
+        except NeuroEmuError:
+            if scope == "chip":
+                raise
+    return reports
 
 
 def map_summary(

@@ -50,6 +50,11 @@ class EnergyReport:
         Number of inferences in the run, where the model defines them.
     notes : tuple
         Caveats to print with the report (power cap reached, real-time overrun...).
+    operating_point : str
+        How the device was run (``fast``, ``real-time``, ``slowdown=20``, ``rate=300``).
+    low, high : EnergyReport or None
+        The same report priced at the low and the high end of the descriptor's ranges; None
+        when the descriptor gives no ranges (both ends are then the value).
     """
 
     device: str
@@ -66,6 +71,17 @@ class EnergyReport:
     unpriced: tuple[str, ...] = ()
     n_inferences: float | None = None
     notes: tuple[str, ...] = ()
+    operating_point: str = ""
+    low: EnergyReport | None = None
+    high: EnergyReport | None = None
+
+    def bounds(self, name: str) -> tuple[float | None, float | None, float | None]:
+        """``(value, low, high)`` of a figure (``'total_j'``, ``'time_s'``...); the ends equal
+        the value when the descriptor gives no ranges."""
+        value = getattr(self, name)
+        low = value if self.low is None else getattr(self.low, name)
+        high = value if self.high is None else getattr(self.high, name)
+        return value, low, high
 
     @property
     def dynamic_total_pj(self) -> float | None:
@@ -149,4 +165,9 @@ class EnergyReport:
             "synaptic_events": self.synaptic_events,
             "unpriced": list(self.unpriced),
             "notes": list(self.notes),
+            "operating_point": self.operating_point,
+            "range": {
+                name: list(self.bounds(name)[1:])
+                for name in ("total_j", "time_s", "energy_per_synaptic_event_pj")
+            },
         }

@@ -45,6 +45,7 @@ LAYERS: dict[str, int | None] = {
     "report.py": 0,
     "timesteps.py": 0,
     "resources.py": 0,
+    "operating_point.py": 0,
     # 1: what is being estimated (spec may import network, not the reverse: FORBIDDEN below)
     "spec/": 1,
     "network/": 1,
@@ -61,6 +62,7 @@ LAYERS: dict[str, int | None] = {
     "plots.py": 4,
     "comparison.py": 4,
     "validate.py": 4,
+    "validation_cases.py": 4,
     "sweep/": 4,
     # 5: the command line, on top of everything
     "cli/": 5,
@@ -947,6 +949,8 @@ def test_the_layer_table_places_the_planned_modules() -> None:
         "resources.py": 0,
         "comparison.py": 4,
         "validate.py": 4,
+        "validation_cases.py": 4,
+        "operating_point.py": 0,
         "sweep/": 4,
         "traces/": 4,
     }

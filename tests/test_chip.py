@@ -108,7 +108,8 @@ def test_sanafe_profile_maps_soma_terms() -> None:
 
 
 def test_truenorth_marginal_lands_near_the_amortised_26_pj() -> None:
-    """chips/README.md, case truenorth-amortised: the marginal profile must land near 26 pJ at Merolla's operating point.
+    """chips/README.md, case truenorth-amortised: the marginal profile must land near 26 pJ at
+    Merolla's operating point.
 
     Hand arithmetic from the descriptor (no emulator): 2^20 neurons at 20 Hz with 128 synapses
     each, spikes sent ~21 cores away in x and in y (the benchmark's average), one chip.

@@ -91,6 +91,7 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
         strategy: str,
         device: str,
         n_chips: int | None = None,
+        **_pricing: object,
     ) -> SimpleNamespace:
         calls.append((model, chip.name, duration_ms, seed, params, strategy, device))
         network, activity = make_tiny_network(), fake_activity()
@@ -99,7 +100,9 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
             activity=activity,
             mapping=None,
             counts=None,
-            report=price_on_chip(network, activity, chip, strategy),
+            report=price_on_chip(
+                network, activity, chip, strategy, scope=str(_pricing.get("scope", "chip"))
+            ),
         )
 
     monkeypatch.setattr("neuroemu.cli.compare.run_pipeline", run_pipeline)
@@ -209,15 +212,17 @@ def test_the_earlier_comma_spellings_still_work_and_name_the_new_ones(
     tmp_path: Path, fake_pipeline: list
 ) -> None:
     tiny, other = chip_file(tmp_path, "tiny"), chip_file(tmp_path, "other")
-    old = invoke("m", "--chips", f"{tiny},{other}", "--gpus", "h200", "--scope", "wall", "--json")
-    new = invoke(
-        "m", "--chip", tiny, "--chip", other, "--gpu", "h200", "--gpu-scope", "wall", "--json"
-    )
+    old = invoke("m", "--chips", f"{tiny},{other}", "--gpus", "h200", "--json")
+    new = invoke("m", "--chip", tiny, "--chip", other, "--gpu", "h200", "--json")
     assert old.exit_code == 0 and new.exit_code == 0, old.output + new.output
     assert json.loads(old.stdout) == json.loads(new.stdout)
     assert "warning: --chips is deprecated; use --chip NAME (repeatable)" in old.stderr
     assert "warning: --gpus is deprecated; use --gpu NAME (repeatable)" in old.stderr
-    assert "warning: --scope is deprecated; use --gpu-scope board|wall" in old.stderr
+    # --scope, once the GPU scope, now sets every device's scope: GPUs at the wall as before.
+    wall = json.loads(
+        invoke("m", "--chip", tiny, "--gpu", "h200", "--json", "--scope", "wall").stdout
+    )
+    assert [r["scope"] for r in wall["rows"]] == ["wall", "wall", "wall"]
     result = invoke("m", "--chips", " , ")
     assert result.exit_code == 2 and "--chip is needed at least once" in result.output
 

@@ -27,6 +27,7 @@ from neuroemu.events import EVENT_KINDS
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
 from neuroemu.spec.chip import ChipSpec
+from neuroemu.spec.descriptor import Bound
 from neuroemu.timesteps import delay_steps
 
 _STEP_CHUNK = 8192
@@ -46,6 +47,9 @@ class EventCounts:
         Event kind -> int64 array of length ``n_cores`` (all cores of the chips used).
     step_work_ns : ndarray
         Per step, the work of the busiest core in ns under the mapped chip's timing.
+    step_work_bounds_ns : dict
+        ``'low'`` and ``'high'`` -> the same at the ends of the per-event times' ranges (empty
+        when the chip gives no time ranges: the bounds equal ``step_work_ns``).
     n_steps, dt_ms : int, float
         The run's length and timestep.
     n_chips, n_cores_used : int
@@ -74,6 +78,11 @@ class EventCounts:
     window_ms: float | None = None
     windows: dict[str, np.ndarray] = field(default_factory=dict)
     per_step: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    step_work_bounds_ns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def step_work_at(self, bound: Bound) -> np.ndarray:
+        """Per-step work of the busiest core in ns at ``bound`` of the per-event times."""
+        return self.step_work_bounds_ns.get(bound, self.step_work_ns)
 
     @property
     def n_cores(self) -> int:
@@ -367,10 +376,19 @@ def count_events(
     windows = {}
     if window_ms is not None:
         windows = _windows(matrices, used, n_steps, dt_ms, window_ms, neurons_per_core)
-    base = neurons_per_core[used] * mapping.chip.time_ns("neuron_update")
+    chip = mapping.chip
+    bounds: tuple[Bound, ...] = ("low", "high") if chip.has_time_ranges() else ()
+    step_work: dict[str, np.ndarray] = {
+        bound: _step_work_ns(
+            matrices, neurons_per_core[used] * chip.time_ns("neuron_update", bound), n_steps, chip,
+            bound,
+        )
+        for bound in ("value", *bounds)
+    }  # fmt: skip
     return EventCounts(
         per_core=per_core,
-        step_work_ns=_step_work_ns(matrices, base, n_steps, mapping.chip),
+        step_work_ns=step_work.pop("value"),
+        step_work_bounds_ns=step_work,
         n_steps=n_steps,
         dt_ms=dt_ms,
         n_chips=mapping.n_chips,
@@ -437,13 +455,14 @@ def _step_work_ns(
     base: np.ndarray,
     n_steps: int,
     chip: ChipSpec,
+    bound: Bound = "value",
 ) -> np.ndarray:
     """Per step, the busiest core's work in ns (sum of its events x time per event).
 
     Cores without neurons have no work, so the maximum over the cores holding neurons is the
     maximum over all cores.
     """
-    timed = [(m, chip.time_ns(k)) for k, m in matrices.items() if chip.time_ns(k)]
+    timed = [(m, chip.time_ns(k, bound)) for k, m in matrices.items() if chip.time_ns(k, bound)]
     timed = [(m, t) for m, t in timed if (m.any() if isinstance(m, np.ndarray) else m.nnz)]
     if not timed:
         return np.full(n_steps, float(base.max()) if len(base) else 0.0)

@@ -11,6 +11,7 @@ import click
 from neuroemu.cli.format import echo_json, format_comparison
 from neuroemu.cli.options import (
     apply_deprecated,
+    boards_option,
     chip_option,
     deprecated_option,
     device_option,
@@ -20,7 +21,9 @@ from neuroemu.cli.options import (
     gpu_scope_option,
     max_chips_option,
     names,
+    operating_point_option,
     param_option,
+    scope_option,
     seed_option,
     strategy_option,
 )
@@ -45,14 +48,14 @@ from neuroemu.spec.gpu import load_gpu
 @strategy_option
 @max_chips_option
 @device_option
+@operating_point_option
+@scope_option
+@boards_option
 @gpu_scope_option
 @param_option
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @deprecated_option("--chips", "--chip NAME (repeatable)", "chips", names, metavar="A,B")
 @deprecated_option("--gpus", "--gpu NAME (repeatable)", "gpus", names, metavar="X,Y")
-@deprecated_option(
-    "--scope", "--gpu-scope board|wall", "gpu_scope", str, type=click.Choice(["board", "wall"])
-)
 @click.pass_context
 def compare(
     ctx: click.Context,
@@ -65,6 +68,9 @@ def compare(
     strategy: str,
     max_chips: int | None,
     device: str,
+    operating_point: str | None,
+    scope: str,
+    n_boards: int | None,
     gpu_scope: str | None,
     params: tuple[str, ...],
     as_json: bool,
@@ -74,7 +80,7 @@ def compare(
     Every descriptor is checked before the run. A chip the network does not fit on is listed
     with the reason instead of a row.
     """
-    given = apply_deprecated(ctx, {"chips": chips, "gpus": gpus, "gpu_scope": gpu_scope})
+    given = apply_deprecated(ctx, {"chips": chips, "gpus": gpus})
     chip_specs = [load_chip(name) for name in given["chips"]]
     gpu_specs = [load_gpu(name) for name in given["gpus"]]
     if not chip_specs:
@@ -90,6 +96,9 @@ def compare(
         strategy=strategy,
         device=device,
         n_chips=max_chips,
+        operating_point=operating_point,
+        scope=scope,
+        n_boards=n_boards,
     )
     network, activity = result.network, result.activity
     others, notes = price_elsewhere(
@@ -99,7 +108,9 @@ def compare(
         gpu_specs,
         strategy=strategy,
         n_chips=max_chips,
-        gpu_scope=given["gpu_scope"] or "board",
+        gpu_scope=gpu_scope or ("board" if scope == "chip" else scope),
+        operating_point=operating_point,
+        scope=scope,
     )
     reports = [result.report, *others]
     if as_json:

@@ -11,7 +11,14 @@ import click
 from tabulate import tabulate
 
 from neuroemu.cli.format import pj
-from neuroemu.cli.options import chip_option, gpu_option, gpu_scope_option, max_chips_option
+from neuroemu.cli.options import (
+    chip_option,
+    gpu_option,
+    gpu_scope_option,
+    max_chips_option,
+    operating_point_option,
+    scope_option,
+)
 from neuroemu.errors import NeuroEmuError
 from neuroemu.units import format_si
 
@@ -25,6 +32,8 @@ from neuroemu.units import format_si
 )
 @gpu_option
 @max_chips_option
+@operating_point_option
+@scope_option
 @gpu_scope_option
 @click.option("--force", is_flag=True, help="Overwrite traces and the table of an earlier run.")
 def experiment_command(
@@ -32,6 +41,8 @@ def experiment_command(
     chips: tuple[str, ...],
     gpus: tuple[str, ...],
     max_chips: int | None,
+    operating_point: str | None,
+    scope: str,
     gpu_scope: str | None,
     force: bool,
 ) -> None:
@@ -39,14 +50,14 @@ def experiment_command(
 
     See experiments/example.yaml for the format. Paths in the file are relative to it.
     --chip, --gpu, --max-chips and --gpu-scope override the file's chips, gpus, n_chips and
-    the GPU scope (board).
+    the GPU scope (board); --operating-point and --scope price every chip that way.
     """
     from neuroemu.experiment import load_experiment, run_experiment
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
 
-    loaded = load_experiment(experiment, chips, gpus, max_chips, gpu_scope)
+    loaded = load_experiment(experiment, chips, gpus, max_chips, gpu_scope, operating_point, scope)
     rows = run_experiment(loaded, force=force, progress=progress)
     if not rows:
         raise NeuroEmuError(f"{experiment}: the experiment produced no results")

@@ -28,6 +28,16 @@ def pj(value: float | None) -> str:
     return format_si(None if value is None else value * 1e-12, "J")
 
 
+def ranged(report: EnergyReport, name: str, unit: str, scale: float = 1.0) -> str:
+    """A report's figure with its range: ``1.2 mJ [1.0 mJ-1.5 mJ]`` (no brackets when the
+    descriptor gives no ranges, so the ends equal the value)."""
+    value, low, high = (None if v is None else v * scale for v in report.bounds(name))
+    text = format_si(value, unit)
+    if value is None or low is None or high is None or low == high == value:
+        return text
+    return f"{text} [{format_si(low, unit)}-{format_si(high, unit)}]"
+
+
 def echo_json(data: Any) -> None:
     """Print ``data`` as indented JSON; numpy scalars and arrays become plain numbers and lists."""
     click.echo(json.dumps(data, indent=2, default=_json_default))
@@ -82,7 +92,11 @@ def energy_table(report: EnergyReport) -> str:
             "" if total in (None, 0) or static is None else f"{100 * static / total:.1f}%",
         ]
     )
-    rows.append(["total", "", format_si(report.total_j, "J"), ""])
+    for part, energy in report.dynamic_pj.items():
+        if part not in EVENT_KINDS:  # host, supply loss (wall scope)
+            share = "" if total in (None, 0) or energy is None else f"{100 * energy / total:.1f}%"
+            rows.append([part, "", pj(energy), share])
+    rows.append(["total", "", ranged(report, "total_j", "J"), ""])
     return tabulate(
         rows,
         headers=["event kind", "events", "energy", "share"],
@@ -118,19 +132,23 @@ def top_cores(result: RunResult, n: int = 5) -> str:
 
 def headline_lines(report: EnergyReport) -> list[str]:
     """Time on the device and the energy figures people quote, one per line."""
+    point = f", {report.operating_point}" if report.operating_point else ""
     lines = [
-        f"time on {report.device}: {format_si(report.time_s, 's')} for {report.simulated_ms:g} ms "
-        f"simulated (real-time factor {report.real_time_factor:.3g})",
-        "energy per synaptic event: " + pj(report.energy_per_synaptic_event_pj),
-        f"energy per simulated second: {format_si(report.energy_per_simulated_second_j, 'J')}",
-        f"energy-delay product: {format_si(report.energy_delay_product_js, 'J·s')}",
+        f"time on {report.device}: {ranged(report, 'time_s', 's')} for "
+        f"{report.simulated_ms:g} ms simulated (real-time factor "
+        f"{report.real_time_factor:.3g}{point})",
+        f"energy at {report.scope} scope: {ranged(report, 'total_j', 'J')}",
+        "energy per synaptic event: "
+        + ranged(report, "energy_per_synaptic_event_pj", "J", scale=1e-12),
+        f"energy per simulated second: {ranged(report, 'energy_per_simulated_second_j', 'J')}",
+        f"energy-delay product: {ranged(report, 'energy_delay_product_js', 'J·s')}",
     ]
     if report.energy_per_inference_j is not None:
-        lines.append(f"energy per inference: {format_si(report.energy_per_inference_j, 'J')}")
+        lines.append(f"energy per inference: {ranged(report, 'energy_per_inference_j', 'J')}")
     if report.unpriced:
         lines.append(
-            f"could not price: {', '.join(report.unpriced)} (the descriptor marks these energies "
-            f"unknown), so totals are not given"
+            f"could not price: {', '.join(report.unpriced)} (the descriptor marks these "
+            f"unknown or does not give them), so totals are not given"
         )
     lines += [f"note: {note}" for note in report.notes]
     return lines
@@ -140,6 +158,16 @@ def _cell(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def scope_lines(reports: dict[str, EnergyReport]) -> list[str]:
+    """One line per scope: what it covers and its energy with range."""
+    return [
+        f"  {scope:<5} {ranged(report, 'total_j', 'J'):>28}   per synaptic event "
+        + ranged(report, "energy_per_synaptic_event_pj", "J", scale=1e-12)
+        + (f"   (not priced: {', '.join(report.unpriced)})" if report.unpriced else "")
+        for scope, report in reports.items()
+    ]
 
 
 def format_comparison(reports: list[EnergyReport]) -> str:

@@ -50,6 +50,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "inspect_command",
         "Summarise a TRACE file (.h5) without loading its spikes.",
     ),
+    "validate": (
+        "neuroemu.cli.validate",
+        "validate_command",
+        "Price every public validation case at its published operating point and scope.",
+    ),
     "plot": (
         "neuroemu.cli.plot",
         "plot_command",

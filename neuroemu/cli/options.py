@@ -80,6 +80,43 @@ device_option = click.option(
 )
 
 
+operating_point_option = click.option(
+    "--operating-point",
+    "operating_point",
+    metavar="POINT",
+    default=None,
+    help="How the chip is run: real-time, fast, slowdown=K or rate=R (inferences per second); "
+    "default: the descriptor's (barrier chips fast, tick chips one tick per step, asynchronous "
+    "chips real time).",
+)
+
+scope_option = click.option(
+    "--scope",
+    type=click.Choice(("chip", "board", "wall")),
+    default="chip",
+    show_default=True,
+    help="What the chip energy covers: the chips used, the whole boards switched on, or the "
+    "wall (boards through their supplies plus the host). --json and traces carry all three.",
+)
+
+boards_option = click.option(
+    "--boards",
+    "n_boards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Boards switched on, as a published setup states it (board and wall scopes; default: "
+    "as many as the chips used fill).",
+)
+
+max_neurons_option = click.option(
+    "--max-neurons-per-core",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Place at most N neurons on a core, below the chip's own limit (as sPyNNaker users do "
+    "so that each core keeps up with the real-time tick).",
+)
+
+
 def chip_option(required: bool, help_text: str) -> Callable[[F], F]:
     """``--chip NAME`` (repeatable): a bundled chip name or a descriptor path."""
     return click.option(

@@ -17,10 +17,12 @@ from neuroemu.cli.format import (
     format_comparison,
     headline_lines,
     mapping_lines,
+    scope_lines,
     top_cores,
 )
 from neuroemu.cli.options import (
     apply_deprecated,
+    boards_option,
     chip_option,
     deprecated_option,
     device_option,
@@ -29,7 +31,10 @@ from neuroemu.cli.options import (
     gpu_option,
     gpu_scope_option,
     max_chips_option,
+    max_neurons_option,
+    operating_point_option,
     param_option,
+    scope_option,
     seed_option,
     strategy_option,
 )
@@ -65,6 +70,10 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
     click.echo("")
     for line in headline_lines(result.report):
         click.echo(line)
+    if len(result.scope_reports) > 1:
+        click.echo("energy by scope (chips used; whole boards; wall with supplies and host):")
+        for line in scope_lines(result.scope_reports):
+            click.echo(line)
     if others:
         click.echo("\n" + format_comparison([result.report, *others]))
     for note in notes:
@@ -84,6 +93,10 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
 @device_option
 @strategy_option
 @max_chips_option
+@max_neurons_option
+@operating_point_option
+@scope_option
+@boards_option
 @param_option
 @click.option(
     "--window-ms",
@@ -115,6 +128,10 @@ def run_command(
     device: str,
     strategy: str,
     max_chips: int | None,
+    max_neurons_per_core: int | None,
+    operating_point: str | None,
+    scope: str,
+    n_boards: int | None,
     params: tuple[str, ...],
     window_ms: float | None,
     gpus: tuple[str, ...],
@@ -147,11 +164,22 @@ def run_command(
         window_ms=window_ms,
         report=None if (quiet or as_json) else "stderr",
         gpus=gpus,
-        gpu_scope=gpu_scope or "board",
+        gpu_scope=gpu_scope or ("board" if scope == "chip" else scope),
         dt_ms=dt_ms,
+        operating_point=operating_point,
+        scope=scope,
+        n_boards=n_boards,
+        max_neurons_per_core=max_neurons_per_core,
     )
     others, notes = price_elsewhere(
-        result.network, result.activity, more, [], strategy=strategy, n_chips=max_chips
+        result.network,
+        result.activity,
+        more,
+        [],
+        strategy=strategy,
+        n_chips=max_chips,
+        operating_point=operating_point,
+        scope=scope,
     )
     if trace is not None:
         from neuroemu.traces.file import write_trace

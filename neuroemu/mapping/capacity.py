@@ -57,13 +57,28 @@ class CapacityChecks:
     """
 
     def __init__(
-        self, network: Network, chip: ChipSpec, strategy: str, n_chips: int | None
+        self,
+        network: Network,
+        chip: ChipSpec,
+        strategy: str,
+        n_chips: int | None,
+        max_neurons_per_core: int | None = None,
     ) -> None:
         self.network, self.chip, self.strategy = network, chip, strategy
         self.file = _chip_file(chip)
         core = chip.core
+        neurons = core.neurons.require()
+        if max_neurons_per_core is not None:
+            if not isinstance(max_neurons_per_core, int | np.integer) or max_neurons_per_core < 1:
+                raise NeuroEmuError(
+                    f"max_neurons_per_core must be a positive integer, got {max_neurons_per_core!r}"
+                )
+            neurons = min(neurons, int(max_neurons_per_core))
+        # Below the hardware's own limit when a user caps it (sPyNNaker users do, so that each
+        # core's work fits the real-time tick).
+        self.user_neuron_cap = neurons if neurons < core.neurons.require() else None
         self.caps = CoreCaps(
-            core.neurons.require(),
+            neurons,
             core.synapse_memory_bits.require(),
             _cap(core.fan_in),
             _cap(core.output_axons),
@@ -93,7 +108,12 @@ class CapacityChecks:
         name, caps = self.chip.name, self.caps
         return {
             "neurons": f"cores of {name!r} hold {caps.neurons} neurons "
-            f"{self.field('core.neurons')}",
+            + (
+                f"(--max-neurons-per-core {self.user_neuron_cap}; the chip holds "
+                f"{self.chip.core.neurons.require()} {self.field('core.neurons')})"
+                if self.user_neuron_cap is not None
+                else self.field("core.neurons")
+            ),
             "synapse_memory_bits": f"cores of {name!r} hold {caps.synapse_memory_bits} bits of "
             f"synapse memory {self.field('core.synapse_memory_bits')}",
             "fan_in": f"cores of {name!r} accept {caps.fan_in} input axons "

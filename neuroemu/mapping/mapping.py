@@ -202,7 +202,11 @@ def core_coordinates(chip: ChipSpec, n_chips: int) -> np.ndarray:
 
 
 def map_network(
-    network: Network, chip: ChipSpec, strategy: str = "fill", n_chips: int | None = None
+    network: Network,
+    chip: ChipSpec,
+    strategy: str = "fill",
+    n_chips: int | None = None,
+    max_neurons_per_core: int | None = None,
 ) -> Mapping:
     """Place every neuron of ``network`` on a core of ``chip`` (or of several such chips).
 
@@ -219,6 +223,10 @@ def map_network(
         cores (fewer messages, less energy).
     n_chips : int or None
         Most chips to use; default: as many as the descriptor's ``topology.max_chips`` allows.
+    max_neurons_per_core : int or None
+        Place at most this many neurons on a core, below the chip's ``core.neurons``: what
+        sPyNNaker users do so that a core's work fits the real-time tick (more cores, chips and
+        boards).
 
     Returns
     -------
@@ -234,7 +242,7 @@ def map_network(
         raise NeuroEmuError(
             f"unknown mapping strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}"
         )
-    mapper = _Mapper(network, chip, strategy, n_chips)
+    mapper = _Mapper(network, chip, strategy, n_chips, max_neurons_per_core)
     run = {"fill": mapper.fill, "balanced": mapper.balanced, "min-traffic": mapper.min_traffic}
     return run[strategy]()
 

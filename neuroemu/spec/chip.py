@@ -18,13 +18,17 @@ from pydantic import Field, field_validator, model_validator
 from neuroemu.errors import DescriptorError, NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.neuron_models import NEURON_MODELS
+from neuroemu.operating_point import OperatingPoint
 from neuroemu.resources import BUNDLES, bundled_names, data_dir, find, not_found
 from neuroemu.spec.descriptor import (
+    Bound,
     Count,
     FieldProblem,
+    FractionQuantity,
     Identity,
     NonNegative,
     Positive,
+    Quantity,
     StrictModel,
     parse_descriptor,
     read_text,
@@ -155,6 +159,11 @@ class Timing(StrictModel):
     SpiNNaker); a step lasts ``tick_ms`` unless the busiest core overruns it. ``async``:
     continuous-time or event-driven hardware (DYNAP, Speck) that runs in real time.
     ``dt_ms`` is the timestep the emulation uses for this chip.
+
+    ``operating_point`` is how the chip is run unless a run says otherwise (``fast``,
+    ``real-time``, ``slowdown=K``, ``rate=R``; see :mod:`neuroemu.operating_point`). Without it:
+    a barrier chip runs as fast as its busiest core allows, a tick chip at one tick per step
+    (``slowdown`` = ``tick_ms`` / ``dt_ms``), an asynchronous chip in real time.
     """
 
     mode: Literal["barrier", "tick", "async"]
@@ -162,10 +171,16 @@ class Timing(StrictModel):
     tick_ms: Positive | None = None
     barrier_ns: Positive | None = None
     per_event_ns: dict[Literal[EVENT_KINDS], NonNegative] = Field(default_factory=dict)  # type: ignore[valid-type]
+    operating_point: str | None = None
 
     @model_validator(mode="after")
     def _mode_fields(self) -> Timing:
         _require_known(self, ("dt_ms", "tick_ms", "barrier_ns"))
+        if self.operating_point is not None:
+            try:
+                OperatingPoint.parse(self.operating_point)
+            except NeuroEmuError as exc:
+                raise FieldProblem(("operating_point",), str(exc)) from None
         if self.mode == "tick" and self.tick_ms is None:
             raise FieldProblem(("mode",), "mode 'tick' needs tick_ms (the real-time tick length)")
         if self.mode == "barrier" and self.barrier_ns is None:
@@ -178,16 +193,29 @@ class Timing(StrictModel):
         """The real-time tick in seconds (mode ``tick``)."""
         return _given(self.tick_ms, "timing.tick_ms") * 1e-3
 
-    def barrier_s(self) -> float:
+    def barrier_s(self, bound: Bound = "value") -> float:
         """The barrier synchronisation time in seconds (mode ``barrier``)."""
-        return _given(self.barrier_ns, "timing.barrier_ns") * 1e-9
+        return _given(self.barrier_ns, "timing.barrier_ns", bound) * 1e-9
+
+    def default_operating_point(self) -> OperatingPoint:
+        """How the chip runs when a run does not say (see the class docstring)."""
+        if self.operating_point is not None:
+            return OperatingPoint.parse(self.operating_point)
+        if self.mode == "barrier":
+            return OperatingPoint("fast")
+        if self.mode == "tick":
+            slowdown = self.tick_s() / (self.dt_ms.require() * 1e-3)
+            if slowdown == 1:
+                return OperatingPoint("real-time")
+            return OperatingPoint("slowdown", slowdown=slowdown)
+        return OperatingPoint("real-time")
 
 
-def _given(quantity: Positive | None, field: str) -> float:
+def _given(quantity: Quantity | None, field: str, bound: Bound = "value") -> float:
     """The value of an optional quantity that the caller needs; a clear error when absent."""
     if quantity is None:
         raise NeuroEmuError(f"the descriptor gives no {field}, which this estimate needs")
-    return quantity.require()
+    return quantity.at(bound)
 
 
 class EventEnergies(StrictModel):
@@ -208,6 +236,25 @@ class StaticPower(StrictModel):
 
     per_chip: NonNegative | None = None
     per_core: NonNegative | None = None
+
+
+class System(StrictModel):
+    """What powers the chips beyond the chips themselves: boards, power supplies, the host.
+
+    Optional; it prices the ``board`` and ``wall`` scopes (``chip`` needs none of it).
+    ``board_idle_power_w`` is one whole board switched on and idle (its chips, FPGAs, regulators,
+    fans); without it a board costs ``chips_per_board`` chips' static power.
+    ``host_power_w`` is the computer that drives the boards; ``supply_efficiency`` the fraction
+    of wall power the supplies deliver. ``boot_idle_power_mw`` is one chip powered but with no
+    model loaded, where a source tells it apart from the loaded idle (``static_power_mw``), so
+    energy above idle can be stated against either.
+    """
+
+    board_idle_power_w: NonNegative | None = None
+    host_power_w: NonNegative | None = None
+    supply_efficiency: FractionQuantity | None = None
+    boot_idle_power_mw: NonNegative | None = None
+    boards_note: str | None = None
 
 
 class Energy(StrictModel):
@@ -254,6 +301,7 @@ class ChipSpec(StrictModel):
     neuron_models: list[str] = Field(min_length=1)
     timing: Timing
     energy: Energy
+    system: System = Field(default_factory=System)
     path: str = ""
     text: str = ""
 
@@ -280,19 +328,25 @@ class ChipSpec(StrictModel):
         limit = self.topology.max_chips
         return limit.require() if limit is not None else None
 
-    def energy_pj(self, kind: str) -> float | None:
-        """Energy of one event of ``kind`` in pJ; ``None`` when the descriptor marks it unknown."""
+    def energy_pj(self, kind: str, bound: Bound = "value") -> float | None:
+        """Energy of one event of ``kind`` in pJ (its value or an end of its range); ``None``
+        when the descriptor marks it unknown."""
         quantity = getattr(self.energy.per_event_pj, kind)
-        return None if quantity.unknown else quantity.require()
+        return None if quantity.unknown else quantity.at(bound)
 
-    def time_ns(self, kind: str) -> float:
+    def time_ns(self, kind: str, bound: Bound = "value") -> float:
         """Time one event of ``kind`` occupies its core in ns (0 when the descriptor gives none)."""
         quantity = self.timing.per_event_ns.get(kind)
         if quantity is None or quantity.unknown:
             return 0.0
-        return quantity.require()
+        return quantity.at(bound)
 
-    def static_power_mw(self, n_chips: int, n_cores: int) -> float | None:
+    def has_time_ranges(self) -> bool:
+        """True when some per-event time or the barrier has a range (time on chip has bounds)."""
+        timed = [*self.timing.per_event_ns.values(), self.timing.barrier_ns]
+        return any(q is not None and q.range is not None for q in timed)
+
+    def static_power_mw(self, n_chips: int, n_cores: int, bound: Bound = "value") -> float | None:
         """Static power of ``n_chips`` chips with ``n_cores`` cores in use in mW (None: unknown)."""
         total = 0.0
         for power, count in (
@@ -303,8 +357,12 @@ class ChipSpec(StrictModel):
                 continue
             if power.unknown:
                 return None
-            total += power.require() * count
+            total += power.at(bound) * count
         return total
+
+    def n_boards(self, n_chips: int) -> int:
+        """Boards that ``n_chips`` chips occupy (whole boards are switched on)."""
+        return math.ceil(n_chips / self.topology.chips_per_board.require())
 
     def with_timestep(self, dt_ms: float) -> ChipSpec:
         """This chip emulated at another timestep (``--dt-ms``), everything else unchanged.

@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -37,6 +37,10 @@ from neuroemu.errors import DescriptorError, DescriptorErrors, UnpricedError
 FORMAT_VERSION = 1
 
 Loc = tuple[str | int, ...]
+
+# Which number of a quantity to use: its value, or the low or high end of its range.
+Bound = Literal["value", "low", "high"]
+BOUNDS: tuple[Bound, ...] = ("value", "low", "high")
 
 
 # Infinite and NaN values are refused everywhere: a YAML ``.inf`` energy or capacity is a typo,
@@ -124,6 +128,22 @@ class _QuantityBase(StrictModel):
     def known(self) -> bool:
         """True when the quantity has a usable value."""
         return not self.unknown
+
+    def at(self, bound: Bound) -> float:
+        """The value (``bound='value'``) or an end of its ``range`` (``'low'``, ``'high'``);
+        a quantity without a range has the value at both ends.
+
+        Raises
+        ------
+        UnpricedError
+            When the quantity is marked unknown.
+        """
+        value = getattr(self, "value", None)
+        if value is None:
+            raise self._unknown_error()
+        if bound == "value" or self.range is None:
+            return float(value)
+        return float(self.range[0] if bound == "low" else self.range[1])
 
     def _unknown_error(self) -> UnpricedError:
         where = self._where or f"a {type(self).__name__} quantity"

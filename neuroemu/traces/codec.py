@@ -413,13 +413,23 @@ def write_report(group: h5py.Group, report: EnergyReport) -> None:
     counts.attrs.update({k: int(v) for k, v in report.counts.items()})
     if report.per_core_pj is not None:
         _put(group, "per_core_pj", report.per_core_pj, "pJ")
+    if report.operating_point:
+        group.attrs["operating_point"] = report.operating_point
+    # The same report at the ends of the descriptor's ranges (absent: no ranges).
+    for name, bound in (("low", report.low), ("high", report.high)):
+        if bound is not None:
+            write_report(group.create_group(name, track_order=True), bound)
 
 
 def read_report(group: h5py.Group) -> EnergyReport:
     attrs = group.attrs
     dynamic = read_scalars(group["dynamic_pj"].attrs)
     return EnergyReport(
-        **{k: str(attrs[k]) for k in ("device", "device_kind", "style", "method", "scope")},
+        device=str(attrs["device"]),
+        device_kind=str(attrs["device_kind"]),
+        style=str(attrs["style"]),
+        method=str(attrs["method"]),
+        scope=str(attrs["scope"]),
         simulated_ms=float(attrs["simulated_ms"]),
         time_s=float(attrs["time_s"]),
         dynamic_pj={k: None if np.isnan(v) else float(v) for k, v in dynamic.items()},
@@ -429,6 +439,9 @@ def read_report(group: h5py.Group) -> EnergyReport:
         unpriced=tuple(read_strings(attrs, "unpriced")),
         n_inferences=read_optional(attrs, "n_inferences"),
         notes=tuple(read_strings(attrs, "notes")),
+        operating_point=str(attrs.get("operating_point", "")),
+        low=read_report(group["low"]) if "low" in group else None,
+        high=read_report(group["high"]) if "high" in group else None,
     )
 
 

@@ -78,6 +78,9 @@ class Trace:
         Energy and time on the chip.
     gpu_reports : list of EnergyReport
         The same activity priced on GPUs (empty if none were asked for).
+    scope_reports : dict
+        Scope (``chip``, ``board``, ``wall``) -> the chip's report at that scope (empty in
+        traces written before scopes existed).
     """
 
     path: Path
@@ -90,6 +93,7 @@ class Trace:
     counts: EventCounts
     report: EnergyReport
     gpu_reports: list[EnergyReport]
+    scope_reports: dict[str, EnergyReport] = dataclasses.field(default_factory=dict)
 
     @property
     def model(self) -> str:
@@ -179,6 +183,10 @@ def _write(handle: h5py.File, result: RunResult, command: str) -> None:
     gpus = energy.create_group("gpu", track_order=True)
     for index, report in enumerate(result.gpu_reports):
         write_report(gpus.create_group(str(index), track_order=True), report)
+    # The chip's run at every scope it could be priced at (chip, board, wall).
+    scopes = energy.create_group("scopes", track_order=True)
+    for scope, report in result.scope_reports.items():
+        write_report(scopes.create_group(scope, track_order=True), report)
 
 
 def write_trace(
@@ -329,6 +337,10 @@ def read_trace(path: str | Path) -> Trace:
                 counts=read_counts(handle["counts"]),
                 report=read_report(handle["energy/chip"]),
                 gpu_reports=[read_report(gpu_group[k]) for k in sorted(gpu_group, key=int)],
+                scope_reports={
+                    scope: read_report(group)
+                    for scope, group in handle.get("energy/scopes", {}).items()
+                },
             )
         except TraceError:
             raise
