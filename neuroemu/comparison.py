@@ -13,8 +13,8 @@ from typing import Any
 
 from neuroemu.accounting import count_events, estimate_energy
 from neuroemu.activity import Activity
-from neuroemu.errors import CapacityError
-from neuroemu.gpu.model import STYLES, gpu_baseline
+from neuroemu.errors import CapacityError, GpuMemoryError
+from neuroemu.gpu.model import STYLES, gpu_baseline, step_activity
 from neuroemu.mapping.mapping import map_network
 from neuroemu.network.network import Network
 from neuroemu.operating_point import OperatingPoint
@@ -114,7 +114,26 @@ def price_elsewhere(
                 f"{chip.name}: priced on the activity run at dt {activity.dt_ms:g} ms "
                 f"(its own timestep is {own_dt:g} ms)"
             )
+    gpu_reports, gpu_notes = price_on_gpus(network, activity, gpus, gpu_scope)
+    return reports + gpu_reports, notes + gpu_notes
+
+
+def price_on_gpus(
+    network: Network, activity: Activity, gpus: Sequence[GpuSpec], scope: str = "board"
+) -> tuple[list[EnergyReport], list[str]]:
+    """Every GPU in both execution styles; a style the network does not fit is a note.
+
+    The per-step activity the GPU model reads is computed once for all of them.
+    """
+    reports: list[EnergyReport] = []
+    notes: list[str] = []
+    steps = step_activity(network, activity) if gpus else None
     for gpu in gpus:
         for style in STYLES:
-            reports.append(gpu_baseline(network, activity, gpu, style=style, scope=gpu_scope))
+            try:
+                reports.append(
+                    gpu_baseline(network, activity, gpu, style=style, scope=scope, steps=steps)
+                )
+            except GpuMemoryError as exc:
+                notes.append(str(exc))
     return reports, notes

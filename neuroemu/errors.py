@@ -82,6 +82,22 @@ class CapacityError(NeuroEmuError):
         super().__init__(message + (f" {remedy}" if remedy else ""))
 
 
+class GpuMemoryError(NeuroEmuError):
+    """The network does not fit a GPU's device memory in an execution style.
+
+    Attributes
+    ----------
+    gpu, style : str
+        The GPU descriptor and the execution style.
+    needed, available : float
+        Bytes the network needs and bytes the board has.
+    """
+
+    def __init__(self, gpu: str, style: str, needed: float, available: float, message: str):
+        self.gpu, self.style, self.needed, self.available = gpu, style, needed, available
+        super().__init__(message)
+
+
 class UnpricedError(NeuroEmuError):
     """An energy was asked for that the descriptor marks as unknown (never priced as zero)."""
 

@@ -14,9 +14,9 @@ from typing import Any
 from neuroemu.accounting import EventCounts, count_events, estimate_energy
 from neuroemu.accounting.pricing import SCOPES
 from neuroemu.activity import Activity
+from neuroemu.comparison import price_on_gpus
 from neuroemu.engine.runner import simulate
 from neuroemu.errors import NeuroEmuError
-from neuroemu.gpu.model import STYLES, gpu_baseline
 from neuroemu.mapping.mapping import Mapping, map_network
 from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
@@ -43,6 +43,7 @@ class RunResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     gpu_reports: list[EnergyReport] = field(default_factory=list)
     scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The run as plain data (what ``neuroemu run --json`` prints); numpy scalars and
@@ -74,6 +75,7 @@ class RunResult:
             "energy": {**self.report.summary(), "dynamic_pj": self.report.dynamic_pj},
             "scopes": {scope: r.summary() for scope, r in self.scope_reports.items()},
             "gpus": [r.summary() for r in self.gpu_reports],
+            "notes": list(self.notes),
             "timings_s": self.timings_s,
         }
 
@@ -195,11 +197,7 @@ def run_pipeline(
     chip_report = scope_reports[scope]
     timings["account_s"] = time.perf_counter() - start
 
-    gpu_reports = [
-        gpu_baseline(network, activity, spec, style=style, scope=gpu_scope)
-        for spec in gpu_specs
-        for style in STYLES
-    ]
+    gpu_reports, notes = price_on_gpus(network, activity, gpu_specs, gpu_scope)
     timings["total_s"] = time.perf_counter() - started
     return RunResult(
         network=network,
@@ -215,6 +213,7 @@ def run_pipeline(
         timings_s=timings,
         gpu_reports=gpu_reports,
         scope_reports=scope_reports,
+        notes=notes,
     )
 
 

@@ -54,6 +54,10 @@ class Workload:
         Packets one spike sends (1 for a multicast router).
     neurons_per_core : int or None
         Neurons placed on one core as the publication did (default: the chip's limit).
+    spread_over_boards : bool
+        The publication spread the network evenly over every core of the boards it switched
+        on (the case's ``n_boards``), as sPyNNaker users do to keep each core within the
+        real-time tick.
     inference_ms : float or None
         Biological time of one inference, for a ``rate`` operating point.
     """
@@ -67,6 +71,7 @@ class Workload:
     messages_per_spike: float = 1.0
     neurons_per_core: int | None = None
     inference_ms: float | None = None
+    spread_over_boards: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,14 +119,20 @@ class Row:
         return "pass" if low <= ratio <= high else "miss"
 
 
-def synthetic_counts(chip: ChipSpec, workload: Workload) -> EventCounts:
+def synthetic_counts(
+    chip: ChipSpec, workload: Workload, n_boards: int | None = None
+) -> EventCounts:
     """Event counts of ``workload`` on ``chip``, its events spread evenly over the cores used.
 
     Even spreading makes the busiest core the average one, so the work-bound time is a lower
     bound on a real placement's.
     """
     per_core_limit = chip.core.neurons.require()
-    neurons_per_core = min(workload.neurons_per_core or per_core_limit, per_core_limit)
+    wanted = workload.neurons_per_core or per_core_limit
+    if workload.spread_over_boards and n_boards:
+        cores = n_boards * chip.topology.chips_per_board.require() * chip.cores_per_chip
+        wanted = math.ceil(workload.n_neurons / cores)
+    neurons_per_core = min(wanted, per_core_limit)
     n_used = math.ceil(workload.n_neurons / neurons_per_core)
     n_chips = math.ceil(n_used / chip.cores_per_chip)
     n_cores = n_chips * chip.cores_per_chip
@@ -178,7 +189,7 @@ def price_case(case: Case) -> Row:
         read = case.descriptor_value(chip)
         return Row(case, read[0], read[1], read[2])
     assert case.workload is not None  # a case is either a descriptor or a workload case
-    counts = synthetic_counts(chip, case.workload)
+    counts = synthetic_counts(chip, case.workload, case.n_boards)
     point = None if case.operating_point is None else OperatingPoint.parse(case.operating_point)
     report = estimate_energy(counts, chip, point, case.scope, case.n_boards)
     value, low, high = report.bounds(case.figure)

@@ -42,7 +42,8 @@ MEROLLA = "Merolla et al. 2014, Science 345(6197):668-673, doi:10.1126/science.1
 AKOPYAN = "Akopyan et al. 2015, IEEE TCAD 34(10):1537-1557, doi:10.1109/TCAD.2015.2474396"
 VAN_ALBADA = (
     "van Albada et al. 2018, Front. Neurosci. 12:291, doi:10.3389/fnins.2018.00291 "
-    "(4.4 uJ per synaptic event as listed by the INM-6 comparison table)"
+    "(4.4 uJ per synaptic event as listed by the INM-6 comparison table; Knight & Nowotny 2018, "
+    "Front. Neurosci. 12:941, read 5.9 uJ off the same paper's figure)"
 )
 RHODES = (
     "Rhodes et al. 2020, Phil. Trans. R. Soc. A 378:20190160, doi:10.1098/rsta.2019.0160 "
@@ -63,7 +64,8 @@ TRUENORTH_WORKLOAD = Workload(
 
 # The Potjans-Diesmann microcircuit at full scale: 77,169 neurons, 0.1 ms steps, 2.99e8 synapses
 # (3,873 per neuron on average) and about 9.4e8 synaptic events per biological second (the
-# published statistics), hence 9.4e8 / 3,873 = 2.43e5 spikes per second.
+# published statistics), hence 9.4e8 / 3,873 = 2.43e5 spikes per second. Both runs spread the
+# network over the boards they switched on (the board count is part of the published setup).
 _PD14_NEURONS = 77_169
 _PD14_EVENTS = 9.4e8
 PD14_WORKLOAD = Workload(
@@ -72,6 +74,7 @@ PD14_WORKLOAD = Workload(
     duration_ms=1000.0,
     synaptic_events_per_s=_PD14_EVENTS,
     spikes_per_s=_PD14_EVENTS / (2.99e8 / _PD14_NEURONS),
+    spread_over_boards=True,
 )
 
 CASES: list[Case] = [

@@ -148,7 +148,9 @@ def test_structure_of_small_chips() -> None:
     speck = load_chip("speck")
     assert speck.cores_per_chip == 9
     assert "LARGEST" in speck.text  # heterogeneous cores: the file says it uses the maxima
-    assert load_chip("loihi2").energy_pj("synaptic_event") is None
+    assert dynapse.energy_pj("synaptic_event") is None  # unpublished: unknown, never 0
+    loihi2_synop = load_chip("loihi2").energy.per_event_pj.synaptic_event
+    assert loihi2_synop.estimated and loihi2_synop.range is not None  # derived, with a range
 
 
 # --------------------------------------------------------------------------------------------

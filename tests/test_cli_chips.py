@@ -36,8 +36,8 @@ def test_list_shows_every_bundled_chip_and_gpu() -> None:
     assert "board W" in result.output
     loihi = next(line for line in result.output.splitlines() if line.startswith("loihi "))
     assert "23.6" in loihi and "1,024" in loihi
-    loihi2 = next(line for line in result.output.splitlines() if line.startswith("loihi2 "))
-    assert "unknown" in loihi2
+    dynapse2 = next(line for line in result.output.splitlines() if line.startswith("dynapse2 "))
+    assert "unknown" in dynapse2  # no published synaptic-event energy
 
 
 def test_list_json() -> None:
@@ -48,7 +48,7 @@ def test_list_json() -> None:
     assert rows["loihi"]["kind"] == "chip"
     assert rows["loihi"]["synaptic_event_pj"] == 23.6
     assert rows["loihi"]["cores_per_chip"] == 128
-    assert rows["loihi2"]["synaptic_event_pj"] is None
+    assert rows["dynapse2"]["synaptic_event_pj"] is None
     assert rows["truenorth-amortised"]["accounting"] == "amortised"
     gpu = rows[bundled_gpu_names()[0]]
     assert gpu["kind"] == "gpu" and gpu["board_power_w"] > 0 and gpu["fp32_tflops"] > 0

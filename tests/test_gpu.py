@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from neuroemu.activity import Activity, Spikes
-from neuroemu.errors import NeuroEmuError
-from neuroemu.gpu.model import estimate_gpu_time, gpu_baseline, step_activity
+from neuroemu.errors import GpuMemoryError, NeuroEmuError
+from neuroemu.gpu.model import (
+    device_memory_bytes,
+    estimate_gpu_time,
+    gpu_baseline,
+    step_activity,
+)
 from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
 from neuroemu.spec.gpu import GpuSpec, load_gpu, parse_gpu
 from neuroemu.timesteps import delay_steps
@@ -284,12 +289,32 @@ def test_dense_work_does_not_follow_the_spikes() -> None:
     assert busy_run.synaptic_events == 5 * 200 * 200 and quiet_run.synaptic_events == 0
 
 
-def test_heterogeneous_delays_cost_one_dense_matmul_per_slot() -> None:
-    delays = np.tile([0.0, 1.0, 2.0], 100 * 100 // 3 + 1)[: 100 * 100]
-    net = all_to_all(100, 100, delay_ms=delays)
-    time = estimate_gpu_time(net, quiet(2), round_gpu(), style="dense")
-    assert time.kernel("matmul:pre_to_post").launches == 3
-    assert time.kernel("history:pre").launches == 1
+def test_dense_keeps_one_weight_matrix_per_projection_whatever_the_delays() -> None:
+    """A dense simulator stores each weight matrix once and a ring buffer of delayed inputs:
+    doubling the delay slots must not double the weight traffic (it did: one matrix per slot)."""
+    traffic = {}
+    for n_slots in (3, 6):
+        delays = np.tile(np.arange(n_slots, dtype=float), 100 * 100 // n_slots + 1)[: 100 * 100]
+        net = all_to_all(100, 100, delay_ms=delays)
+        time = estimate_gpu_time(net, quiet(2), round_gpu(), style="dense")
+        matmul = time.kernel("matmul:pre_to_post")
+        assert matmul.launches == 1 and time.kernel("history:pre").launches == 1
+        traffic[n_slots] = matmul.dram_bytes + matmul.l2_bytes
+    assert traffic[6] == pytest.approx(traffic[3])
+    # 4-byte weights and a 1-byte delay per entry, plus the spike vectors, every step
+    per_step = 100 * 100 * (4 + 1) + 4 * (100 + 100)
+    assert traffic[3] == pytest.approx(2 * per_step)
+
+
+def test_a_network_too_big_for_the_board_says_so() -> None:
+    net = all_to_all(100, 100)
+    needed = device_memory_bytes(net, "dense", dt_ms=1.0)
+    assert 100 * 100 * 4 < needed < 100 * 100 * 4 + 200 * 4 * 10  # weights, then the state
+    text = ROUND_GPU.replace("BOARD", "300").replace("ATOMIC", "100")
+    tiny = parse_gpu(text.replace("size_gb: {value: 16", f"size_gb: {{value: {needed / 2e9}"))
+    with pytest.raises(GpuMemoryError, match=r"does not fit on round in the dense style: needs"):
+        gpu_baseline(net, quiet(2), tiny, style="dense")
+    assert gpu_baseline(net, quiet(2), round_gpu(), style="dense").total_j > 0
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -386,3 +411,25 @@ def test_rtx2070_predicts_a_run_it_was_not_fitted_to(rtx2070: GpuSpec) -> None:
     report = gpu_baseline(lone(100_000), act, rtx2070, record_spikes=False)
     assert report.time_s / n_steps == pytest.approx(4.77e-6, rel=0.25)
     assert report.power_w == pytest.approx(98.16, rel=0.25)
+
+
+@pytest.mark.parametrize("name", ["rtx2070", "rtx4090", "v100", "a100", "h100", "h200"])
+def test_dense_says_does_not_fit_exactly_when_the_board_is_too_small(name: str) -> None:
+    """Dense memory grows with n_pre x n_post, not with synapses: two 50,000-neuron populations
+    joined by 10 synapses with different delays need 12.5 GB of weights and delays."""
+    rng = np.random.default_rng(1)
+    pops = (Population("pre", 50_000, "lif"), Population("post", 50_000, "lif"))
+    i, j = rng.integers(0, 50_000, 10), rng.integers(0, 50_000, 10)
+    delays = np.arange(10, dtype=float)
+    net = Network(pops, (Projection("pre", "post", i, j, 0.1, delay_ms=delays),))
+    gpu = load_gpu(name)
+    needed = device_memory_bytes(net, "dense", dt_ms=1.0)
+    assert needed > 50_000**2 * 5
+    fits = needed <= gpu.memory.size_gb.require() * 1e9
+    if fits:
+        assert gpu_baseline(net, quiet(2), gpu, style="dense").total_j > 0
+    else:
+        with pytest.raises(GpuMemoryError, match=f"does not fit on {name} in the dense style"):
+            gpu_baseline(net, quiet(2), gpu, style="dense")
+    # the event-driven style stores 10 synapses: it fits everywhere
+    assert gpu_baseline(net, quiet(2), gpu).total_j > 0

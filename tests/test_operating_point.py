@@ -131,10 +131,17 @@ def test_board_power_and_wall_scope_by_hand() -> None:
     assert wall.dynamic_pj["supply_loss"] == pytest.approx(drawn * (1 / 0.8 - 1))
     assert wall.dynamic_pj["host"] == pytest.approx(50.0 * 4e-3 * 1e12)
     assert wall.total_pj == pytest.approx(drawn / 0.8 + 50.0 * 4e-3 * 1e12)
-    # a chip that gives no host power cannot be priced at the wall: it says which part
+    # a chip that gives no host power is priced at the wall without one, and says so
     chip, network, mapping, activity = two_of_everything()
-    bare = estimate_energy(count_events(network, activity, mapping), chip, point, scope="wall")
-    assert bare.total_pj is None and "host" in bare.unpriced
+    counts = count_events(network, activity, mapping)
+    bare = estimate_energy(counts, chip, point, scope="wall")
+    board_only = estimate_energy(counts, chip, point, scope="board")
+    assert bare.total_pj == pytest.approx(board_only.total_pj)
+    assert any("without a host" in note for note in bare.notes)
+    unknown = parse_chip(text.replace("{value: 50.0, source: test}", "{unknown: true, note: x}"))
+    counts = count_events(network, activity, manual_mapping(network, unknown, [0, 4], n_chips=2))
+    marked = estimate_energy(counts, unknown, point, scope="wall")
+    assert marked.total_pj is None and "host" in marked.unpriced
 
 
 def test_ranges_bound_every_figure_and_vanish_without_ranges() -> None:

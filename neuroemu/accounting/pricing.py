@@ -9,7 +9,8 @@ inference) may last, and a step whose work takes longer is an overrun, reported.
 
 The scope says what the energy covers: ``chip`` (the chips the mapping uses), ``board`` (every
 chip of the whole boards switched on, or the board's own idle power where the descriptor gives
-it) and ``wall`` (the boards through their power supplies, plus the host computer). Every figure
+it) and ``wall`` (the boards through their power supplies, plus the host computer where the
+descriptor gives its power; a note says when it does not). Every figure
 is also priced at the low and the high end of the descriptor's ranges (``EnergyReport.low`` and
 ``.high``): energy and time grow with every per-event energy, per-event time and static power, so
 the ends of the ranges bound the result.
@@ -235,11 +236,16 @@ def _add_wall(
         unpriced.append("supply_loss")
     else:
         boards_pj = sum(v for v in drawn if v is not None)
-        dynamic["supply_loss"] = boards_pj * (1.0 / efficiency.at(bound) - 1.0)
+        # Energy falls as efficiency rises: the high end of the energy takes the low efficiency.
+        flipped: Bound = "high" if bound == "low" else "low" if bound == "high" else "value"
+        dynamic["supply_loss"] = boards_pj * (1.0 / efficiency.at(flipped) - 1.0)
     host = system.host_power_w
-    if host is None or host.unknown:
+    if host is None:
+        notes.append(
+            "wall scope without a host: the descriptor gives no host power (system.host_power_w)"
+        )
+    elif host.unknown:
         dynamic["host"] = None
         unpriced.append("host")
-        notes.append("wall scope: the descriptor gives no host power (system.host_power_w)")
     else:
         dynamic["host"] = host.at(bound) * time_s * 1e12

@@ -189,9 +189,9 @@ def run_command(
         summary = result.summary()
         if more:
             summary["chips"] = [r.summary() for r in others]
-            summary["notes"] = notes
+            summary["notes"] = [*notes, *result.notes]
         echo_json(summary)
         return
-    print_result(result, [*others, *result.gpu_reports], notes)
+    print_result(result, [*others, *result.gpu_reports], [*notes, *result.notes])
     if trace is not None:
         click.echo(f"trace written to {trace}")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from neuroemu.activity import Activity
-from neuroemu.errors import NeuroEmuError
+from neuroemu.errors import GpuMemoryError, NeuroEmuError
 from neuroemu.network.network import Network, PoissonInput
 from neuroemu.report import EnergyReport
 from neuroemu.spec.gpu import PRECISION_BYTES, GpuSpec
@@ -228,32 +228,59 @@ def _event_driven(network: Network, acts: StepActivity, kernels: _Kernels, b: in
         kernels.add("learning_kernel", "learning_kernel", 1, "fp32", b * ops, b * dram)
 
 
-def _dense(network: Network, acts: StepActivity, kernels: _Kernels, b: int, precision: str) -> None:
+def _dense_layout(
+    network: Network, dt_ms: float, batch: int, precision: str
+) -> tuple[dict[str, float], dict[str, float], dict[str, int], float]:
+    """What a dense simulator keeps on the device, in bytes.
+
+    One weight matrix per projection (``n_pre x n_post``), plus a delay matrix of one byte per
+    entry where the projection's delays differ; one ring buffer of the presynaptic spikes per
+    source with delays (``slots x n_pre``); the neuron state. Returns (weights, delay matrices,
+    ring slots per source, state bytes).
+    """
     width = PRECISION_BYTES[precision]
     size = {g.name: g.size for g in (*network.populations, *network.inputs)}
-    slots = {p.name: np.unique(delay_steps(p.delay_ms, acts.dt_ms)) for p in network.projections}
-    weights = {
-        p.name: len(slots[p.name]) * width * size[p.pre] * size[p.post] for p in network.projections
-    }
-    state = sum(
-        b * p.size * FLOAT_BYTES * _n_state(network, p.name)[0] for p in network.populations
+    weights: dict[str, float] = {}
+    delays: dict[str, float] = {}
+    slots: dict[str, int] = {}
+    for p in network.projections:
+        n_entries = size[p.pre] * size[p.post]
+        weights[p.name] = float(width * n_entries)
+        steps = delay_steps(p.delay_ms, dt_ms)
+        delays[p.name] = float(DELAY_BYTES * n_entries) if np.ndim(steps) else 0.0
+        deepest = int(np.max(steps)) if np.size(steps) else 0
+        if deepest > 0:
+            slots[p.pre] = max(slots.get(p.pre, 0), deepest + 1)
+    state = float(
+        sum(
+            batch * p.size * FLOAT_BYTES * _n_state(network, p.name)[0] for p in network.populations
+        )
     )
-    resident = sum(weights.values()) + state <= kernels.spec.memory.l2_mb.require() * 1e6
+    return weights, delays, slots, state
+
+
+def _dense(network: Network, acts: StepActivity, kernels: _Kernels, b: int, precision: str) -> None:
+    """Per step and projection one matmul of the weight matrix with the spike vector that the
+    ring buffer holds for its delay; a projection whose delays differ gathers each entry's
+    delayed spike (reading its delay matrix too), so its traffic does not grow with the slots."""
+    width = PRECISION_BYTES[precision]
+    size = {g.name: g.size for g in (*network.populations, *network.inputs)}
+    weights, delays, slots, state = _dense_layout(network, acts.dt_ms, b, precision)
+    ring = sum(b * width * size[name] * n for name, n in slots.items())
+    resident = sum(weights.values()) + sum(delays.values()) + state + ring
+    resident_in_l2 = resident <= kernels.spec.memory.l2_mb.require() * 1e6
 
     def elementwise(name: str, elements: float, launches: int, term: str = "neuron_kernel") -> None:
         kernels.add(name, term, launches, "fp32", elements, ELEMENTWISE_BYTES * elements)
 
-    delayed = set()
     for proj in network.projections:
-        n_pre, n_post, n_slots = size[proj.pre], size[proj.post], len(slots[proj.name])
-        matrix = weights[proj.name] / n_slots
+        n_pre, n_post = size[proj.pre], size[proj.post]
+        matrix = weights[proj.name] + delays[proj.name]
         activations = width * b * (n_pre + n_post)
-        dram, l2 = (activations, matrix) if resident else (activations + matrix, 0)
+        dram, l2 = (activations, matrix) if resident_in_l2 else (activations + matrix, 0)
         ops = 2.0 * b * n_pre * n_post
-        kernels.add(f"matmul:{proj.name}", "matmul", n_slots, precision, ops, dram, l2)
-        elementwise(f"accumulate:{proj.name}", b * n_post, n_slots)
-        if slots[proj.name].max() > 0:
-            delayed.add(proj.pre)
+        kernels.add(f"matmul:{proj.name}", "matmul", 1, precision, ops, dram, l2)
+        elementwise(f"accumulate:{proj.name}", b * n_post, 1)
         if proj.plasticity is not None:  # two outer products, the update and the clip
             elementwise(f"stdp:{proj.name}", n_pre * n_post, 4, "learning_kernel")
     for pop in network.populations:
@@ -263,8 +290,54 @@ def _dense(network: Network, acts: StepActivity, kernels: _Kernels, b: int, prec
     for source in network.inputs:
         launches = 2 if isinstance(source, PoissonInput) else 1  # rand + compare, or a lookup
         elementwise(f"input:{source.name}", b * source.size, launches)
-    for name in sorted(delayed):
+    for name in sorted(slots):
         elementwise(f"history:{name}", b * size[name], 1)
+
+
+def device_memory_bytes(
+    network: Network, style: str, dt_ms: float, batch: int = 1, precision: str = "fp32"
+) -> float:
+    """Device memory the network needs in a style: synapses (or weight matrices), state, buffers.
+
+    Event-driven: per synapse a target index, a weight unless the projection's weights are all
+    equal, a delay byte where delays differ, and per source row pointers; the neuron state and
+    input accumulators; a spike buffer. Dense: see :func:`_dense_layout`.
+    """
+    if style == "dense":
+        weights, delays, slots, state = _dense_layout(network, dt_ms, batch, precision)
+        width = PRECISION_BYTES[precision]
+        size = {g.name: g.size for g in (*network.populations, *network.inputs)}
+        ring = sum(batch * width * size[name] * n for name, n in slots.items())
+        return sum(weights.values()) + sum(delays.values()) + state + ring
+    total = 0.0
+    for proj in network.projections:
+        uniform_w = len(proj.weight) == 0 or bool(np.all(proj.weight == proj.weight[0]))
+        per_synapse = INDEX_BYTES + (0 if uniform_w else FLOAT_BYTES)
+        per_synapse += DELAY_BYTES if np.ndim(proj.delay_ms) else 0
+        total += proj.n_synapses * per_synapse + ROW_BYTES * _group_size(network, proj.pre)
+    for pop in network.populations:
+        n_state, n_acc = _n_state(network, pop.name)
+        total += batch * pop.size * FLOAT_BYTES * (n_state + n_acc) + batch * pop.size * SPIKE_BYTES
+    return total
+
+
+def check_fits(
+    network: Network,
+    gpu: GpuSpec,
+    style: str,
+    dt_ms: float,
+    batch: int = 1,
+    precision: str = "fp32",
+) -> None:
+    """Raise :class:`~neuroemu.errors.GpuMemoryError` when the network does not fit ``gpu``."""
+    needed = device_memory_bytes(network, style, dt_ms, batch, precision)
+    size = gpu.memory.size_gb.require() * 1e9
+    if needed > size:
+        raise GpuMemoryError(
+            gpu.name, style, needed, size,
+            f"does not fit on {gpu.name} in the {style} style: needs {needed / 1e9:.3g} GB of "
+            f"device memory, the board has {size / 1e9:.3g} GB (memory.size_gb)",
+        )  # fmt: skip
 
 
 def estimate_gpu_time(
@@ -275,20 +348,23 @@ def estimate_gpu_time(
     batch: int = 1,
     record_spikes: bool = True,
     precision: str = "fp32",
+    steps: StepActivity | None = None,
 ) -> GpuTime:
     """Time of every kernel and step for ``activity`` run ``batch`` times in parallel on ``gpu``.
 
     ``record_spikes`` copies the spikes to the host after every step (event-driven: the spike
     count and indices; dense: the boolean spike tensor) after a stream sync, as GeNN 3 and eager
     PyTorch loops do. ``precision`` is the dense matmuls' (neuron updates and the event-driven
-    style are fp32).
+    style are fp32). ``steps`` is :func:`step_activity` of the run when the caller has it (it is
+    the same for every GPU and style).
     """
     if style not in STYLES:
         raise NeuroEmuError(f"unknown GPU style {style!r}: expected one of {', '.join(STYLES)}")
     if not isinstance(batch, int) or batch < 1:
         raise NeuroEmuError(f"batch must be a positive integer, got {batch!r}")
     gpu.check_precision(precision)
-    acts = step_activity(network, activity)
+    check_fits(network, gpu, style, activity.dt_ms, batch, precision)
+    acts = steps if steps is not None else step_activity(network, activity)
     kernels = _Kernels(gpu, acts.n_steps)
     if style == "event-driven":
         _event_driven(network, acts, kernels, batch)
@@ -323,6 +399,7 @@ def gpu_baseline(
     scope: str = "board",
     record_spikes: bool = True,
     precision: str = "fp32",
+    steps: StepActivity | None = None,
 ) -> EnergyReport:
     """Estimated energy and time of running ``network`` with ``activity`` on ``gpu``.
 
@@ -342,16 +419,25 @@ def gpu_baseline(
         Copy spikes to the host every step (see :func:`estimate_gpu_time`).
     precision : str
         Precision of the dense style's matmuls (``fp32``, ``bf16_tensor``...).
+    steps : StepActivity or None
+        :func:`step_activity` of this run, computed once by a caller that prices several GPUs.
 
     Returns
     -------
     EnergyReport
         ``dynamic_pj`` per term, ``static_pj`` = idle-with-context power x time, ``time_s``
         after the power cap, ``counts`` of the events behind it, notes on the cap and the scope.
+
+    Raises
+    ------
+    GpuMemoryError
+        When the network does not fit the board's memory in that style.
     """
     if scope not in SCOPES:
         raise NeuroEmuError(f"unknown scope {scope!r}: expected one of {', '.join(SCOPES)}")
-    timing = estimate_gpu_time(network, activity, gpu, style, batch, record_spikes, precision)
+    timing = estimate_gpu_time(
+        network, activity, gpu, style, batch, record_spikes, precision, steps
+    )
     e_dram = gpu.energy.per_dram_byte_pj.require()
     e_launch_pj = gpu.energy.per_launch_nj.require() * 1e3
     dynamic: dict[str, float] = {}
