@@ -1,0 +1,703 @@
+"""Calibrate the event-driven GPU constants against published wall-clock timings.
+
+Reads ``benchmarks/data/gpu_timings.yaml`` (published simulation times of GeNN, Brian2GeNN and
+NEST GPU runs, with their citations), rebuilds every case it can as a neuroemu
+:class:`~neuroemu.network.network.Network` with an :class:`~neuroemu.activity.Activity` of the
+published rate (synthetic spike trains, fixed seeds: the GPU model needs only event counts), prices
+it with :func:`neuroemu.gpu.model.gpu_baseline` (``style="event-driven"``) on the bundled
+descriptor as it is, and then fits, per GPU generation, the descriptor's event-driven constants
+
+    timing.atomic_throughput_gops, timing.launch_latency_us, timing.memory_fraction,
+    timing.sync_us, timing.host_copy_latency_us
+
+by least squares on log(time) (``scipy.optimize.least_squares``, parameters in log space, values
+overridden in memory with pydantic ``model_copy``; nothing is written).
+
+Identification. A constant is fitted only where the generation's cases can move it, judged from
+where the modelled time goes at the descriptor's values: the launch latency if kernels are
+launch-bound, the atomic throughput if synaptic events are delivered, the memory fraction only
+from memory-bound steps without synapses (with synapses, neuron-state and synaptic traffic both
+grow with the network and the data cannot tell them apart), the host-copy latency only if spikes
+are copied to the host every step; ``sync_us`` enters only in the sum ``sync_us +
+host_copy_latency_us`` and is always fixed. A free constant that does not bind at the optimum
+(largest |d log t / d log c| below 0.02) is fixed and the rest refitted. Fixed constants keep the
+descriptor's values and are reported as not identified. Standard errors come from the Jacobian
+at the optimum (``s^2 (J^T J)^-1``); a leave-one-out refit predicts each fitted case from the
+others. The Potjans-Diesmann microcircuit is never fitted: its cases (``holdout: true``) are
+priced before and after as an independent check, and on GPUs without calibration cases with each
+fitted generation carried over (atomic throughput scaled by DRAM bandwidth).
+
+Diagnostic (not part of neuroemu's model). GeNN-like synapse kernels parallelise a spike's row
+over threads and take the spikes of a step one after another, so a step costs about a fixed time
+per (spike, projection) pair on top of what the roofline charges. The script refits each
+generation with such a term, ``row_us`` per pair, to show how much of the misfit it explains.
+
+Scaling, exact for the model's counts:
+
+- A homogeneous network of ``N = b x N0`` neurons with a fixed fan-out is priced as ``batch=b``
+  copies of an ``N0``-neuron network with the same fan-out (every kernel's work is proportional to
+  the batch; the launches per step are not), so million-neuron cases need no 1e9-synapse Network.
+  The microcircuit is built at ``scale`` with full in-degrees (``k_scale=1``) and ``batch=1/scale``.
+- Stationary activity is simulated over a window of steps and the time multiplied by
+  ``published steps / window steps``.
+
+Run ``python benchmarks/gpu_fit.py`` (about 20 s on two cores); ``--quick`` skips the
+leave-one-out refits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import inspect
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from scipy.optimize import least_squares
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models import microcircuit  # noqa: E402
+from neuroemu.activity import Activity, Spikes  # noqa: E402
+from neuroemu.gpu import model as gpu_model  # noqa: E402
+from neuroemu.gpu.model import gpu_baseline  # noqa: E402
+from neuroemu.network.connectivity import (  # noqa: E402
+    all_to_all,
+    fixed_indegree,
+    fixed_probability,
+    one_to_one,
+)
+from neuroemu.network.network import (  # noqa: E402
+    Network,
+    Population,
+    Projection,
+    SpikeTimesInput,
+)
+from neuroemu.network.neuron_models import LIF, NeuronModel, SynapticTarget  # noqa: E402
+from neuroemu.spec.gpu import GpuSpec, bundled_gpu_names, load_gpu  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data" / "gpu_timings.yaml"
+PARAMS = (
+    "atomic_throughput_gops",
+    "launch_latency_us",
+    "memory_fraction",
+    "sync_us",
+    "host_copy_latency_us",
+)
+SHORT = {
+    "atomic_throughput_gops": "atomic Gop/s",
+    "launch_latency_us": "launch us",
+    "memory_fraction": "mem frac",
+    "sync_us": "sync us",
+    "host_copy_latency_us": "copy us",
+}
+# Search bounds of the fit (the model's own limits: memory_fraction in (0, 1]).
+BOUNDS = {
+    "atomic_throughput_gops": (0.01, 1e4),
+    "launch_latency_us": (0.05, 200.0),
+    "memory_fraction": (0.01, 1.0),
+    "sync_us": (0.01, 1e3),
+    "host_copy_latency_us": (0.01, 1e3),
+}
+SEED = 20240611
+
+# COBAHH's Hodgkin-Huxley neuron (Traub & Miles) with two exponential conductances, exponential
+# Euler. Only flops_per_update, the state variables and the refractory flag reach the GPU model:
+# six rate functions (about 31 flops and 6 exp), the exponential-Euler updates of m, n and h
+# (18 flops, 3 exp) and of V (about 25 flops, 1 exp), two conductance decays, threshold and
+# refractoriness: about 80 flops and 10 exp, counted here as 120 (an exp as 4). The neuron kernel
+# of these cases is memory- or launch-bound whatever this count is within a factor of 3.
+HH_COBA = NeuronModel(
+    name="hh_coba",
+    description="COBAHH neuron (Brette et al. 2007, benchmark 3), for the GPU model only",
+    equations="dv/dt = 0*mV/ms : volt (unless refractory)",
+    threshold="v > -20*mV",
+    reset="",
+    refractory="refractory",
+    method="exact",
+    parameters={"refractory_ms": 3.0},
+    targets={
+        "exc": SynapticTarget("g_E_post += w", "nS"),
+        "inh": SynapticTarget("g_I_post += w", "nS"),
+    },
+    flops_per_update=120,
+    state_units={"v": "mV", "m": "1", "n": "1", "h": "1", "g_E": "nS", "g_I": "nS"},
+)
+
+
+# ---- the data ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    """One published timing, flattened from its study."""
+
+    id: str
+    data: dict[str, Any]
+    network: Network | None = None
+    activity: Activity | None = None
+    batch: int = 1
+    step_scale: float = 1.0
+    spike_rows: float = 0.0
+    before: float | None = None
+    after: float | None = None
+
+    @property
+    def wall_s(self) -> float:
+        return float(self.data["wall_s"])
+
+    @property
+    def descriptor(self) -> str | None:
+        return self.data.get("gpu", {}).get("descriptor")
+
+    @property
+    def generation(self) -> str:
+        return str(self.data.get("gpu", {}).get("generation", "?"))
+
+    @property
+    def fit(self) -> bool:
+        return bool(self.data.get("fit", False)) and not self.holdout
+
+    @property
+    def holdout(self) -> bool:
+        return bool(self.data.get("holdout", False))
+
+    @property
+    def evaluate(self) -> bool:
+        return bool(self.data.get("evaluate", True)) and self.descriptor is not None
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_cases(path: Path = DATA) -> tuple[list[Case], dict[str, str]]:
+    """All cases of the data file, each with its study's keys merged in."""
+    doc = yaml.safe_load(path.read_text())
+    cases = []
+    for study in doc["studies"]:
+        shared = {k: v for k, v in study.items() if k not in ("cases", "id")}
+        for entry in study["cases"]:
+            data = _merge(shared, entry)
+            data["study"] = study["id"]
+            cases.append(Case(id=entry["id"], data=data))
+    return cases, doc["sources"]
+
+
+# ---- rebuilding the cases ----------------------------------------------------------------------
+
+
+def _bernoulli_spikes(n: int, steps: int, p: float, rng: np.random.Generator) -> Spikes:
+    """Each neuron fires at each step with probability ``p`` (Poisson at rate p / dt)."""
+    step, neuron = np.nonzero(rng.random((steps, n)) < p)
+    return Spikes(neuron, step)
+
+
+def _lockstep_spikes(n: int, steps: int, period: int, phase: int = 0) -> Spikes:
+    """All ``n`` neurons fire together every ``period`` steps, from step ``phase``."""
+    fire = np.arange(phase % period, steps, period)
+    return Spikes(np.tile(np.arange(n), len(fire)), np.repeat(fire, n))
+
+
+def build_cobahh(spec: dict[str, Any], dt_ms: float) -> tuple[Network, dict[str, Spikes], int, int]:
+    """COBAHH with ~``fan_out`` random targets per neuron, as ``batch`` copies of a base network."""
+    neurons = int(spec["neurons"])
+    base = min(neurons, int(spec["base_neurons"]))
+    if neurons % base:
+        raise ValueError(f"{neurons} neurons is not a whole number of {base}-neuron copies")
+    batch = neurons // base
+    rng = np.random.default_rng(SEED + neurons)
+    sizes = {"exc": int(0.8 * base), "inh": base - int(0.8 * base)}
+    prob = min(1.0, float(spec["fan_out"]) / base)
+    pops = tuple(Population(name, size, HH_COBA) for name, size in sizes.items())
+    projections = []
+    for pre, target in (("exc", "exc"), ("inh", "inh")):
+        for post in ("exc", "inh"):
+            i, j = fixed_probability(sizes[pre], sizes[post], prob, rng)
+            weight = (rng.random(len(i)) * 1e-9).astype(np.float32)
+            projections.append(Projection(pre, post, i, j, weight, 0.0, target=target))
+    network = Network(pops, tuple(projections), name="cobahh")
+    steps = int(spec["window_steps"])
+    p_fire = float(spec["rate_hz"]) * dt_ms * 1e-3
+    spikes = {name: _bernoulli_spikes(size, steps, p_fire, rng) for name, size in sizes.items()}
+    return network, spikes, batch, steps
+
+
+def _connect(rule: dict[str, Any], n_pre: int, n_post: int, rng: np.random.Generator) -> tuple:
+    kind = rule["rule"]
+    if kind == "fixed_fan_out":  # every source has exactly k distinct targets
+        targets, sources = fixed_indegree(n_post, n_pre, int(rule["k"]), rng)
+        return sources, targets
+    if kind == "fixed_probability":
+        return fixed_probability(n_pre, n_post, float(rule["p"]), rng)
+    if kind == "one_to_one":
+        return one_to_one(n_pre)
+    if kind == "all_to_all":
+        return all_to_all(n_pre, n_post)
+    raise ValueError(f"unknown connection rule {kind!r}")
+
+
+def build_snab(spec: dict[str, Any], dt_ms: float) -> tuple[Network, dict[str, Spikes], int, int]:
+    """A SNABSuite energy benchmark: LIF groups firing in lockstep, spike-source arrays, one
+    connector with one weight and the default 1 ms delay.
+
+    The neurons are ``lif`` (a voltage and a refractory counter, plus one input accumulator per
+    incoming projection): the state GeNN keeps for an IF_cond_exp neuron, whose conductances are
+    the synapse groups' input variables.
+    """
+    rng = np.random.default_rng(SEED)
+    groups = spec.get("groups", [])
+    sources = spec.get("sources", [])
+    periods = [int(g["period_steps"]) for g in (*groups, *sources) if g["period_steps"]]
+    steps = int(spec.get("window_steps") or int(spec["window_periods"]) * max(periods))
+    pops = tuple(Population(g["name"], int(g["size"]), LIF) for g in groups)
+    spikes: dict[str, Spikes] = {}
+    for g in groups:
+        if g["period_steps"]:
+            spikes[g["name"]] = _lockstep_spikes(int(g["size"]), steps, int(g["period_steps"]))
+    inputs = []
+    for s in sources:
+        fire = _lockstep_spikes(int(s["size"]), steps, int(s["period_steps"]), s["first_step"])
+        spikes[s["name"]] = fire
+        inputs.append(SpikeTimesInput(s["name"], int(s["size"]), fire.neuron, fire.step * dt_ms))
+    sizes = {g["name"]: int(g["size"]) for g in (*groups, *sources)}
+    projections = []
+    for rule in spec.get("connections", []):
+        i, j = _connect(rule, sizes[rule["pre"]], sizes[rule["post"]], rng)
+        projections.append(Projection(rule["pre"], rule["post"], i, j, 0.1, delay_ms=1.0))
+    return Network(pops, tuple(projections), tuple(inputs), name="snab"), spikes, 1, steps
+
+
+def build_microcircuit(
+    spec: dict[str, Any], dt_ms: float
+) -> tuple[Network, dict[str, Spikes], int, int]:
+    """The microcircuit at ``scale`` with full in-degrees, ``1/scale`` copies, Poisson spikes at
+    the published full-scale population rates."""
+    scale = float(spec["scale"])
+    batch = round(1.0 / scale)
+    network = microcircuit.build(scale=scale, k_scale=1.0, background="noise", seed=1)
+    rng = np.random.default_rng(SEED)
+    steps = int(spec["window_steps"])
+    spikes = {}
+    for pop, rate in zip(network.populations, microcircuit.FULL_MEAN_RATES_HZ, strict=True):
+        spikes[pop.name] = _bernoulli_spikes(pop.size, steps, rate * dt_ms * 1e-3, rng)
+    return network, spikes, batch, steps
+
+
+BUILDERS: dict[str, Callable[..., tuple[Network, dict[str, Spikes], int, int]]] = {
+    "cobahh": build_cobahh,
+    "snab": build_snab,
+    "microcircuit": build_microcircuit,
+}
+
+
+def rebuild(case: Case) -> None:
+    """Attach the case's network, activity, batch and step scale."""
+    spec = case.data["rebuild"]
+    dt_ms = float(case.data["network"]["dt_ms"])
+    network, spikes, batch, steps = BUILDERS[spec["builder"]](spec, dt_ms)
+    case.network, case.batch = network, batch
+    case.activity = Activity(dt_ms=dt_ms, n_steps=steps, spikes=spikes, seed=SEED, device="model")
+    published_steps = round(float(case.data["bio_time_s"]) * 1e3 / dt_ms)
+    case.step_scale = published_steps / steps
+    # (spike, projection) pairs of the whole published run: rows a GeNN-like synapse kernel walks
+    pairs = sum(len(spikes[p.pre]) for p in network.projections if p.pre in spikes)
+    case.spike_rows = float(pairs * batch * case.step_scale)
+
+
+# Newer neuroemu takes the run's step counts as ``steps=``; older versions recount them on every
+# call, which memoised_step_activity() below avoids.
+PASS_STEPS = "steps" in inspect.signature(gpu_baseline).parameters
+
+
+def _steps_kw(case: Case) -> dict[str, Any]:
+    if not PASS_STEPS:
+        return {}
+    assert case.network is not None and case.activity is not None
+    return {"steps": gpu_model.step_activity(case.network, case.activity)}
+
+
+@contextlib.contextmanager
+def memoised_step_activity() -> Iterator[None]:
+    """Count each case's events once: the counts depend on the network and the activity only,
+    not on the descriptor, and the fit prices every case hundreds of times."""
+    original = gpu_model.step_activity
+    cache: dict[tuple[int, int], gpu_model.StepActivity] = {}
+
+    def cached(network: Network, activity: Activity) -> gpu_model.StepActivity:
+        key = (id(network), id(activity))
+        if key not in cache:
+            cache[key] = original(network, activity)
+        return cache[key]
+
+    gpu_model.step_activity = cached  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        gpu_model.step_activity = original  # type: ignore[assignment]
+
+
+# ---- pricing and fitting -----------------------------------------------------------------------
+
+
+def with_timing(spec: GpuSpec, values: dict[str, float]) -> GpuSpec:
+    """The descriptor with some ``timing`` values replaced (in memory, pydantic ``model_copy``)."""
+    update = {
+        name: getattr(spec.timing, name).model_copy(update={"value": float(value)})
+        for name, value in values.items()
+    }
+    return spec.model_copy(update={"timing": spec.timing.model_copy(update=update)})
+
+
+def timing_values(spec: GpuSpec) -> dict[str, float]:
+    return {name: getattr(spec.timing, name).require() for name in PARAMS}
+
+
+def price(case: Case, spec: GpuSpec, row_us: float = 0.0) -> float:
+    """Modelled wall-clock time of the published run, in seconds; ``row_us`` adds the diagnostic
+    per-(spike, projection) cost (not part of neuroemu's model)."""
+    assert case.network is not None and case.activity is not None
+    report = gpu_baseline(
+        case.network,
+        case.activity,
+        spec,
+        style="event-driven",
+        batch=case.batch,
+        record_spikes=bool(case.data.get("record_spikes", False)),
+        **_steps_kw(case),
+    )
+    return report.time_s * case.step_scale + row_us * 1e-6 * case.spike_rows
+
+
+ROW = "row_us"  # diagnostic only: a per-(spike, projection) cost neuroemu's model does not have
+ROW_BOUNDS = (1e-4, 100.0)
+# A free constant whose largest |d log t / d log c| over the cases falls below this at the optimum
+# is fixed at the descriptor's value (it does not bind: the data say nothing about it).
+MIN_SENSITIVITY = 0.02
+
+
+@dataclass
+class Fit:
+    """The result of fitting one generation (``row`` adds the diagnostic per-spike term)."""
+
+    generation: str
+    free: list[str]
+    start: dict[str, float]
+    values: dict[str, float]
+    log_se: dict[str, float | None]
+    residuals: dict[str, float]
+    sensitivity: dict[str, float]
+    reasons: dict[str, str]
+    rms: float
+    row: bool = False
+
+
+def _bounds(name: str) -> tuple[float, float]:
+    return ROW_BOUNDS if name == ROW else BOUNDS[name]
+
+
+def _price_at(case: Case, spec: GpuSpec, values: dict[str, float]) -> float:
+    timing = {k: v for k, v in values.items() if k in PARAMS}
+    return price(case, with_timing(spec, timing), values.get(ROW, 0.0))
+
+
+def _solve(cases: list[Case], specs: dict[str, GpuSpec], free: list[str], start: dict[str, float]):
+    lo = np.log([_bounds(p)[0] for p in free])
+    hi = np.log([_bounds(p)[1] for p in free])
+    x0 = np.clip(np.log([start[p] for p in free]), lo + 1e-9, hi - 1e-9)
+    target = np.log([c.wall_s for c in cases])
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        values = {**start, **dict(zip(free, np.exp(x), strict=True))}
+        return np.log([_price_at(c, specs[c.id], values) for c in cases]) - target
+
+    return least_squares(residuals, x0, bounds=(lo, hi), diff_step=1e-2)
+
+
+def _sensitivity(
+    cases: list[Case], specs: dict[str, GpuSpec], point: dict[str, float], names: list[str]
+) -> dict[str, float]:
+    """Largest |d log t / d log value| over the cases, per constant, at ``point`` (+-10 %)."""
+    out = {}
+    for name in names:
+        lo, hi = _bounds(name)
+        up, down = min(point[name] * 1.1, hi), max(point[name] / 1.1, lo)
+        worst = 0.0
+        for c in cases:
+            t_up = _price_at(c, specs[c.id], {**point, name: up})
+            t_down = _price_at(c, specs[c.id], {**point, name: down})
+            worst = max(worst, abs(np.log(t_up / t_down) / np.log(up / down)))
+        out[name] = worst
+    return out
+
+
+def identify(cases: list[Case], specs: dict[str, GpuSpec]) -> dict[str, str]:
+    """Which constants the cases can identify, from where their modelled time goes at the
+    descriptor's values: constant -> "free: why" or "fixed: why"."""
+    shares = []
+    for c in cases:
+        assert c.network is not None and c.activity is not None
+        record = bool(c.data.get("record_spikes", False))
+        t = gpu_model.estimate_gpu_time(
+            c.network, c.activity, specs[c.id], batch=c.batch, record_spikes=record, **_steps_kw(c)
+        )
+        total = t.time_s
+        kernels = t.kernels
+        shares.append(
+            {
+                "launch": sum(k.time_s for k in kernels if k.bound == "launch") / total,
+                "events": float(t.steps.events.sum()),
+                "neuron_memory": sum(
+                    k.time_s for k in kernels if k.name == "neuron_kernel" and k.bound == "memory"
+                )
+                / total
+                if not c.network.projections
+                else 0.0,
+                "copy": t.copy_time_s / total,
+            }
+        )
+    n = len(cases)
+    launch = sum(s["launch"] >= 0.2 for s in shares)
+    events = sum(s["events"] > 0 for s in shares)
+    memory = sum(s["neuron_memory"] >= 0.2 for s in shares)
+    copy_ = sum(s["copy"] >= 0.2 for s in shares)
+    return {
+        "launch_latency_us": f"free: launch-bound kernels carry >= 20 % of {launch}/{n} cases"
+        if launch
+        else "fixed: no case is launch-bound",
+        "atomic_throughput_gops": f"free: {events}/{n} cases deliver synaptic events"
+        if events
+        else "fixed: no case delivers synaptic events",
+        "memory_fraction": f"free: {memory}/{n} cases without synapses are memory-bound"
+        if memory
+        else "fixed: no case without synapses is memory-bound; with synapses, neuron state and "
+        "synaptic traffic both grow with N and the data cannot tell them apart",
+        "host_copy_latency_us": f"free: {copy_}/{n} cases copy spikes every step"
+        if copy_
+        else "fixed: no case copies spikes to the host every step",
+        "sync_us": "fixed: enters only as sync_us + host_copy_latency_us per recorded step",
+    }
+
+
+def fit_generation(
+    generation: str, cases: list[Case], specs: dict[str, GpuSpec], row: bool = False
+) -> Fit:
+    """Least squares on log(time) over the generation's fitted cases."""
+    start = timing_values(specs[cases[0].id])
+    reasons = identify(cases, specs)
+    free = [p for p in PARAMS if reasons[p].startswith("free")]
+    if row:
+        start[ROW] = 0.1
+        free.append(ROW)
+        reasons[ROW] = "free: diagnostic per-(spike, projection) cost, not in neuroemu"
+    for _ in range(len(free)):  # drop what does not bind at the optimum, then refit
+        result = _solve(cases, specs, free, start)
+        values = {**start, **dict(zip(free, np.exp(result.x), strict=True))}
+        sens = _sensitivity(cases, specs, values, free)
+        idle = [p for p in free if sens[p] < MIN_SENSITIVITY]
+        if not idle:
+            break
+        for p in idle:
+            free.remove(p)
+            reasons[p] = (
+                f"fixed: does not bind at the fitted optimum (max |dlog t/dlog c| {sens[p]:.3f})"
+            )
+    jac, res = result.jac, result.fun
+    dof = len(cases) - len(free)
+    log_se: dict[str, float | None] = dict.fromkeys(free)
+    if dof > 0:
+        s2 = float(res @ res) / dof
+        with contextlib.suppress(np.linalg.LinAlgError):
+            cov = s2 * np.linalg.inv(jac.T @ jac)
+            log_se = {p: float(np.sqrt(max(cov[k, k], 0.0))) for k, p in enumerate(free)}
+    return Fit(
+        generation=generation,
+        free=free,
+        start=start,
+        values=values,
+        log_se=log_se,
+        residuals={c.id: float(r) for c, r in zip(cases, res, strict=True)},
+        sensitivity=_sensitivity(cases, specs, values, [*PARAMS, *([ROW] if row else [])]),
+        reasons=reasons,
+        rms=float(np.sqrt(np.mean(res**2))),
+        row=row,
+    )
+
+
+def leave_one_out(
+    cases: list[Case], specs: dict[str, GpuSpec], fit: Fit
+) -> dict[str, tuple[float, dict[str, float]]]:
+    """Refit without each case (same free constants) and predict it: case -> (ratio, values)."""
+    out = {}
+    for held in cases:
+        rest = [c for c in cases if c is not held]
+        if len(rest) < len(fit.free):
+            continue
+        result = _solve(rest, specs, fit.free, fit.values)
+        values = {**fit.values, **dict(zip(fit.free, np.exp(result.x), strict=True))}
+        out[held.id] = (_price_at(held, specs[held.id], values) / held.wall_s, values)
+    return out
+
+
+def carry_over(fit: Fit, donor: GpuSpec, spec: GpuSpec) -> dict[str, float]:
+    """A generation's fitted constants moved to another GPU: the free ones as fitted, except the
+    atomic throughput, scaled by DRAM bandwidth (the rule the bundled descriptors already use);
+    the constants the fit could not identify keep the target descriptor's values."""
+    values = {**timing_values(spec), **{p: fit.values[p] for p in fit.free}}
+    if "atomic_throughput_gops" in fit.free:
+        ratio = spec.memory.bandwidth_gb_s.require() / donor.memory.bandwidth_gb_s.require()
+        values["atomic_throughput_gops"] *= ratio
+    return values
+
+
+# ---- reporting ---------------------------------------------------------------------------------
+
+
+def _fmt_s(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
+def print_table(title: str, cases: list[Case], extra: dict[str, float] | None = None) -> None:
+    print(f"\n{title}")
+    head = f"{'case':30} {'descriptor':18} {'published s':>11} {'before s':>9} {'after s':>9}"
+    head += f" {'after/pub':>9}"
+    if extra is not None:
+        head += f" {'+row s':>8} {'ratio':>6}"
+    print(head)
+    for c in cases:
+        gpu = f"{c.descriptor} ({c.generation})"
+        ratio = f"{c.after / c.wall_s:9.2f}" if c.after else f"{'-':>9}"
+        line = f"{c.id:30} {gpu:18} {c.wall_s:11.4g} {_fmt_s(c.before):>9} {_fmt_s(c.after):>9} "
+        line += ratio
+        if extra is not None:
+            row = extra.get(c.id)
+            line += f" {_fmt_s(row):>8} {row / c.wall_s:6.2f}" if row else f" {'-':>8} {'-':>6}"
+        print(line)
+
+
+def print_fit(fit: Fit) -> None:
+    title = "with the diagnostic per-spike term" if fit.row else "descriptor constants only"
+    print(f"\n{fit.generation}, {title}: rms log residual {fit.rms:.3f} (x{np.exp(fit.rms):.2f})")
+    print(f"{'constant':24} {'descriptor':>10} {'fitted':>9} {'68 % range (1 s.e.)':>20}  status")
+    names = [*PARAMS, *([ROW] if fit.row else [])]
+    for name in names:
+        value = fit.values[name]
+        start = f"{fit.start[name]:10.4g}" if name != ROW else f"{'-':>10}"
+        if name in fit.free:
+            se = fit.log_se.get(name)
+            span = f"[{value * np.exp(-se):.3g}, {value * np.exp(se):.3g}]" if se else "n/a"
+            status = f"{fit.reasons[name]} (max |dlog t/dlog c| {fit.sensitivity[name]:.2f})"
+        else:
+            span = "-"
+            status = fit.reasons[name]
+        print(f"{name:24} {start} {value:9.4g} {span:>20}  {status}")
+    print("residuals log(model/published):")
+    for case_id, r in fit.residuals.items():
+        print(f"  {case_id:32} {r:+.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--quick", action="store_true", help="skip the leave-one-out refits")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    cases, _ = load_cases(args.data)
+    priced = [c for c in cases if c.evaluate]
+    specs_by_name: dict[str, GpuSpec] = {}
+    for c in priced:
+        rebuild(c)
+        specs_by_name.setdefault(c.descriptor, load_gpu(c.descriptor))
+    specs = {c.id: specs_by_name[c.descriptor] for c in priced}
+    print(f"{len(cases)} published cases, {len(priced)} rebuilt ({time.perf_counter() - t0:.1f} s)")
+    fits: dict[str, Fit] = {}
+    rows: dict[str, Fit] = {}
+    loo: dict[str, dict[str, tuple[float, dict[str, float]]]] = {}
+    row_loo: dict[str, dict[str, tuple[float, dict[str, float]]]] = {}
+    row_time: dict[str, float] = {}
+    with memoised_step_activity():
+        for c in priced:
+            c.before = price(c, specs[c.id])
+        for gen in sorted({c.generation for c in priced if c.fit}):
+            members = [c for c in priced if c.fit and c.generation == gen]
+            fits[gen] = fit_generation(gen, members, specs)
+            rows[gen] = fit_generation(gen, members, specs, row=True)
+            if not args.quick:
+                loo[gen] = leave_one_out(members, specs, fits[gen])
+                row_loo[gen] = leave_one_out(members, specs, rows[gen])
+        for c in priced:
+            if c.generation in fits:
+                c.after = _price_at(c, specs[c.id], fits[c.generation].values)
+                row_time[c.id] = _price_at(c, specs[c.id], rows[c.generation].values)
+    calibration = [c for c in priced if c.fit]
+    others = [c for c in priced if not c.fit and not c.holdout]
+    holdout = [c for c in priced if c.holdout]
+    note = "(before: descriptor as bundled; after: fitted constants; +row: with the diagnostic "
+    print(note + "per-spike term)")
+    print_table("Calibration cases (fitted)", calibration, row_time)
+    print_table(
+        "Recorded cases kept out of the fit (model gaps, see why_not_fit)", others, row_time
+    )
+    print_table("Holdout: Potjans-Diesmann microcircuit (never fitted)", holdout, row_time)
+    for gen in fits:
+        for fit, checks in ((fits[gen], loo.get(gen)), (rows[gen], row_loo.get(gen))):
+            print_fit(fit)
+            if checks is not None and not checks:
+                print("leave-one-out: not possible (fewer cases than free constants without one)")
+            if checks:
+                print("leave-one-out (refit without the case, then predict it):")
+                for case_id, (ratio, values) in checks.items():
+                    shown = ", ".join(f"{SHORT.get(p, p)} {values[p]:.3g}" for p in fit.free)
+                    print(f"  {case_id:32} predicted/published {ratio:6.2f}   ({shown})")
+    donors = {gen: specs[next(c.id for c in calibration if c.generation == gen)] for gen in fits}
+    print("\nHoldout on GPUs without calibration cases: each fitted generation carried over")
+    print("(atomic throughput scaled by DRAM bandwidth, the other constants as fitted)")
+    donor_fits = [(gen, fit) for gen in fits for fit in (fits[gen], rows[gen])]
+    labels = [f"{gen}{' +row' if fit.row else ''}" for gen, fit in donor_fits]
+    print(f"{'case':30} {'published s':>11} " + " ".join(f"{label:>14}" for label in labels))
+    with memoised_step_activity():
+        for c in holdout:
+            if c.generation in fits:
+                continue
+            cells = []
+            for gen, fit in donor_fits:
+                values = carry_over(fit, donors[gen], specs[c.id])
+                t = _price_at(c, specs[c.id], {**values, ROW: fit.values.get(ROW, 0.0)})
+                cells.append(f"{_fmt_s(t):>7} ({t / c.wall_s:4.2f})")
+            print(f"{c.id:30} {c.wall_s:11.4g} " + " ".join(cells))
+    print("\nProposed timing constants per bundled descriptor (fitted generation: the fit; others:")
+    print("the fitted generations carried over as above, for comparison only)")
+    print(f"{'descriptor':12} {'from':8} " + " ".join(f"{SHORT[p]:>13}" for p in PARAMS))
+    for name in sorted(bundled_gpu_names()):
+        spec = load_gpu(name)
+        for gen, fit in fits.items():
+            own = donors[gen].name == name
+            if not own and any(donors[g].name == name for g in fits):
+                continue
+            values = fit.values if own else carry_over(fit, donors[gen], spec)
+            label = f"{gen}{' fit' if own else ''}"
+            print(f"{name:12} {label:8} " + " ".join(f"{values[p]:13.4g}" for p in PARAMS))
+    unpriced = [c.id for c in cases if not c.evaluate]
+    print(f"\nRecorded, not priced (no bundled descriptor or not rebuilt): {', '.join(unpriced)}")
+    print(f"done in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
