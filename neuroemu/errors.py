@@ -110,5 +110,22 @@ class SimulationError(NeuroEmuError):
     """The engine could not run the network (bad equations, failed compilation...)."""
 
 
+class RunInterrupted(NeuroEmuError):
+    """The simulation stopped before its end (Ctrl-C): nothing of it may pass for a full run.
+
+    Attributes
+    ----------
+    steps_done, n_steps : int
+        Steps simulated, and steps asked for.
+    """
+
+    def __init__(self, steps_done: int, n_steps: int) -> None:
+        self.steps_done, self.n_steps = steps_done, n_steps
+        super().__init__(
+            f"interrupted after {steps_done} of {n_steps} steps: no result was kept (a partial "
+            f"run is never saved as complete)"
+        )
+
+
 class TraceError(NeuroEmuError):
     """A trace file is unreadable, corrupted or from a newer format version."""

@@ -11,6 +11,7 @@ folder) are relative to the experiment file, so an experiment folder can be move
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -214,8 +215,12 @@ def load_experiment(
 
 RUN_COLUMNS = (
     "model", "params", "chip", "seed", "strategy", "brian2_device", "duration_ms", "n_neurons",
-    "n_synapses", "n_spikes", "n_chips", "n_cores_used", "trace",
+    "n_synapses", "n_spikes", "n_chips", "n_cores_used", "trace", "run_key",
 )  # fmt: skip
+# Columns read back as numbers when a rerun keeps the rows of finished runs.
+_NUMBERS = ("seed", "duration_ms", "simulated_ms", "time_s", "total_j", "static_j", "dynamic_j",
+            "energy_per_synaptic_event_pj", "energy_per_simulated_second_j",
+            "energy_per_inference_j", "energy_delay_product_js", "real_time_factor")  # fmt: skip
 REPORT_COLUMNS = (
     "device", "device_kind", "style", "method", "scope", "simulated_ms", "time_s", "total_j",
     "static_j", "dynamic_j", "energy_per_synaptic_event_pj", "energy_per_simulated_second_j",
@@ -224,7 +229,29 @@ REPORT_COLUMNS = (
 )  # fmt: skip
 
 
-def _rows(experiment: Experiment, result: Any, trace: str) -> list[dict[str, Any]]:
+def run_key(experiment: Experiment, chip: ChipSpec, seed: int) -> str:
+    """A digest of everything that decides one run's result: the model file (or bundled name)
+    and parameters, the chip's and GPUs' descriptor texts, the seed, duration, strategy,
+    device, chip budget, windows, operating point and scopes. A rerun keeps a finished run's
+    rows only when its key is unchanged."""
+    from neuroemu.network.model_files import resolve_model
+
+    spec = experiment.spec
+    gpus = [Path(g).read_text(encoding="utf-8") if Path(g).is_file() else g
+            for g in experiment.gpus]  # fmt: skip
+    facts = {
+        "model": resolve_model(experiment.model).read_text(encoding="utf-8"),
+        "params": spec.params, "chip": chip.text or chip.name, "seed": seed,
+        "duration_ms": spec.duration_ms, "strategy": spec.strategy, "device": spec.device,
+        "n_chips": experiment.n_chips, "window_ms": spec.window_ms, "gpus": gpus,
+        "gpu_scope": experiment.gpu_scope, "operating_point": experiment.operating_point,
+        "scope": experiment.scope,
+    }  # fmt: skip
+    text = json.dumps(facts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _rows(experiment: Experiment, result: Any, trace: str, key: str) -> list[dict[str, Any]]:
     """One row per device priced in a run: the chip first, then each GPU report."""
     run = {
         "model": experiment.model_label,
@@ -240,6 +267,7 @@ def _rows(experiment: Experiment, result: Any, trace: str) -> list[dict[str, Any
         "n_chips": result.mapping.n_chips,
         "n_cores_used": result.mapping.n_cores_used,
         "trace": trace,
+        "run_key": key,
     }
     rows = []
     for report in [result.report, *result.gpu_reports]:
@@ -292,6 +320,22 @@ def _check_fits(experiment: Experiment) -> None:
             ) from exc
 
 
+def read_table(path: Path) -> list[dict[str, Any]]:
+    """The rows of an earlier results table, numbers read back as numbers ("" as None)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TraceError(f"{path}: cannot read the earlier results table: {exc}") from None
+    for row in rows:
+        for name in _NUMBERS:
+            value = row.get(name)
+            row[name] = None if value in (None, "") else float(value)
+        if row.get("seed") is not None:
+            row["seed"] = int(row["seed"])
+    return rows
+
+
 def run_experiment(
     path: str | Path | Experiment,
     force: bool = False,
@@ -299,13 +343,18 @@ def run_experiment(
 ) -> list[dict[str, Any]]:
     """Run every chip x seed of an experiment; write its traces and results table.
 
+    The table is rewritten (atomically) after every run, so the rows of finished runs survive an
+    interruption or a failure. A rerun keeps the runs the table already holds whose
+    :func:`run_key` is unchanged (and whose trace exists) and does only the others.
+
     Parameters
     ----------
     path : str, Path or Experiment
         The experiment YAML file (or one already loaded with :func:`load_experiment`).
     force : bool
-        Overwrite traces and table left by an earlier run. Without it, existing outputs stop the
-        experiment before anything runs (not after an hour of simulations).
+        Start over: run everything again and overwrite earlier traces and table. Without it, a
+        table holding runs this experiment no longer has (a changed chip, parameter or
+        descriptor) stops the experiment before anything runs.
     progress : callable or None
         Called with one line of text before each run (the CLI prints it).
 
@@ -319,22 +368,33 @@ def run_experiment(
 
     experiment = path if isinstance(path, Experiment) else load_experiment(path)
     spec = experiment.spec
-    existing = [p for p in experiment.outputs() if p.exists()]
-    if existing and not force:
-        shown = ", ".join(str(p) for p in existing[:3]) + (" ..." if len(existing) > 3 else "")
-        raise TraceError(
-            f"{len(existing)} output file(s) of {experiment.path} already exist ({shown}); "
-            f"use --force (force=True) to overwrite them"
-        )
+    plan = [(c, s, run_key(experiment, c, s)) for c in experiment.chips for s in spec.seeds]
+    table = experiment.folder / spec.outputs.table
+    earlier: dict[str, list[dict[str, Any]]] = {}
+    if table.exists() and not force:
+        for row in read_table(table):
+            earlier.setdefault(str(row.get("run_key") or ""), []).append(row)
+        stale = sorted(set(earlier) - {key for _, _, key in plan})
+        if stale:
+            raise TraceError(
+                f"{table} holds {sum(len(earlier[k]) for k in stale)} row(s) of runs this "
+                f"experiment no longer has (a changed chip, parameter, seed or descriptor, or a "
+                f"table from another version); use --force (force=True) to start over"
+            )
     _check_fits(experiment)
     experiment.folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
-    total = len(experiment.chips) * len(spec.seeds)
-    for index, (chip, seed) in enumerate(
-        ((c, s) for c in experiment.chips for s in spec.seeds), start=1
-    ):
+    for index, (chip, seed, key) in enumerate(plan, start=1):
+        name = experiment.trace_name(chip, seed)
+        kept = earlier.get(key)
+        if kept and (not spec.outputs.traces or (experiment.folder / name).exists()):
+            rows += kept
+            if progress is not None:
+                progress(f"[{index}/{len(plan)}] {experiment.model_label} on {chip.name}, seed "
+                         f"{seed}: done before, kept")  # fmt: skip
+            continue
         if progress is not None:
-            progress(f"[{index}/{total}] {experiment.model_label} on {chip.name}, seed {seed}")
+            progress(f"[{index}/{len(plan)}] {experiment.model_label} on {chip.name}, seed {seed}")
         result = run_pipeline(
             experiment.model, chip, duration_ms=spec.duration_ms, seed=seed,
             params=dict(spec.params), strategy=spec.strategy, device=spec.device,
@@ -344,9 +404,11 @@ def run_experiment(
         )  # fmt: skip
         trace = ""
         if spec.outputs.traces:
-            trace = experiment.trace_name(chip, seed)
+            trace = name
             command = f"neuroemu experiment {experiment.path}"
-            write_trace(experiment.folder / trace, result, command=command, force=force)
-        rows += _rows(experiment, result, trace)
-    write_table(experiment.folder / spec.outputs.table, rows)
+            # Not in the table, so not a finished run of this experiment: ours to replace.
+            write_trace(experiment.folder / trace, result, command=command, force=True)
+        rows += _rows(experiment, result, trace, key)
+        write_table(table, rows)
+    write_table(table, rows)
     return rows

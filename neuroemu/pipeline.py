@@ -24,6 +24,7 @@ from neuroemu.operating_point import OperatingPoint
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec, load_chip
 from neuroemu.spec.gpu import load_gpu
+from neuroemu.timesteps import whole_steps
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,7 +163,11 @@ def run_pipeline(
     chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
     if dt_ms is not None:
         chip_spec = chip_spec.with_timestep(dt_ms)
-    # Descriptors are checked before the (possibly long) run, so a typo fails at once.
+    # Descriptors and times are checked before the (possibly long) run, so a typo fails at once.
+    chip_dt = chip_spec.timing.dt_ms.require()
+    whole_steps(duration_ms, chip_dt, "duration_ms")
+    if window_ms is not None:
+        whole_steps(window_ms, chip_dt, "window_ms")
     gpu_specs = [load_gpu(name) for name in gpus]
     network = build_network(model, params, seed)
     timings["build_s"] = time.perf_counter() - started

@@ -13,6 +13,7 @@ which, and :func:`not_found` says what exists and which name was probably meant.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -36,6 +37,8 @@ BUNDLES: dict[str, Bundle] = {
 }
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent
+# What a bundled name may look like: a file stem, never a path.
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def data_dir(folder: str) -> Path:
@@ -83,6 +86,8 @@ def find(name_or_path: str | Path, kinds: tuple[str, ...]) -> tuple[Path, str] |
             return candidate, kind
     if candidate.exists():
         return candidate, kinds[0]
+    if not PLAIN_NAME.fullmatch(str(name_or_path)):
+        return None  # a bundled name never reaches outside the bundle (no '/', no '..')
     for kind in kinds:
         bundle = BUNDLES[kind]
         for suffix in bundle.suffixes:
@@ -98,6 +103,8 @@ def not_found(name_or_path: str | Path, kinds: tuple[str, ...]) -> str:
     labels = " or ".join(BUNDLES[kind].label for kind in kinds)
     close = difflib.get_close_matches(str(name_or_path), names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
+    if not PLAIN_NAME.fullmatch(str(name_or_path)):
+        hint += " A bundled name is a plain name; give a file as a path with its suffix."
     return (
         f"no bundled {labels} {str(name_or_path)!r} and no such file: expected a path or one of "
         f"{', '.join(names)}.{hint}"

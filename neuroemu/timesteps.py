@@ -6,7 +6,11 @@ simulator executed; so the rule lives in one place.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from neuroemu.errors import NeuroEmuError
 
 
 def delay_steps(delay_ms: np.ndarray | float, dt_ms: float) -> np.ndarray:
@@ -20,3 +24,22 @@ def n_steps_for(duration_ms: float, dt_ms: float) -> int:
     if abs(exact * dt_ms - duration_ms) <= 1e-4 * dt_ms:
         return int(exact)
     return int(np.ceil(duration_ms / dt_ms))
+
+
+def whole_steps(value_ms: float, dt_ms: float, what: str) -> int:
+    """``value_ms`` as a whole number of ``dt_ms`` steps, or an error naming the nearest ones.
+
+    Durations and windows that are not whole steps were once rounded silently (0.3 ms ran 1 ms;
+    1.5 ms windows were 2 ms while the trace said 1.5): now the user picks.
+    """
+    if not math.isfinite(value_ms) or value_ms <= 0:
+        raise NeuroEmuError(f"{what} must be a positive, finite number of ms, got {value_ms!r}")
+    steps = value_ms / dt_ms
+    exact = round(steps)
+    if exact >= 1 and abs(exact - steps) <= 1e-4:
+        return int(exact)
+    below, above = math.floor(steps) * dt_ms, math.ceil(steps) * dt_ms
+    nearest = f"{above:g} ms" if below <= 0 else f"{below:g} ms or {above:g} ms"
+    raise NeuroEmuError(
+        f"{what} = {value_ms:g} ms is not a whole number of {dt_ms:g} ms steps: expected {nearest}"
+    )

@@ -562,7 +562,7 @@ def test_load_chip_reports_the_file_path(tmp_path: Path) -> None:
         load_chip(path)
     with pytest.raises(DescriptorError, match="no such file"):
         load_chip(tmp_path / "missing.yaml")
-    with pytest.raises(DescriptorError, match="cannot read"):
+    with pytest.raises(DescriptorError, match="not a regular file"):
         load_chip(tmp_path)
 
 

@@ -169,7 +169,7 @@ def test_check_missing_file_and_directory(tmp_path: Path) -> None:
     assert_clean_error(missing := invoke("check", str(tmp_path / "nope.yaml")))
     assert "no such file" in missing.output
     assert_clean_error(folder := invoke("check", str(tmp_path)))
-    assert "cannot read the file" in folder.output
+    assert "not a regular file" in folder.output
 
 
 @pytest.mark.parametrize("command", [[], ["list"], ["show"], ["check"]])

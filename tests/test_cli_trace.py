@@ -75,13 +75,13 @@ def experiment(tmp_path, monkeypatch):
     return path
 
 
-def test_experiment_runs_and_refuses_to_overwrite(experiment):
+def test_experiment_runs_and_a_rerun_keeps_finished_runs(experiment):
     result = invoke("experiment", experiment)
     assert result.exit_code == 0, result.output
     assert "[2/2] mini on tiny, seed 2" in result.output
     assert "wrote 2 trace(s) and results.csv to" in result.output
     result = invoke("experiment", experiment)
-    assert result.exit_code == 1 and "--force" in result.output
+    assert result.exit_code == 0 and "seed 2: done before, kept" in result.output
     assert invoke("experiment", experiment, "--force").exit_code == 0
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import TINY_CHIP_YAML
 from test_traces import synthetic_result
 
-from neuroemu.errors import DescriptorError, NeuroEmuError, TraceError
+from neuroemu.errors import DescriptorError, NeuroEmuError, RunInterrupted, TraceError
 from neuroemu.experiment import load_experiment, run_experiment
 from neuroemu.traces.file import read_trace
 
@@ -114,16 +114,64 @@ def fake_pipeline(model, chip, duration_ms, seed, **kwargs):
     return synthetic_result(seed=seed)
 
 
-def test_existing_outputs_need_force(folder, monkeypatch):
+def test_a_rerun_keeps_finished_runs_and_does_only_the_rest(folder, monkeypatch):
+    calls = []
+
+    def counted(model, chip, duration_ms, seed, **kwargs):
+        calls.append(seed)
+        return fake_pipeline(model, chip, duration_ms, seed, **kwargs)
+
+    monkeypatch.setattr("neuroemu.pipeline.run_pipeline", counted)
+    path = folder / "exp.yaml"
+    run_experiment(path)
+    assert calls == [1, 2]
+    table = (folder / "out" / "results.csv").read_bytes()
+    lines = []
+    rows = run_experiment(path, progress=lines.append)
+    assert calls == [1, 2] and len(rows) == 2 * 3  # nothing ran again
+    assert lines[1].endswith("seed 2: done before, kept")
+    assert (folder / "out" / "results.csv").read_bytes() == table
+    # a missing trace means that run is not finished: only it runs again
+    (folder / "out" / "mini_tiny_seed2.h5").unlink()
+    run_experiment(path)
+    assert calls == [1, 2, 2]
+    rows = run_experiment(path, force=True)
+    assert calls == [1, 2, 2, 1, 2] and read_trace(folder / "out" / "mini_tiny_seed1.h5").seed == 1
+
+
+def test_an_interrupted_experiment_keeps_its_finished_rows(folder, monkeypatch):
+    def stops_at_seed_2(model, chip, duration_ms, seed, **kwargs):
+        if seed == 2:
+            raise RunInterrupted(3, 20)
+        return fake_pipeline(model, chip, duration_ms, seed, **kwargs)
+
+    monkeypatch.setattr("neuroemu.pipeline.run_pipeline", stops_at_seed_2)
+    path = folder / "exp.yaml"
+    with pytest.raises(RunInterrupted):
+        run_experiment(path)
+    with open(folder / "out" / "results.csv", newline="") as handle:
+        assert {row["seed"] for row in csv.DictReader(handle)} == {"1"}
+    assert not (folder / "out" / "mini_tiny_seed2.h5").exists()
+    calls = []
+    monkeypatch.setattr(
+        "neuroemu.pipeline.run_pipeline",
+        lambda model, chip, duration_ms, seed, **kw: calls.append(seed) or fake_pipeline(
+            model, chip, duration_ms, seed, **kw),
+    )  # fmt: skip
+    rows = run_experiment(path)
+    assert calls == [2] and [r["seed"] for r in rows[::3]] == [1, 2]
+
+
+def test_a_table_of_another_experiment_needs_force(folder, monkeypatch):
     monkeypatch.setattr("neuroemu.pipeline.run_pipeline", fake_pipeline)
     path = folder / "exp.yaml"
     run_experiment(path)
     table = (folder / "out" / "results.csv").read_bytes()
-    with pytest.raises(TraceError, match=r"3 output file\(s\).*--force"):
+    path.write_text(EXPERIMENT.replace("n: 30", "n: 31"))
+    with pytest.raises(TraceError, match=r"6 row\(s\) of runs this experiment no longer has"):
         run_experiment(path)
     assert (folder / "out" / "results.csv").read_bytes() == table
-    rows = run_experiment(path, force=True)
-    assert len(rows) == 2 * 3 and read_trace(folder / "out" / "mini_tiny_seed1.h5").seed == 1
+    assert len(run_experiment(path, force=True)) == 6
 
 
 def test_traces_can_be_switched_off(folder, monkeypatch):

@@ -28,7 +28,7 @@ from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
 from neuroemu.spec.chip import ChipSpec
 from neuroemu.spec.descriptor import Bound
-from neuroemu.timesteps import delay_steps
+from neuroemu.timesteps import delay_steps, whole_steps
 
 _STEP_CHUNK = 8192
 # Below this many (step, core) cells per event kind, counts accumulate in dense arrays (32 MB).
@@ -430,9 +430,7 @@ def _windows(
     window_ms: float,
     neurons_per_core: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    if window_ms <= 0:
-        raise ValueError(f"window_ms must be > 0, got {window_ms}")
-    steps_per_window = max(1, round(window_ms / dt_ms))
+    steps_per_window = whole_steps(window_ms, dt_ms, "window_ms")
     window_of_step = np.arange(n_steps) // steps_per_window
     n_windows = int(window_of_step[-1]) + 1
     binning = sp.csr_matrix(

@@ -10,11 +10,12 @@ it and is imported only when it runs (or its own ``--help`` is asked for), so ``
 from __future__ import annotations
 
 import importlib
+import signal
 
 import click
 
 from neuroemu import __version__
-from neuroemu.errors import NeuroEmuError
+from neuroemu.errors import NeuroEmuError, RunInterrupted
 
 # Command -> (module, function, one-line help). The help is repeated here so that the top-level
 # --help need not import every command; tests/test_cli_help.py checks it equals the command's
@@ -87,6 +88,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except RunInterrupted as exc:
+            click.echo(f"Interrupted: {exc}", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (KeyboardInterrupt, Terminated) as exc:
+            code = exc.code if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+            click.echo("Interrupted: nothing was written that claims to be complete", err=True)
+            ctx.exit(code)
         except NeuroEmuError as exc:
             if (ctx.obj or {}).get("debug"):
                 raise
@@ -119,6 +127,26 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+# Exit statuses of a run stopped by a signal, as a shell reports them (128 + signal number).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is so that ``finally`` blocks remove their
+    temporary files; the exit status is 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.code = 128 + signum
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
 def main() -> None:
     """Entry point of the console script and of ``python -m neuroemu``."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # SIGHUP does not exist on Windows
+            signal.signal(getattr(signal, name), _terminate)
     cli(prog_name="neuroemu")

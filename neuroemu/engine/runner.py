@@ -41,12 +41,12 @@ from filelock import FileLock
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
 from neuroemu.engine.standalone_memory import StandaloneReleaser
-from neuroemu.errors import SimulationError
+from neuroemu.errors import NeuroEmuError, RunInterrupted, SimulationError
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Input, Network, PoissonInput
 from neuroemu.network.neuron_models import NeuronModel
 from neuroemu.spec.chip import ChipSpec
-from neuroemu.timesteps import delay_steps, n_steps_for
+from neuroemu.timesteps import delay_steps, whole_steps
 from neuroemu.units import brian2_unit_name, dimension_unit_name, split_unit
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
@@ -220,7 +220,10 @@ def simulate(
             )
     b2 = _brian2()
     dt_ms = chip.timing.dt_ms.require()
-    n_steps = n_steps_for(duration_ms, dt_ms)
+    try:
+        n_steps = whole_steps(duration_ms, dt_ms, "duration_ms")
+    except NeuroEmuError as exc:
+        raise SimulationError(str(exc)) from None
     target = _select_target(b2, device)
     started = time.perf_counter()
     standalone = target == "cpp_standalone"
@@ -256,6 +259,11 @@ def simulate(
             b2.seed(seed)
             net = built["net"]
             net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
+            if not standalone:
+                # Brian2 ends a run early, without an error, on the first Ctrl-C.
+                done = round(float(net.t / b2.ms) / dt_ms)
+                if done < n_steps:
+                    raise RunInterrupted(done, n_steps)
             if standalone:
                 assert releaser is not None
                 b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
@@ -263,7 +271,7 @@ def simulate(
                 releaser.after_build()
                 b2.device.run(directory=str(directory), with_output=report is not None)
             activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
-        except SimulationError:
+        except (SimulationError, RunInterrupted):
             raise
         except Exception as exc:
             raise SimulationError(

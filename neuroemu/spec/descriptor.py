@@ -15,6 +15,9 @@ it instead of using zero).
 from __future__ import annotations
 
 import difflib
+import os
+import reprlib
+import stat
 import types
 import typing
 from collections.abc import Iterator
@@ -35,6 +38,12 @@ from pydantic import (
 from neuroemu.errors import DescriptorError, DescriptorErrors, UnpricedError
 
 FORMAT_VERSION = 1
+
+# Bounds on a file a user hands us, so that a hostile or broken one is refused in well under a
+# second: its size, the nesting depth of its YAML, and the nodes its aliases expand to.
+MAX_FILE_BYTES = 4 * 2**20
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 200_000
 
 Loc = tuple[str | int, ...]
 
@@ -259,6 +268,7 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
         node = loader.get_single_node()
         if node is None:
             raise DescriptorError(path, None, "", "the file is empty: expected a YAML mapping")
+        _check_size(node, path)
         lines: dict[Loc, int] = {}
         _index_lines(node, (), lines, path, set())
         data = loader.construct_document(node)
@@ -270,6 +280,13 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
         raise DescriptorError(
             path, line, "", f"not valid YAML: {exc.reason} (character {shown})"
         ) from None
+    except RecursionError:
+        # PyYAML composes nested nodes recursively: a few hundred levels exhaust Python's stack
+        # before _check_size sees the document.
+        raise DescriptorError(
+            path, None, "", f"nested deeper than {MAX_DEPTH} levels: expected a descriptor's "
+            f"shallow mapping",
+        ) from None  # fmt: skip
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         mark_line = mark.line + 1 if mark is not None else None
@@ -279,6 +296,53 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
         if loader is not None:
             loader.dispose()
     return data, lines
+
+
+def _check_size(root: yaml.Node, path: str) -> None:
+    """Refuse a document nested deeper than :data:`MAX_DEPTH` or whose aliases expand to more
+    than :data:`MAX_EXPANDED_NODES` nodes ("billion laughs"), before anything expands it."""
+    expanded: dict[int, int] = {}
+    # Nodes being walked: an alias back to one of them (a self-referencing anchor) counts once;
+    # validation then refuses the structure with the field's own message.
+    walking: set[int] = set()
+    # Post-order walk with an explicit stack: a deep file cannot exhaust Python's recursion.
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        if depth > MAX_DEPTH:
+            raise DescriptorError(
+                path, node.start_mark.line + 1, "",
+                f"nested deeper than {MAX_DEPTH} levels: expected a descriptor's shallow mapping",
+            )  # fmt: skip
+        if id(node) in expanded:
+            continue
+        children = _children(node)
+        if children_done or not children:
+            size = 1 + sum(expanded.get(id(child), 1) for child in children)
+            if size > MAX_EXPANDED_NODES:
+                raise DescriptorError(
+                    path, node.start_mark.line + 1, "",
+                    f"its aliases expand to more than {MAX_EXPANDED_NODES:,} values: expected a "
+                    f"descriptor, not a YAML alias bomb",
+                )  # fmt: skip
+            expanded[id(node)] = size
+            walking.discard(id(node))
+            continue
+        walking.add(id(node))
+        stack.append((node, depth, True))
+        stack.extend(
+            (child, depth + 1, False)
+            for child in children
+            if id(child) not in expanded and id(child) not in walking
+        )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _index_lines(
@@ -462,8 +526,13 @@ _UNION_TAGS = {"int", "float", "str", "bool", "list[...]", "dict[...]", "tuple[.
 _RESERVED = {"path", "text"}
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 40, 40
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A found value as a short text: bounded however large or self-referencing it is."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -522,9 +591,25 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def read_text(path: str | Path) -> str:
-    """Read a descriptor file, turning OS errors into a DescriptorError."""
+    """Read a descriptor file, turning OS errors into a DescriptorError.
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read: a FIFO would hang, and
+    ``/dev/zero`` or a huge file would fill the memory.
+    """
     try:
-        return Path(path).read_text(encoding="utf-8")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise DescriptorError(
+                str(path), None, "", "not a regular file (a folder, device or pipe): expected a "
+                "YAML file",
+            )  # fmt: skip
+        if info.st_size > MAX_FILE_BYTES:
+            raise DescriptorError(
+                str(path), None, "",
+                f"{info.st_size:,} bytes: expected a descriptor of at most {MAX_FILE_BYTES:,}",
+            )  # fmt: skip
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise DescriptorError(str(path), None, "", "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,0 +1,90 @@
+"""Ctrl-C and termination: a stopped run never passes for a complete one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import TINY_CHIP_YAML, make_tiny_network
+from test_cli_run import MODEL
+
+from neuroemu.cli.main import EXIT_INTERRUPTED, cli
+from neuroemu.engine.runner import simulate
+from neuroemu.errors import RunInterrupted
+from neuroemu.spec.chip import parse_chip
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[str, str]:
+    model, chip = tmp_path / "tiny_model.py", tmp_path / "tiny.yaml"
+    model.write_text(MODEL)
+    chip.write_text(TINY_CHIP_YAML)
+    return str(model), str(chip)
+
+
+@pytest.mark.brian2
+def test_ctrl_c_during_a_simulation_raises_instead_of_returning_a_short_run() -> None:
+    """Brian2 ends a run early and quietly on the first SIGINT; the engine must say so."""
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    network = make_tiny_network()
+    simulate(network, chip, 5.0, device="numpy")  # warm up: imports and code objects
+
+    def interrupt() -> None:
+        time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    with pytest.raises(RunInterrupted, match=r"interrupted after \d+ of 200000 steps") as info:
+        simulate(network, chip, 200_000.0, device="numpy")
+    assert 0 < info.value.steps_done < info.value.n_steps
+
+
+def test_an_interrupted_run_exits_130_and_keeps_the_previous_trace(
+    files: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, chip = files
+    trace = tmp_path / "run.h5"
+    trace.write_bytes(b"the previous trace")
+
+    def stopped(*_args: object, **_kwargs: object) -> None:
+        raise RunInterrupted(41, 300)
+
+    monkeypatch.setattr("neuroemu.cli.run.run_pipeline", stopped)
+    result = CliRunner().invoke(cli, ["run", model, "--chip", chip, "--trace", str(trace),
+                                      "--force"])  # fmt: skip
+    assert result.exit_code == EXIT_INTERRUPTED == 130
+    assert "interrupted after 41 of 300 steps" in result.output
+    assert trace.read_bytes() == b"the previous trace"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5", "tiny.yaml", "tiny_model.py"]
+
+    def ctrl_c(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("neuroemu.cli.run.run_pipeline", ctrl_c)
+    result = CliRunner().invoke(cli, ["run", model, "--chip", chip])
+    assert result.exit_code == 130 and "Traceback" not in result.output
+
+
+def test_sigterm_exits_143_without_a_traceback(files: tuple[str, str]) -> None:
+    model, chip = files
+    code = (
+        "import os, signal, threading, time\n"
+        "import neuroemu.cli.run as run\n"
+        "def slow(*a, **k):\n"
+        "    time.sleep(30)\n"
+        "run.run_pipeline = slow\n"
+        "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()\n"
+        "from neuroemu.cli.main import main\n"
+        f"import sys; sys.argv = ['neuroemu', 'run', {model!r}, '--chip', {chip!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 143, done.stderr
+    assert "Traceback" not in done.stderr and "Interrupted" in done.stderr
