@@ -336,6 +336,18 @@ def read_table(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _check_folder(folder: Path) -> None:
+    """The output folder (or the nearest existing folder above it) must be writable, checked
+    before the first run rather than after it."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NeuroEmuError(f"cannot write results to {folder}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise NeuroEmuError(f"cannot write results to {folder}: {existing} is not writable")
+
+
 def run_experiment(
     path: str | Path | Experiment,
     force: bool = False,
@@ -381,6 +393,7 @@ def run_experiment(
                 f"experiment no longer has (a changed chip, parameter, seed or descriptor, or a "
                 f"table from another version); use --force (force=True) to start over"
             )
+    _check_folder(experiment.folder)
     _check_fits(experiment)
     experiment.folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []

@@ -46,6 +46,7 @@ LAYERS: dict[str, int | None] = {
     "timesteps.py": 0,
     "resources.py": 0,
     "operating_point.py": 0,
+    "outputs.py": 0,
     # 1: what is being estimated (spec may import network, not the reverse: FORBIDDEN below)
     "spec/": 1,
     "network/": 1,

@@ -106,3 +106,16 @@ def test_the_earlier_chips_option_still_sets_the_chip_budget(
     assert "deprecated" not in new.stderr
     clash = run(model, "--chip", chip, "--chips", "3", "--max-chips", "2")
     assert clash.exit_code == 2 and "given twice" in clash.output
+
+
+def test_the_trace_path_is_checked_before_the_run(
+    files: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[int] = []
+    monkeypatch.setattr("neuroemu.cli.run.run_pipeline", lambda *a, **k: ran.append(1))
+    model, chip = files
+    missing = run(model, "--chip", chip, "--trace", str(tmp_path / "nope" / "run.h5"))
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    own = run(model, "--chip", chip, "--trace", chip, "--force")
+    assert own.exit_code == 1 and "would overwrite an input" in own.output
+    assert ran == []

@@ -61,8 +61,23 @@ def test_plot_defaults_and_errors(trace, tmp_path):
     assert result.exit_code == 0 and (tmp_path / "run_cores.png").exists()
     result = invoke("plot", trace, trace, "--kind", "raster")
     assert result.exit_code == 2 and "draws one trace" in result.output
-    result = invoke("plot", trace, "--kind", "cores", "--quantity", "joules")
+    result = invoke("plot", trace, "--kind", "cores", "--quantity", "joules", "--force")
     assert result.exit_code == 1 and "Error: unknown quantity 'joules'" in result.output
+
+
+def test_plot_never_overwrites_its_trace_and_asks_before_replacing(trace, tmp_path):
+    before = trace.read_bytes()
+    result = invoke("plot", trace, "--kind", "raster", "-o", trace)
+    assert result.exit_code == 1 and "would overwrite an input" in result.output
+    result = invoke("plot", trace, "--kind", "raster", "-o", trace, "--force")
+    assert result.exit_code == 1 and trace.read_bytes() == before
+    png = tmp_path / "r.png"
+    assert invoke("plot", trace, "--kind", "raster", "-o", png).exit_code == 0
+    again = invoke("plot", trace, "--kind", "raster", "-o", png)
+    assert again.exit_code == 1 and "exists; use --force" in again.output
+    assert invoke("plot", trace, "--kind", "raster", "-o", png, "--force").exit_code == 0
+    missing = invoke("plot", trace, "--kind", "raster", "-o", tmp_path / "nope" / "r.png")
+    assert missing.exit_code == 1 and "does not exist" in missing.output
 
 
 @pytest.fixture

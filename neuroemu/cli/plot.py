@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from neuroemu.outputs import check_output
+
 
 @click.command("plot")
 @click.argument("traces", nargs=-1, required=True,
@@ -16,7 +18,10 @@ import click
               help="PNG file to write (default: TRACE_KIND.png next to the trace).")  # fmt: skip
 @click.option("--quantity", default="energy", show_default=True,
               help="For --kind cores: energy, events, or an event kind such as hop.")  # fmt: skip
-def plot_command(traces: tuple[Path, ...], kind: str, output: Path | None, quantity: str) -> None:
+@click.option("--force", is_flag=True, help="Overwrite an existing PNG (never a trace).")
+def plot_command(
+    traces: tuple[Path, ...], kind: str, output: Path | None, quantity: str, force: bool
+) -> None:
     """Draw a PNG from one TRACE (raster, rates, cores), or compare several (energy).
 
     --kind energy draws every chip and GPU report of all the traces given, side by side.
@@ -26,8 +31,9 @@ def plot_command(traces: tuple[Path, ...], kind: str, output: Path | None, quant
 
     if kind != "energy" and len(traces) != 1:
         raise click.UsageError(f"--kind {kind} draws one trace; got {len(traces)}")
-    loaded = [read_trace(path) for path in traces]
     target = output or traces[0].with_name(f"{traces[0].stem}_{kind}.png")
+    check_output(target, force, inputs=traces, what="plot")
+    loaded = [read_trace(path) for path in traces]
     if kind == "energy":
         written = plot_energy(loaded, target)
     elif kind == "cores":

@@ -7,7 +7,6 @@ others too; with ``--gpu`` on GPUs as well; a table then compares them all.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -40,6 +39,7 @@ from neuroemu.cli.options import (
 )
 from neuroemu.comparison import price_elsewhere
 from neuroemu.network.model_files import parse_params
+from neuroemu.outputs import check_output
 from neuroemu.pipeline import RunResult, run_pipeline
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import load_chip
@@ -146,8 +146,8 @@ def run_command(
     MODEL is a bundled model name (see models/) or a Python file with build(**params).
     """
     max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
-    if trace is not None and not force and Path(trace).exists():
-        raise click.ClickException(f"{trace} exists; use --force to overwrite it")
+    if trace is not None:  # before the (possibly long) run, not after it
+        check_output(trace, force, inputs=[model, *chips], what="trace")
     # Every descriptor is read before the (possibly long) run, so a typo fails at once.
     first, *more = [load_chip(name) for name in chips]
     if dt_ms is not None:

@@ -45,12 +45,25 @@ def _chunks(shape: tuple[int, ...]) -> tuple[int, ...] | bool:
 
 
 def _put(group: h5py.Group, name: str, data: Any, units: str | None = None) -> h5py.Dataset:
-    """Store an array (compressed when large) with its unit as the ``units`` attribute."""
+    """Store an array (compressed when large) with its unit as the ``units`` attribute.
+
+    Every non-empty array carries HDF5's Fletcher-32 checksum (which needs chunked storage; a
+    small array is one chunk), verified by HDF5 on every read: damaged bytes are an error, never
+    changed numbers.
+    """
     array = np.asarray(data)
+    scalar = array.ndim == 0
+    if scalar:  # a one-element array, so that it can carry a checksum too (read by _value)
+        array = array.reshape(1)
     options: dict[str, Any] = {}
+    if array.ndim and array.size:
+        options = {"chunks": array.shape, "fletcher32": True}
     if array.ndim and array.size >= _CHUNK_MIN:
-        options = {"chunks": _chunks(array.shape), "compression": "lzf", "shuffle": True}
+        options = {"chunks": _chunks(array.shape), "compression": "lzf", "shuffle": True,
+                   "fletcher32": True}  # fmt: skip
     dataset = group.create_dataset(name, data=array, **options)
+    if scalar:
+        dataset.attrs["scalar"] = True
     if units is not None:
         dataset.attrs["units"] = units
     return dataset
@@ -59,14 +72,21 @@ def _put(group: h5py.Group, name: str, data: Any, units: str | None = None) -> h
 def _value(dataset: h5py.Dataset) -> Any:
     """A dataset's content: a Python scalar for a 0-d dataset, else the array."""
     value = dataset[()]
+    if dataset.attrs.get("scalar", False):
+        return value.reshape(()).item()
     return value.item() if np.ndim(value) == 0 else value
 
 
 def write_text(group: h5py.Group, name: str, text: str) -> None:
-    group.create_dataset(name, data=text, dtype=h5py.string_dtype())
+    """Text as UTF-8 bytes (a checksummed array; an HDF5 string cannot carry a checksum)."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    _put(group, name, data if data.size else np.zeros(0, np.uint8)).attrs["encoding"] = "utf-8"
 
 
 def read_text(dataset: h5py.Dataset) -> str:
+    """Text written by :func:`write_text` (or, in older traces, an HDF5 string)."""
+    if dataset.attrs.get("encoding") == "utf-8":
+        return bytes(dataset[()]).decode("utf-8")
     return str(dataset.asstr()[()])
 
 
