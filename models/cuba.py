@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.connectivity import fixed_probability, require_memory, scaled_probability
 from neuroemu.network.network import Network, Population, Projection
 
 
@@ -32,10 +32,12 @@ def build(
     seed: int = 1,
 ) -> Network:
     """Build the CUBA network (see the module docstring for the parameters)."""
+    prob = scaled_probability(p, scale)
+    # Neurons' initial values and the expected synapses, before anything is allocated.
+    require_memory(4000 * scale * (8 + 16 * 4000 * p), f"the cuba model at scale {scale:g}")
     rng = np.random.default_rng(seed)
     n_exc = max(1, round(3200 * scale))
     n_inh = max(1, round(800 * scale))
-    prob = min(1.0, p / scale)
     populations = [
         Population(name, size, "cuba_lif", initial={"v_mV": -60.0 + 10.0 * rng.random(size)})
         for name, size in (("exc", n_exc), ("inh", n_inh))

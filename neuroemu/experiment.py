@@ -70,6 +70,10 @@ class ExperimentSpec(StrictModel):
     @classmethod
     def _distinct_seeds(cls, seeds: list[int]) -> list[int]:
         for index, seed in enumerate(seeds):
+            if not 0 <= seed < 2**32:
+                raise FieldProblem(
+                    (index,), f"seed {seed} is outside [0, 2**32 - 1], the seeds Brian2 accepts"
+                )
             if seed in seeds[:index]:
                 raise FieldProblem(
                     (index,), f"seed {seed} is listed twice: expected distinct seeds"

@@ -24,7 +24,7 @@ def run(*args: str) -> object:
 
 
 def test_map_prints_utilisation(chip_file: Path) -> None:
-    result = run("coba", "--chip", str(chip_file), "-p", "scale=0.05", "-p", "p=0.2")
+    result = run("coba", "--chip", str(chip_file), "-p", "scale=0.05", "-p", "p=0.05")
     assert result.exit_code == 0, result.output
     out = result.output
     assert "chip: tiny   strategy: fill   chips used: 2   cores used: 7 of 8" in out

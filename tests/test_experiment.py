@@ -58,6 +58,8 @@ def folder(tmp_path):
         ("duration_ms: 20", "duraton_ms: 20", 8, "duraton_ms", "did you mean 'duration_ms'"),
         ("seeds: [1, 2]", "seeds: [1, two]", 9, "seeds[1]", "valid integer"),
         ("seeds: [1, 2]", "seeds: [1, 1]", 9, "seeds[1]", "listed twice"),
+        ("seeds: [1, 2]", "seeds: [1, 4294967296]", 9, "seeds[1]", "outside [0, 2**32 - 1]"),
+        ("seeds: [1, 2]", "seeds: [-1, 2]", 9, "seeds[0]", "outside [0, 2**32 - 1]"),
         ("[tiny.yaml]", "[tiny.yaml, loihy]", 6, "chips[1]", "Did you mean 'loihi'"),
         ("gpus: [rtx2070]", "gpus: [rtx9999]", 7, "gpus[0]", "no bundled GPU"),
         ("  n: 30", "  m: 30", 5, "params.m", "no parameter 'm'"),

@@ -125,7 +125,7 @@ def test_cli_times_are_checked_before_the_run(tmp_path: Path, monkeypatch, args,
     monkeypatch.setattr("neuroemu.pipeline.simulate", lambda *a, **k: ran.append(1))
     chip = tmp_path / "tiny.yaml"
     chip.write_text(TINY_CHIP_YAML)
-    result = invoke("run", "cuba", "--chip", chip, "-p", "scale=0.01", *args)
+    result = invoke("run", "cuba", "--chip", chip, "-p", "scale=0.02", *args)
     assert result.exit_code == 1 and message in result.output, result.output
     assert "Traceback" not in result.output and ran == []
 
@@ -168,3 +168,54 @@ def test_damaged_trace_bytes_are_an_error_not_changed_numbers(tmp_path: Path) ->
         read_trace(path)
     result = invoke("inspect", path)  # the summary reads no big arrays: it may still work
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("scale=5e6", "GiB available: expected a smaller network"),
+        ("p=2", "parameter p must lie in [0, 1], got 2.0"),
+        ("scale=-1", "parameter scale must be a positive, finite number"),
+        ("scale=nan", "parameter scale must be a positive, finite number"),
+        ("scale=0.001", "p / scale = 0.02 / 0.001 = 20 is not a probability"),
+    ],
+)
+@pytest.mark.parametrize("model", ["cuba", "coba"])
+def test_model_parameters_are_refused_by_name_before_allocating(model, param, message) -> None:
+    start = time.perf_counter()
+    result = invoke("map", model, "--chip", "loihi", "-p", param)
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output and time.perf_counter() - start < 10
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("synaptic_event: {value: 20,", "synaptic_event: {value: 1e308,", "outside what any chip"),
+        ("weight_bits: {value: 8,", "weight_bits: {value: 4096,", "[1, 64] bits"),
+        ("dt_ms: {value: 1.0,", "dt_ms: {value: 1e-300,", "[1e-06, 10000] ms"),
+        ("max_chips: {value: 16,", "max_chips: {value: 1000000000,", "[1, 1e+07] chips"),
+        ("per_chip: {value: 10,", "per_chip: {value: 2e-3,", None),  # YAML 1.2: a number
+    ],
+)
+def test_absurd_descriptor_numbers_are_refused_with_the_bound(old, new, message) -> None:
+    text = TINY_CHIP_YAML.replace(old, new)
+    assert text != TINY_CHIP_YAML
+    if message is None:
+        assert parse_chip(text, "tiny.yaml").energy.static_power_mw.per_chip.value == 0.002
+        return
+    with pytest.raises(DescriptorError, match=re_escape(message)):
+        parse_chip(text, "tiny.yaml")
+
+
+def re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
+
+
+def test_a_seed_brian2_cannot_take_is_refused_at_the_command_line(tmp_path: Path) -> None:
+    chip = tmp_path / "tiny.yaml"
+    chip.write_text(TINY_CHIP_YAML)
+    result = invoke("run", "cuba", "--chip", chip, "--seed", str(2**32))
+    assert result.exit_code == 2 and "--seed" in result.output

@@ -64,7 +64,7 @@ dt_option = click.option(
 
 seed_option = click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(0, 2**32 - 1),
     default=1,
     show_default=True,
     help="Seed of the model's connectivity and of Brian2.",

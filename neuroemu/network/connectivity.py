@@ -6,9 +6,15 @@ and so the same seed gives the same synapses whatever simulator runs the network
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 
-from neuroemu.errors import NetworkError
+from neuroemu.errors import ModelError, NetworkError
+
+# Bytes one sampled synapse costs while it is generated (two int64 indices).
+_BYTES_PER_SYNAPSE = 16
 
 
 def _rng(seed: int | np.random.Generator) -> np.random.Generator:
@@ -18,6 +24,50 @@ def _rng(seed: int | np.random.Generator) -> np.random.Generator:
 def _check_sizes(n_pre: int, n_post: int) -> None:
     if n_pre <= 0 or n_post <= 0:
         raise NetworkError(f"connectivity needs positive group sizes, got {n_pre} x {n_post}")
+
+
+def available_memory_bytes() -> int | None:
+    """Memory the machine can give now (Linux ``MemAvailable``), or None where unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def require_memory(n_bytes: float, what: str) -> None:
+    """Refuse, before allocating, to build something larger than the machine's free memory.
+
+    A size a user typed (``-p scale=5e6``) once tried to allocate 119 GiB.
+    """
+    have = available_memory_bytes()
+    if have is not None and n_bytes > have:
+        raise ModelError(
+            f"{what} would need about {n_bytes / 2**30:.3g} GiB; this machine has "
+            f"{have / 2**30:.3g} GiB available: expected a smaller network (a smaller scale)"
+        )
+
+
+def scaled_probability(p: float, scale: float) -> float:
+    """The connection probability ``p / scale`` of a network scaled by ``scale`` (constant
+    in-degree), or a :class:`ModelError` naming the parameters when it is not a probability."""
+    if not (math.isfinite(scale) and scale > 0):
+        raise ModelError(f"parameter scale must be a positive, finite number, got {scale!r}")
+    if not (math.isfinite(p) and 0.0 <= p <= 1.0):
+        raise ModelError(f"parameter p must lie in [0, 1], got {p!r}")
+    if p > scale:
+        raise ModelError(
+            f"parameters p / scale = {p:g} / {scale:g} = {p / scale:g} is not a probability "
+            f"(above 1): expected scale >= p (the in-degree is kept constant as the network "
+            f"shrinks, so a network smaller than p x its size cannot keep it)"
+        )
+    return p / scale
 
 
 def fixed_probability(
@@ -36,6 +86,8 @@ def fixed_probability(
     _check_sizes(n_pre, n_post)
     if not 0.0 <= p <= 1.0:
         raise NetworkError(f"fixed_probability: p must lie in [0, 1], got {p}")
+    require_memory(float(n_pre) * n_post * p * _BYTES_PER_SYNAPSE,
+                   f"{n_pre:,} x {n_post:,} neurons connected with p = {p:g}")  # fmt: skip
     rng = _rng(seed)
     total = n_pre * n_post
     if p == 0.0:

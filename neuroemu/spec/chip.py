@@ -30,6 +30,7 @@ from neuroemu.spec.descriptor import (
     Positive,
     Quantity,
     StrictModel,
+    iter_quantities,
     parse_descriptor,
     read_text,
 )
@@ -211,6 +212,35 @@ class Timing(StrictModel):
         return OperatingPoint("real-time")
 
 
+# Plausible bounds of descriptor numbers: (first key, field or None for all) -> (low, high, unit).
+PLAUSIBLE: dict[tuple[str, str | None], tuple[float, float, str]] = {
+    ("energy", "per_event_pj"): (0.0, 1e9, "pJ"),
+    ("energy", "static_power_mw"): (0.0, 1e7, "mW"),
+    ("timing", "dt_ms"): (1e-6, 1e4, "ms"),
+    ("timing", "tick_ms"): (1e-6, 1e4, "ms"),
+    ("timing", "barrier_ns"): (0.0, 1e9, "ns"),
+    ("timing", "per_event_ns"): (0.0, 1e9, "ns"),
+    ("core", "weight_bits"): (1, 64, "bits"),
+    ("core", "synapse_encodings"): (1, 4096, "bits per synapse"),
+    ("core", "neurons"): (1, 1e7, "neurons"),
+    ("core", "synapse_memory_bits"): (1, 2.0**43, "bits"),
+    ("core", None): (1, 1e9, ""),
+    ("topology", "cores_per_chip"): (1, 1e6, "cores"),
+    ("topology", "max_chips"): (1, 1e7, "chips"),
+    ("topology", None): (1, 1e6, ""),
+    ("system", "board_idle_power_w"): (0.0, 1e5, "W"),
+    ("system", "host_power_w"): (0.0, 1e5, "W"),
+    ("system", "boot_idle_power_mw"): (0.0, 1e7, "mW"),
+}
+
+
+def _bound_of(loc: tuple[str | int, ...]) -> tuple[float, float, str] | None:
+    if len(loc) < 2:
+        return None
+    section, field = str(loc[0]), str(loc[1])
+    return PLAUSIBLE.get((section, field)) or PLAUSIBLE.get((section, None))
+
+
 def _given(quantity: Quantity | None, field: str, bound: Bound = "value") -> float:
     """The value of an optional quantity that the caller needs; a clear error when absent."""
     if quantity is None:
@@ -304,6 +334,25 @@ class ChipSpec(StrictModel):
     system: System = Field(default_factory=System)
     path: str = ""
     text: str = ""
+
+    @model_validator(mode="after")
+    def _plausible(self) -> ChipSpec:
+        """Refuse numbers no chip has (``1e308`` pJ, 4096-bit weights, ``dt_ms: 1e-300``): they
+        are typos, and would print ``inf`` or exhaust memory further on. The bounds are
+        documented in chips/README.md."""
+        for loc, quantity in iter_quantities(self):
+            value = getattr(quantity, "value", None)
+            bound = _bound_of(loc)
+            if value is None or bound is None:
+                continue
+            low, high, unit = bound
+            if not low <= value <= high:
+                raise FieldProblem(
+                    (*loc, "value"),
+                    f"{value:g} {unit} is outside what any chip has: expected a value in "
+                    f"[{low:g}, {high:g}] {unit}",
+                )
+        return self
 
     @field_validator("neuron_models")
     @classmethod

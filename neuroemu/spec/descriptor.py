@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import reprlib
 import stat
 import types
@@ -264,7 +265,7 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
     """
     loader: yaml.SafeLoader | None = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise DescriptorError(path, None, "", "the file is empty: expected a YAML mapping")
@@ -296,6 +297,23 @@ def parse_yaml(text: str, path: str) -> tuple[Any, dict[Loc, int]]:
         if loader is not None:
             loader.dispose()
     return data, lines
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2's numbers: ``2e-3`` and ``1e9`` are floats (YAML 1.1,
+    which PyYAML follows, wants a dot and reads them as text)."""
+
+
+# A copy of the resolver table: PyYAML's add_implicit_resolver would append to lists shared
+# with yaml.SafeLoader and change every other user of PyYAML in the process.
+_Loader.yaml_implicit_resolvers = {
+    key: list(resolvers) for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _check_size(root: yaml.Node, path: str) -> None:
