@@ -32,6 +32,7 @@ import numpy as np
 from neuroemu.accounting.counting import EventCounts
 from neuroemu.activity import Activity
 from neuroemu.errors import NeuroEmuError, TraceError
+from neuroemu.events import EVENT_KINDS
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
 from neuroemu.report import EnergyReport
@@ -258,6 +259,70 @@ def _publish(partial: Path, target: Path, force: bool) -> None:
         os.replace(partial, target)
 
 
+# What reading a damaged or hand-edited trace raises: a member missing, of the wrong kind
+# (a dataset where a group belongs), of the wrong type or shape, or failing its checksum.
+_DAMAGE = (KeyError, OSError, ValueError, TypeError, AttributeError, IndexError, RuntimeError)
+
+
+# The members a trace of this format holds at its top level ("nodes" links to "/spikes").
+TOP_LEVEL = {"provenance", "network", "mapping", "activity", "spikes", "state", "nodes", "counts",
+             "energy"}  # fmt: skip
+
+
+def _check_members(handle: h5py.File, path: str | Path) -> None:
+    extra = sorted(set(handle) - TOP_LEVEL)
+    if extra:
+        raise TraceError(
+            f"{path}: unexpected member /{extra[0]}: expected only {', '.join(sorted(TOP_LEVEL))}"
+        )
+    for name in TOP_LEVEL - {"state"}:
+        if name in handle and not isinstance(handle[name], h5py.Group):
+            raise TraceError(f"{path}: /{name}: expected a group, found a dataset")
+
+
+def _check_consistent(trace: Trace) -> None:
+    """Members that must agree in size: a hand-edited or damaged trace must not read as valid."""
+    n_cores = trace.mapping.n_cores
+    for name, usage in trace.mapping.usage.items():
+        if np.shape(usage) != (n_cores,):
+            raise TraceError(
+                f"{trace.path}: /mapping/usage/{name}: expected {n_cores} values (one per "
+                f"core), found shape {np.shape(usage)}"
+            )
+    if np.shape(trace.mapping.core_of_neuron) != (trace.network.n_neurons,):
+        raise TraceError(
+            f"{trace.path}: /mapping/core_of_neuron: expected {trace.network.n_neurons} values, "
+            f"found shape {np.shape(trace.mapping.core_of_neuron)}"
+        )
+    missing = [kind for kind in EVENT_KINDS if kind not in trace.counts.per_core]
+    if missing:
+        raise TraceError(f"{trace.path}: /counts/per_core: missing {', '.join(missing)}")
+    if not isinstance(trace.provenance.get("seed", 0), int | np.integer):
+        raise TraceError(
+            f"{trace.path}: /provenance: seed: expected an integer, found "
+            f"{trace.provenance.get('seed')!r}"
+        )
+    for kind, values in trace.counts.per_core.items():
+        if np.shape(values) != (n_cores,):
+            raise TraceError(
+                f"{trace.path}: /counts/per_core/{kind}: expected {n_cores} values, found shape "
+                f"{np.shape(values)}"
+            )
+    sizes = {g.name: g.size for g in (*trace.network.populations, *trace.network.inputs)}
+    for name, spikes in trace.activity.spikes.items():
+        if name not in sizes:
+            raise TraceError(f"{trace.path}: /spikes/{name}: no such population or input")
+        if len(spikes) and (spikes.neuron.max() >= sizes[name] or spikes.neuron.min() < 0):
+            raise TraceError(
+                f"{trace.path}: /spikes/{name}: neuron index outside 0..{sizes[name] - 1}"
+            )
+        if len(spikes) and (spikes.step.max() >= trace.activity.n_steps or spikes.step.min() < 0):
+            raise TraceError(
+                f"{trace.path}: /spikes/{name}: spike step outside the run's "
+                f"{trace.activity.n_steps} steps"
+            )
+
+
 def open_trace(path: str | Path) -> h5py.File:
     """Open a trace for reading after checking it is one this neuroemu can read.
 
@@ -275,17 +340,35 @@ def open_trace(path: str | Path) -> h5py.File:
         handle = h5py.File(path, "r")
     except OSError as exc:
         raise TraceError(f"{path}: cannot open the HDF5 file (corrupted?): {exc}") from None
-    version = handle.attrs.get("format_version")
-    if version is None:
+    try:
+        _check_header(handle, path)
+    except TraceError:
         handle.close()
-        raise TraceError(f"{path}: an HDF5 file but not a neuroemu trace (no format_version)")
-    if int(version) > FORMAT_VERSION:
+        raise
+    except _DAMAGE as exc:
         handle.close()
         raise TraceError(
-            f"{path}: trace format_version {int(version)} was written by a newer neuroemu; this "
-            f"one reads format_version {FORMAT_VERSION}. Upgrade neuroemu to read it."
-        )
+            f"{path}: the trace is incomplete or corrupted ({type(exc).__name__}: {exc})"
+        ) from None
     return handle
+
+
+def _check_header(handle: h5py.File, path: str | Path) -> None:
+    """The format version, and the top-level members of this format, of the right kind."""
+    version = handle.attrs.get("format_version")
+    problem = None
+    if version is None:
+        problem = "an HDF5 file but not a neuroemu trace (no format_version)"
+    elif not isinstance(version, int | np.integer) or isinstance(version, bool) or version < 1:
+        problem = f"format_version: expected a positive integer, found {version!r}"
+    elif int(version) > FORMAT_VERSION:
+        problem = (
+            f"trace format_version {int(version)} was written by a newer neuroemu; this one "
+            f"reads format_version {FORMAT_VERSION}. Upgrade neuroemu to read it."
+        )
+    if problem is not None:
+        raise TraceError(f"{path}: {problem}")
+    _check_members(handle, path)
 
 
 def read_provenance(group: h5py.Group) -> dict[str, Any]:
@@ -326,7 +409,7 @@ def read_trace(path: str | Path) -> Trace:
                 ) from None
             network = read_network(handle["network"])
             gpu_group = handle["energy/gpu"]
-            return Trace(
+            trace = Trace(
                 path=Path(path),
                 format_version=int(handle.attrs["format_version"]),
                 provenance=provenance,
@@ -342,9 +425,11 @@ def read_trace(path: str | Path) -> Trace:
                     for scope, group in handle.get("energy/scopes", {}).items()
                 },
             )
+            _check_consistent(trace)
+            return trace
         except TraceError:
             raise
-        except (KeyError, OSError, ValueError, TypeError, NeuroEmuError) as exc:
+        except (*_DAMAGE, NeuroEmuError) as exc:
             raise TraceError(
                 f"{path}: the trace is incomplete or corrupted ({type(exc).__name__}: {exc})"
             ) from None
@@ -371,6 +456,9 @@ def trace_summary(path: str | Path) -> dict[str, Any]:
             for group in [handle["energy/chip"], *(gpus[k] for k in sorted(gpus, key=int))]:
                 keys = ("device", "device_kind", "style", "simulated_ms", "time_s", "total_pj")
                 entry = {k: read_optional(group.attrs, k) for k in keys}
+                for key in ("simulated_ms", "time_s", "total_pj"):
+                    if entry[key] is not None and not isinstance(entry[key], float | int):
+                        raise TypeError(f"{group.name}: {key}: expected a number")
                 entry["unpriced"] = read_strings(group.attrs, "unpriced")
                 energy.append(entry)
             return {
@@ -391,7 +479,7 @@ def trace_summary(path: str | Path) -> dict[str, Any]:
                 "counts": read_scalars(handle["counts/totals"].attrs),
                 "energy": energy,
             }
-        except (KeyError, OSError, ValueError) as exc:
+        except _DAMAGE as exc:
             raise TraceError(
                 f"{path}: the trace is incomplete or corrupted ({type(exc).__name__}: {exc})"
             ) from None
