@@ -11,7 +11,7 @@ from test_experiment import EXPERIMENT, MODEL, fake_pipeline
 from test_traces import synthetic_result
 
 from neuroemu.cli.main import cli
-from neuroemu.traces.file import write_trace
+from neuroemu.traces.file import FORMAT_VERSION, write_trace
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_inspect_summarises(trace):
                  "fakegpu", "unpriced: mystery"):  # fmt: skip
         assert text in result.output
     summary = json.loads(invoke("inspect", trace, "--json").output)
-    assert summary["provenance"]["seed"] == 0 and summary["format_version"] == 1
+    assert summary["provenance"]["seed"] == 0 and summary["format_version"] == FORMAT_VERSION
 
 
 def test_inspect_bad_file_is_an_error(tmp_path):

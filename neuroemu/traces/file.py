@@ -58,7 +58,9 @@ from neuroemu.traces.codec import (
 if TYPE_CHECKING:
     from neuroemu.pipeline import RunResult
 
-FORMAT_VERSION = 1
+# 2: Fletcher-32 checksums (scalars as one-element arrays, text as UTF-8 bytes), operating
+# point, ranges and scopes. Version 1 traces are still read.
+FORMAT_VERSION = 2
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
