@@ -3,6 +3,8 @@ bundled descriptors' numbers (those are checked separately)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,25 @@ def manual_mapping(network, chip, core_of_neuron, n_chips=1, strategy="manual"):
         dest_synapses=matrix(rows, cols, network.n_neurons),
         input_dest_synapses=matrix(in_rows, in_cols, max(network.n_input_sources, 0)),
     )
+
+
+_TESTS = Path(__file__).resolve().parent
+
+MODEL = f"""
+import sys
+sys.path.insert(0, {str(_TESTS)!r})
+from conftest import make_tiny_network
+
+
+def build(seed: int = 0):
+    return make_tiny_network(seed)
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[str, str]:
+    """A tiny model file and a tiny chip file."""
+    model, chip = tmp_path / "tiny_model.py", tmp_path / "tiny.yaml"
+    model.write_text(MODEL)
+    chip.write_text(TINY_CHIP_YAML)
+    return str(model), str(chip)

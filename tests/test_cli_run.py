@@ -12,27 +12,6 @@ from conftest import TINY_CHIP_YAML
 from neuroemu.cli.main import cli
 from neuroemu.errors import NeuroEmuError
 
-TESTS = Path(__file__).resolve().parent
-
-MODEL = f"""
-import sys
-sys.path.insert(0, {str(TESTS)!r})
-from conftest import make_tiny_network
-
-
-def build(seed: int = 0):
-    return make_tiny_network(seed)
-"""
-
-
-@pytest.fixture
-def files(tmp_path: Path) -> tuple[str, str]:
-    """A tiny model file and a tiny chip file."""
-    model, chip = tmp_path / "tiny_model.py", tmp_path / "tiny.yaml"
-    model.write_text(MODEL)
-    chip.write_text(TINY_CHIP_YAML)
-    return str(model), str(chip)
-
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(cli, ["run", *args], prog_name="neuroemu")

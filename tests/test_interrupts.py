@@ -13,20 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import TINY_CHIP_YAML, make_tiny_network
-from test_cli_run import MODEL
 
 from neuroemu.cli.main import EXIT_INTERRUPTED, cli
 from neuroemu.engine.runner import simulate
 from neuroemu.errors import RunInterrupted
 from neuroemu.spec.chip import parse_chip
-
-
-@pytest.fixture
-def files(tmp_path: Path) -> tuple[str, str]:
-    model, chip = tmp_path / "tiny_model.py", tmp_path / "tiny.yaml"
-    model.write_text(MODEL)
-    chip.write_text(TINY_CHIP_YAML)
-    return str(model), str(chip)
 
 
 @pytest.mark.brian2

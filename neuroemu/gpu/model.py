@@ -265,9 +265,8 @@ def _dense(network: Network, acts: StepActivity, kernels: _Kernels, b: int, prec
     delayed spike (reading its delay matrix too), so its traffic does not grow with the slots."""
     width = PRECISION_BYTES[precision]
     size = {g.name: g.size for g in (*network.populations, *network.inputs)}
-    weights, delays, slots, state = _dense_layout(network, acts.dt_ms, b, precision)
-    ring = sum(b * width * size[name] * n for name, n in slots.items())
-    resident = sum(weights.values()) + sum(delays.values()) + state + ring
+    weights, delays, slots, _ = _dense_layout(network, acts.dt_ms, b, precision)
+    resident = device_memory_bytes(network, "dense", acts.dt_ms, b, precision)
     resident_in_l2 = resident <= kernels.spec.memory.l2_mb.require() * 1e6
 
     def elementwise(name: str, elements: float, launches: int, term: str = "neuron_kernel") -> None:
