@@ -119,8 +119,10 @@ class RunInterrupted(NeuroEmuError):
         Steps simulated, and steps asked for.
     """
 
-    def __init__(self, steps_done: int, n_steps: int) -> None:
+    def __init__(self, steps_done: int, n_steps: int, partial: object = None) -> None:
         self.steps_done, self.n_steps = steps_done, n_steps
+        # The Activity of the steps done (the engine attaches it), for --keep-partial.
+        self.partial = partial
         super().__init__(
             f"interrupted after {steps_done} of {n_steps} steps: no result was kept (a partial "
             f"run is never saved as complete)"

@@ -16,7 +16,7 @@ from neuroemu.accounting.pricing import SCOPES
 from neuroemu.activity import Activity
 from neuroemu.comparison import price_on_gpus
 from neuroemu.engine.runner import simulate
-from neuroemu.errors import NeuroEmuError
+from neuroemu.errors import NeuroEmuError, RunInterrupted
 from neuroemu.mapping.mapping import Mapping, map_network
 from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
@@ -43,6 +43,8 @@ class RunResult:
     strategy: str
     timings_s: dict[str, float] = field(default_factory=dict)
     gpu_reports: list[EnergyReport] = field(default_factory=list)
+    # False for the steps an interrupted run did (kept with keep_partial): never a full run.
+    complete: bool = True
     scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -52,6 +54,7 @@ class RunResult:
         mapping = self.mapping
         return {
             "model": self.model,
+            "complete": self.complete,
             "params": {k: str(v) for k, v in self.params.items()},
             "seed": self.seed,
             "network": self.network.summary(),
@@ -107,6 +110,7 @@ def run_pipeline(
     scope: str = "chip",
     n_boards: int | None = None,
     max_neurons_per_core: int | None = None,
+    keep_partial: bool = False,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -149,6 +153,9 @@ def run_pipeline(
         Boards switched on, where a published setup states it (board and wall scopes).
     max_neurons_per_core : int or None
         Place at most this many neurons on a core (below the chip's own limit).
+    keep_partial : bool
+        When the run is interrupted, count and price the steps done and return them marked
+        ``complete=False`` (the caller decides what to do) instead of raising RunInterrupted.
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -183,15 +190,21 @@ def run_pipeline(
     timings["map_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    activity = simulate(
-        network,
-        chip_spec,
-        duration_ms,
-        seed=seed,
-        device=device,
-        report=report,
-        record_state=record_state,
-    )
+    complete = True
+    try:
+        activity = simulate(
+            network,
+            chip_spec,
+            duration_ms,
+            seed=seed,
+            device=device,
+            report=report,
+            record_state=record_state,
+        )
+    except RunInterrupted as stopped:
+        if not keep_partial or not isinstance(stopped.partial, Activity) or not stopped.steps_done:
+            raise
+        activity, complete = stopped.partial, False
     timings["simulate_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -219,6 +232,7 @@ def run_pipeline(
         gpu_reports=gpu_reports,
         scope_reports=scope_reports,
         notes=notes,
+        complete=complete,
     )
 
 

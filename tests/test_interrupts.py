@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -79,3 +80,29 @@ def test_sigterm_exits_143_without_a_traceback(files: tuple[str, str]) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 143, done.stderr
     assert "Traceback" not in done.stderr and "Interrupted" in done.stderr
+
+
+@pytest.mark.brian2
+def test_keep_partial_writes_a_trace_marked_incomplete(
+    files: tuple[str, str], tmp_path: Path
+) -> None:
+    from neuroemu.traces.file import read_trace
+
+    model, chip = files
+    simulate(make_tiny_network(), parse_chip(TINY_CHIP_YAML, "tiny.yaml"), 5.0, device="numpy")
+    trace = tmp_path / "partial.h5"
+
+    def interrupt() -> None:
+        time.sleep(2.0)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    args = ["run", model, "--chip", chip, "--duration-ms", "200000", "--device", "numpy",
+            "--keep-partial", "--trace", str(trace), "--json", "--quiet"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 130, result.output
+    loaded = read_trace(trace)
+    assert loaded.complete is False and 0 < loaded.activity.n_steps < 200_000
+    assert json.loads(result.stdout)["complete"] is False
+    shown = CliRunner().invoke(cli, ["inspect", str(trace)])
+    assert shown.output.startswith("INCOMPLETE: an interrupted run")

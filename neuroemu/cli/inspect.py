@@ -21,7 +21,15 @@ def _summary_lines(summary: dict[str, Any], path: str) -> list[str]:
     activity, spikes = summary["activity"], summary["spikes"]
     versions = ", ".join(f"{k} {prov.get(k, '?')}" for k in ("brian2", "numpy", "h5py"))
     populations = ", ".join(f"{n} {size:,}" for n, size in net["populations"].items())
-    lines = [
+    lines = (
+        []
+        if summary.get("complete", True)
+        else [
+            f"INCOMPLETE: an interrupted run, {activity['n_steps']} steps kept (--keep-partial); "
+            f"never compare it with a full run"
+        ]
+    )
+    lines += [
         f"trace {path} (format {summary['format_version']}), written {prov.get('date_utc', '?')} "
         f"by neuroemu {prov.get('neuroemu', '?')} ({versions})",
         f"command: {prov.get('command') or '(not recorded)'}",

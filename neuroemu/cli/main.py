@@ -15,6 +15,7 @@ import signal
 import click
 
 from neuroemu import __version__
+from neuroemu.cli.exit_codes import EXIT_INTERRUPTED
 from neuroemu.errors import NeuroEmuError, RunInterrupted
 
 # Command -> (module, function, one-line help). The help is repeated here so that the top-level
@@ -125,10 +126,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-# Exit statuses of a run stopped by a signal, as a shell reports them (128 + signal number).
-EXIT_INTERRUPTED = 128 + signal.SIGINT
 
 
 class Terminated(BaseException):

@@ -34,6 +34,9 @@ def plot_command(
     target = output or traces[0].with_name(f"{traces[0].stem}_{kind}.png")
     check_output(target, force, inputs=traces, what="plot")
     loaded = [read_trace(path) for path in traces]
+    for path, trace in zip(traces, loaded, strict=True):
+        if not trace.complete:
+            click.echo(f"warning: {path} is an interrupted run (--keep-partial)", err=True)
     if kind == "energy":
         written = plot_energy(loaded, target)
     elif kind == "cores":

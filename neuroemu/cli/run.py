@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from neuroemu.cli.exit_codes import EXIT_INTERRUPTED
 from neuroemu.cli.format import (
     echo_json,
     energy_table,
@@ -114,6 +115,12 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
     help="Write the whole run to this HDF5 file.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing trace file.")
+@click.option(
+    "--keep-partial",
+    is_flag=True,
+    help="On Ctrl-C, keep the steps done: report them and write the trace marked complete=false "
+    "(exit status 130 all the same).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress report.")
 @deprecated_option("--chips", "--max-chips N", "max_chips", int, type=int, metavar="N")
@@ -138,6 +145,7 @@ def run_command(
     gpu_scope: str | None,
     trace: str | None,
     force: bool,
+    keep_partial: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -170,6 +178,7 @@ def run_command(
         scope=scope,
         n_boards=n_boards,
         max_neurons_per_core=max_neurons_per_core,
+        keep_partial=keep_partial,
     )
     others, notes = price_elsewhere(
         result.network,
@@ -191,7 +200,14 @@ def run_command(
             summary["chips"] = [r.summary() for r in others]
             summary["notes"] = [*notes, *result.notes]
         echo_json(summary)
-        return
-    print_result(result, [*others, *result.gpu_reports], [*notes, *result.notes])
-    if trace is not None:
-        click.echo(f"trace written to {trace}")
+    else:
+        print_result(result, [*others, *result.gpu_reports], [*notes, *result.notes])
+        if trace is not None:
+            click.echo(f"trace written to {trace}")
+    if not result.complete:
+        click.echo(
+            f"Interrupted: these figures are for the {result.activity.n_steps} steps done, "
+            f"not the whole run" + (" (the trace says complete=false)" if trace else ""),
+            err=True,
+        )
+        ctx.exit(EXIT_INTERRUPTED)

@@ -263,7 +263,9 @@ def simulate(
                 # Brian2 ends a run early, without an error, on the first Ctrl-C.
                 done = round(float(net.t / b2.ms) / dt_ms)
                 if done < n_steps:
-                    raise RunInterrupted(done, n_steps)
+                    partial = _collect(b2, network, built, dt_ms, done, seed, device, target,
+                                       started)  # fmt: skip
+                    raise RunInterrupted(done, n_steps, partial)
             if standalone:
                 assert releaser is not None
                 b2.device.build(directory=str(directory), compile=True, run=False, debug=False)

@@ -97,6 +97,7 @@ class Trace:
     report: EnergyReport
     gpu_reports: list[EnergyReport]
     scope_reports: dict[str, EnergyReport] = dataclasses.field(default_factory=dict)
+    complete: bool = True
 
     @property
     def model(self) -> str:
@@ -175,6 +176,8 @@ def _write(handle: h5py.File, result: RunResult, command: str) -> None:
     handle.attrs["format_version"] = FORMAT_VERSION
     # The root doubles as NIR recorded data: nir.read_data reads '/nodes' (a link to '/spikes').
     handle.attrs["__type__"] = "NIRGraphData"
+    # False for the steps an interrupted run did (--keep-partial): never taken for a full run.
+    handle.attrs["complete"] = bool(result.complete)
     _write_provenance(handle.create_group("provenance", track_order=True), result, command)
     write_network(handle.create_group("network", track_order=True), result.network)
     write_mapping(handle.create_group("mapping", track_order=True), result.mapping)
@@ -428,7 +431,7 @@ def read_trace(path: str | Path) -> Trace:
                 },
             )
             _check_consistent(trace)
-            return trace
+            return dataclasses.replace(trace, complete=bool(handle.attrs.get("complete", True)))
         except TraceError:
             raise
         except (*_DAMAGE, NeuroEmuError) as exc:
@@ -465,6 +468,7 @@ def trace_summary(path: str | Path) -> dict[str, Any]:
                 energy.append(entry)
             return {
                 "format_version": int(handle.attrs["format_version"]),
+                "complete": bool(handle.attrs.get("complete", True)),
                 "provenance": provenance,
                 "network": {
                     "name": str(net.attrs["name"]),
