@@ -23,7 +23,7 @@ from test_traces import synthetic_result
 
 from neuroemu.cli.main import cli
 from neuroemu.errors import TraceError
-from neuroemu.traces.file import read_trace, trace_summary, write_trace
+from neuroemu.traces.file import _seal, read_trace, trace_summary, write_trace
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,15 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_trace(tmp_path_factory.mktemp("fuzz") / "base.h5", synthetic_result())
 
 
-def _edit(base: Path, target: Path, change: Callable[[h5py.File], None]) -> Path:
+def _edit(base: Path, target: Path, change: Callable[[h5py.File], None], seal: bool = True) -> Path:
+    """``base`` edited with h5py, then sealed again (as a buggy writer would), so that the checks
+    behind the seal are what the test reaches."""
     shutil.copy(base, target)
     with h5py.File(target, "r+") as handle:
         change(handle)
+    if seal:
+        with open(target, "rb+") as raw:
+            raw.write(_seal(raw))
     return target
 
 
@@ -80,6 +85,17 @@ EDITS: dict[str, tuple[Callable[[h5py.File], None], str]] = {
         "corrupted",
     ),
 }  # fmt: skip
+
+
+def test_any_edit_breaks_the_seal(base: Path, tmp_path: Path) -> None:
+    path = _edit(base, tmp_path / "edited.h5", EDITS["an extra member"][0], seal=False)
+    with pytest.raises(TraceError, match="bytes no longer match the SHA-256"):
+        read_trace(path)
+    raw = bytearray(base.read_bytes())
+    raw[:8] = b"garbage!"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(TraceError, match="seal is unreadable"):
+        read_trace(path)
 
 
 @pytest.mark.parametrize("name", list(EDITS))

@@ -35,7 +35,13 @@ from neuroemu.network.neuron_models import LIF
 from neuroemu.pipeline import RunResult
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import parse_chip
-from neuroemu.traces.file import FORMAT_VERSION, read_trace, trace_summary, write_trace
+from neuroemu.traces.file import (
+    FORMAT_VERSION,
+    _seal,
+    read_trace,
+    trace_summary,
+    write_trace,
+)
 
 TESTS = Path(__file__).resolve().parent
 
@@ -237,6 +243,10 @@ def test_newer_format_and_corrupted_files_are_refused(tmp_path):
     path = write_trace(tmp_path / "run.h5", synthetic_result())
     with h5py.File(path, "r+") as handle:
         handle.attrs["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(TraceError, match="no longer match the SHA-256"):
+        read_trace(path)  # edited after it was sealed
+    with open(path, "rb+") as raw:  # sealed, as a newer neuroemu would write it
+        raw.write(_seal(raw))
     with pytest.raises(TraceError, match="newer neuroemu"):
         read_trace(path)
     text = tmp_path / "text.h5"

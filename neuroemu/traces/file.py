@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import secrets
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import h5py
 import numpy as np
@@ -231,9 +232,10 @@ def write_trace(
     # A hidden name in the same folder, so that the final rename is atomic (same file system).
     partial = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
     try:
-        with h5py.File(partial, "x", track_order=True) as handle:
+        with h5py.File(partial, "x", track_order=True, userblock_size=USERBLOCK) as handle:
             _write(handle, result, command)
         with open(partial, "rb+") as raw:
+            raw.write(_seal(raw))
             os.fsync(raw.fileno())
         _publish(partial, target, force)
     except OSError as exc:
@@ -328,6 +330,45 @@ def _check_consistent(trace: Trace) -> None:
             )
 
 
+# The first bytes of a trace, before HDF5's own: a SHA-256 of everything after them, checked
+# before HDF5 parses anything (damaged HDF5 metadata can make the library loop for ever).
+USERBLOCK = 512
+_SEAL = b"neuroemu trace sha256="
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _digest(raw: BinaryIO) -> str:
+    raw.seek(USERBLOCK)
+    digest = hashlib.sha256()
+    for block in iter(lambda: raw.read(1 << 20), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _seal(raw: BinaryIO) -> bytes:
+    """The userblock that seals a finished trace file (written at offset 0)."""
+    text = _SEAL + _digest(raw).encode("ascii") + b"\n"
+    raw.seek(0)
+    return text.ljust(USERBLOCK, b"\0")
+
+
+def _check_seal(path: Path) -> None:
+    """Refuse a sealed trace whose bytes changed; older traces (no seal) are not checked."""
+    with open(path, "rb") as raw:
+        head = raw.read(USERBLOCK)
+        if not head.startswith(_SEAL):
+            raw.seek(USERBLOCK)
+            if raw.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:  # a userblock, unreadable
+                raise TraceError(f"{path}: the trace is damaged: its SHA-256 seal is unreadable")
+            return  # a trace written before seals (HDF5 starts at byte 0)
+        stored = head[len(_SEAL) : len(_SEAL) + 64].decode("ascii", "replace")
+        if _digest(raw) != stored:
+            raise TraceError(
+                f"{path}: the trace is damaged: its bytes no longer match the SHA-256 written "
+                f"with it (a partial copy, a disk error or an edit)"
+            )
+
+
 def open_trace(path: str | Path) -> h5py.File:
     """Open a trace for reading after checking it is one this neuroemu can read.
 
@@ -341,6 +382,7 @@ def open_trace(path: str | Path) -> h5py.File:
         raise TraceError(f"{path}: no such trace file")
     if not h5py.is_hdf5(path):
         raise TraceError(f"{path}: not an HDF5 file (or its header is corrupted)")
+    _check_seal(path)
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
