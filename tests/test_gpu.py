@@ -433,3 +433,28 @@ def test_dense_says_does_not_fit_exactly_when_the_board_is_too_small(name: str) 
             gpu_baseline(net, quiet(2), gpu, style="dense")
     # the event-driven style stores 10 synapses: it fits everywhere
     assert gpu_baseline(net, quiet(2), gpu).total_j > 0
+
+
+def test_gpu_reports_carry_the_ranges_of_their_descriptor() -> None:
+    spikes = Spikes(np.arange(100) % 100, np.arange(100))
+    net, act = all_to_all(100, 100), quiet(100, pre=spikes)
+    plain = gpu_baseline(net, act, round_gpu())
+    assert plain.low is None and plain.high is None
+    text = ROUND_GPU.replace("BOARD", "300").replace("ATOMIC", "100")
+    for field in ("idle_ctx_power_w", "launch_latency_us", "bandwidth_gb_s"):
+        line = next(line for line in text.splitlines() if line.strip().startswith(field + ":"))
+        written = line.split("value:")[1].split(",")[0].strip()
+        value = float(written)
+        bounds = f"range: [{value / 2:g}, {value * 2:g}]"
+        ranged = line.replace(f"value: {written},", f"value: {written}, {bounds},")
+        text = text.replace(line, ranged)
+    gpu = parse_gpu(text, "round.yaml")
+    assert gpu.at_bound("high").memory.bandwidth_gb_s.value == gpu.memory.bandwidth_gb_s.value / 2
+    assert (
+        gpu.at_bound("high").timing.launch_latency_us.value
+        == 2 * gpu.timing.launch_latency_us.value
+    )
+    report = gpu_baseline(net, act, gpu)
+    for name in ("total_j", "time_s", "static_pj", "energy_per_synaptic_event_pj"):
+        value, low, high = report.bounds(name)
+        assert low < value < high, name

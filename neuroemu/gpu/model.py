@@ -24,7 +24,7 @@ event whose delivery step is at or after ``n_steps`` is not counted (nor execute
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -425,7 +425,9 @@ def gpu_baseline(
     -------
     EnergyReport
         ``dynamic_pj`` per term, ``static_pj`` = idle-with-context power x time, ``time_s``
-        after the power cap, ``counts`` of the events behind it, notes on the cap and the scope.
+        after the power cap, ``counts`` of the events behind it, notes on the cap and the scope;
+        ``low`` and ``high``: the same at the ends of the descriptor's ranges
+        (:meth:`~neuroemu.spec.gpu.GpuSpec.at_bound`).
 
     Raises
     ------
@@ -434,6 +436,26 @@ def gpu_baseline(
     """
     if scope not in SCOPES:
         raise NeuroEmuError(f"unknown scope {scope!r}: expected one of {', '.join(SCOPES)}")
+    acts = steps if steps is not None else step_activity(network, activity)
+    args = (network, activity, style, batch, scope, record_spikes, precision, acts)
+    report = _price_on_gpu(gpu, *args)
+    low, high = gpu.at_bound("low"), gpu.at_bound("high")
+    if low is gpu and high is gpu:
+        return report
+    return replace(report, low=_price_on_gpu(low, *args), high=_price_on_gpu(high, *args))
+
+
+def _price_on_gpu(
+    gpu: GpuSpec,
+    network: Network,
+    activity: Activity,
+    style: str,
+    batch: int,
+    scope: str,
+    record_spikes: bool,
+    precision: str,
+    steps: StepActivity,
+) -> EnergyReport:
     timing = estimate_gpu_time(
         network, activity, gpu, style, batch, record_spikes, precision, steps
     )

@@ -21,7 +21,7 @@ import reprlib
 import stat
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -238,6 +238,35 @@ def iter_quantities(model: BaseModel, loc: Loc = ()) -> Iterator[tuple[Loc, _Qua
         return
     for name in type(model).model_fields:
         yield from _iter_value(getattr(model, name), (*loc, name))
+
+
+def at_range_end(model: ModelT, pick: Callable[[Loc], str]) -> ModelT:
+    """A copy of ``model`` with every quantity that has a range set to one end of it.
+
+    ``pick(loc)`` says which end (``'low'`` or ``'high'``) for the quantity at ``loc``, so a
+    caller can take the low end of a rate and the high end of an energy for the same bound.
+    """
+    updates: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        changed = _at_end(value, (name,), pick)
+        if changed is not value:
+            updates[name] = changed
+    return model.model_copy(update=updates) if updates else model
+
+
+def _at_end(value: Any, loc: Loc, pick: Callable[[Loc], str]) -> Any:
+    if isinstance(value, _QuantityBase):
+        if value.range is None or getattr(value, "value", None) is None:
+            return value
+        end = value.range[0] if pick(loc) == "low" else value.range[1]
+        return value.model_copy(update={"value": end})
+    if isinstance(value, StrictModel):
+        return at_range_end(value, lambda sub: pick((*loc, *sub)))
+    if isinstance(value, dict):
+        items = {key: _at_end(item, (*loc, key), pick) for key, item in value.items()}
+        return items if any(items[k] is not value[k] for k in value) else value
+    return value
 
 
 def _iter_value(value: Any, loc: Loc) -> Iterator[tuple[Loc, _QuantityBase]]:

@@ -22,15 +22,20 @@ from neuroemu.errors import NeuroEmuError
 from neuroemu.resources import BUNDLES, bundled_names, data_dir
 from neuroemu.spec.chip import resolve_descriptor
 from neuroemu.spec.descriptor import (
+    Bound,
     Count,
     FractionQuantity,
     Identity,
     NonNegative,
     Positive,
     StrictModel,
+    at_range_end,
     parse_descriptor,
     read_text,
 )
+
+# Fields whose larger values make a GPU faster (so a shorter run and less energy).
+_RATE_SUFFIXES = ("_tflops", "_gb_s", "_gops", "_fraction")
 
 PRECISIONS = ("fp64", "fp32", "fp16", "bf16", "fp16_tensor", "bf16_tensor", "int8_tensor")
 # Bytes of one value stored in each precision (weights and activations of the dense style).
@@ -182,6 +187,20 @@ class GpuSpec(StrictModel):
                 f"gpu {self.name!r} gives no power.host_power_w, which wall scope needs"
             )
         return self.power.host_power_w.require()
+
+    def at_bound(self, bound: Bound) -> GpuSpec:
+        """This GPU with every ranged constant at the end that gives the ``bound`` of energy and
+        time: ``'high'`` takes high powers, energies and latencies but low rates, bandwidths
+        and achievable fractions (a slower GPU runs longer at idle power); ``'low'`` the
+        opposite; ``'value'`` is the descriptor as written."""
+        if bound == "value":
+            return self
+
+        def pick(loc: tuple[str | int, ...]) -> str:
+            rate = any(isinstance(part, str) and part.endswith(_RATE_SUFFIXES) for part in loc)
+            return ("low" if bound == "high" else "high") if rate else bound
+
+        return at_range_end(self, pick)
 
     def precisions(self) -> list[str]:
         """Precisions the descriptor gives both a peak and an energy for."""
