@@ -173,6 +173,13 @@ def scope_lines(reports: dict[str, EnergyReport]) -> list[str]:
 def format_comparison(reports: list[EnergyReport]) -> str:
     """Reports side by side as a plain-text table (columns named with their units)."""
     rows = comparison_rows(reports)
-    table = [[_cell(row[c]) for c in COLUMNS] for row in rows]
-    headers = [c.replace("energy_per_synaptic_event_pj", "pj_per_synaptic_event") for c in COLUMNS]
+    shown = [c for c in COLUMNS if c not in ("energy_low_j", "energy_high_j")]
+    table = []
+    for row in rows:
+        cells = {c: _cell(row[c]) for c in shown}
+        low, high = row["energy_low_j"], row["energy_high_j"]
+        if row["energy_j"] is not None and low is not None and high is not None and low != high:
+            cells["energy_j"] += f" [{low:.3g}-{high:.3g}]"
+        table.append([cells[c] for c in shown])
+    headers = [c.replace("energy_per_synaptic_event_pj", "pj_per_synaptic_event") for c in shown]
     return tabulate(table, headers=headers, disable_numparse=True)
