@@ -111,15 +111,6 @@ class Experiment:
         """``<model>_<chip>_seed<k>.h5``, the trace file of one run."""
         return f"{self.model_label}_{chip.name}_seed{seed}.h5"
 
-    def outputs(self) -> list[Path]:
-        """Every file the experiment writes."""
-        files = [self.folder / self.spec.outputs.table]
-        if self.spec.outputs.traces:
-            files += [
-                self.folder / self.trace_name(c, s) for c in self.chips for s in self.spec.seeds
-            ]
-        return files
-
 
 def _relative(base: Path, value: str, suffixes: tuple[str, ...]) -> str:
     """A file reference relative to the experiment file; a bundled name stays as it is."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from neuroemu.errors import NeuroEmuError
 from neuroemu.report import EnergyReport
+from neuroemu.units import format_si
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -288,7 +289,10 @@ def plot_energy(
         if total is None:
             text = "unpriced:\n" + ", ".join(report.unpriced)
         else:
-            text = _joules(total) + f"\nstatic {100 * (report.static_pj or 0) * 1e-12 / total:.0f}%"
+            text = (
+                format_si(total, "J")
+                + f"\nstatic {100 * (report.static_pj or 0) * 1e-12 / total:.0f}%"
+            )
         ax.text(x, max(bottom, 1e-30) * 1.15, text, ha="center", va="bottom", fontsize="small")
     ax.set_yscale("log")
     ax.set_xticks(range(len(reports)), [_bar_label(r) for r in reports], fontsize="small")
@@ -312,13 +316,6 @@ def plot_energy(
 def _bar_label(report: EnergyReport) -> str:
     kind = "chip" if report.device_kind == "chip" else report.style
     return f"{report.device}\n({kind})"
-
-
-def _joules(value: float) -> str:
-    for factor, prefix in ((1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g} {prefix}J"
-    return f"{value:.3g} J"
 
 
 PLOTS = {"raster": plot_raster, "rates": plot_rates, "cores": plot_cores, "energy": plot_energy}
