@@ -18,14 +18,6 @@ def delay_steps(delay_ms: np.ndarray | float, dt_ms: float) -> np.ndarray:
     return np.floor(np.asarray(delay_ms, dtype=float) / dt_ms + 0.5).astype(np.int64)
 
 
-def n_steps_for(duration_ms: float, dt_ms: float) -> int:
-    """Steps Brian2 runs for ``duration_ms``: exact when representable, else rounded up."""
-    exact = round(duration_ms / dt_ms)
-    if abs(exact * dt_ms - duration_ms) <= 1e-4 * dt_ms:
-        return int(exact)
-    return int(np.ceil(duration_ms / dt_ms))
-
-
 def whole_steps(value_ms: float, dt_ms: float, what: str) -> int:
     """``value_ms`` as a whole number of ``dt_ms`` steps, or an error naming the nearest ones.
 

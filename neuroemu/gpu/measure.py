@@ -26,7 +26,7 @@ from neuroemu.gpu.torch_sim import MEASURABLE_MODELS, TorchSimulation
 from neuroemu.network.network import Network
 from neuroemu.report import EnergyReport
 from neuroemu.spec.gpu import GpuSpec
-from neuroemu.timesteps import n_steps_for
+from neuroemu.timesteps import whole_steps
 
 
 class Simulation(Protocol):
@@ -88,7 +88,7 @@ def measure_gpu(
         if dt_ms is None:
             raise NeuroEmuError("measure_gpu with a duration needs dt_ms (the timestep)")
         given, dt, replay = None, dt_ms, {}
-        n_steps = n_steps_for(float(activity_or_duration), dt_ms)
+        n_steps = whole_steps(float(activity_or_duration), dt_ms, "duration_ms")
     own_counter = counter is None
     counter = counter or NvmlCounter(device_index)
     try:
