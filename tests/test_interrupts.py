@@ -21,6 +21,18 @@ from neuroemu.errors import RunInterrupted
 from neuroemu.spec.chip import parse_chip
 
 
+def ctrl_c_once_running() -> None:
+    """Ctrl-C once Brian2's run loop has started (a signal during set-up is an ordinary
+    KeyboardInterrupt, another path), with a little work done; waits at most 60 s."""
+    import brian2
+
+    deadline = time.monotonic() + 60
+    while not brian2.Network._globally_running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 @pytest.mark.brian2
 def test_ctrl_c_during_a_simulation_raises_instead_of_returning_a_short_run() -> None:
     """Brian2 ends a run early and quietly on the first SIGINT; the engine must say so."""
@@ -28,11 +40,7 @@ def test_ctrl_c_during_a_simulation_raises_instead_of_returning_a_short_run() ->
     network = make_tiny_network()
     simulate(network, chip, 5.0, device="numpy")  # warm up: imports and code objects
 
-    def interrupt() -> None:
-        time.sleep(1.0)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=interrupt, daemon=True).start()
+    threading.Thread(target=ctrl_c_once_running, daemon=True).start()
     with pytest.raises(RunInterrupted, match=r"interrupted after \d+ of 200000 steps") as info:
         simulate(network, chip, 200_000.0, device="numpy")
     assert 0 < info.value.steps_done < info.value.n_steps
@@ -92,11 +100,7 @@ def test_keep_partial_writes_a_trace_marked_incomplete(
     simulate(make_tiny_network(), parse_chip(TINY_CHIP_YAML, "tiny.yaml"), 5.0, device="numpy")
     trace = tmp_path / "partial.h5"
 
-    def interrupt() -> None:
-        time.sleep(2.0)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=interrupt, daemon=True).start()
+    threading.Thread(target=ctrl_c_once_running, daemon=True).start()
     args = ["run", model, "--chip", chip, "--duration-ms", "200000", "--device", "numpy",
             "--keep-partial", "--trace", str(trace), "--json", "--quiet"]  # fmt: skip
     result = CliRunner().invoke(cli, args)
