@@ -17,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from neuroemu.errors import NetworkError
-from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel
+from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel, state_name
 from neuroemu.units import split_unit
 
 
@@ -35,16 +35,25 @@ class Population:
         A :class:`NeuronModel` or the name of a library model (``lif``, ``cuba_lif``, ...); a
         name is resolved on construction, so the attribute is always a :class:`NeuronModel`.
     parameters : dict
-        Overrides of the model's parameters, names ending in their unit (``tau_m_ms``).
+        Overrides of the model's parameters, names ending in their unit (``tau_m_ms``): a scalar
+        shared by all neurons, or an array of length ``size`` giving each neuron its own value
+        (any parameter, including a bias such as ``I_dc_pA`` or ``bias``). A per-neuron
+        parameter becomes a constant state variable of the Brian2 group
+        (:meth:`NeuronModel.per_neuron`), set like an initial value; populations whose
+        per-neuron parameters have the same names still share one group.
     initial : dict
         Initial values of state variables, names ending in their unit (``v_mV``); scalars or
-        arrays of length ``size``.
+        arrays of length ``size``. After construction it also holds the per-neuron parameters
+        under their state-variable names (``tau_m_ms``; ``refractory_ms`` as
+        ``t_refractory_ms``), because the engine sets both the same way; where a per-neuron
+        parameter is the membrane's resting value (``v_rest``, ``E_l``, ``v_reset``, ``c``) and
+        no ``v`` is given, ``v`` starts there, as it does for a scalar.
     """
 
     name: str
     size: int
     model: NeuronModel
-    parameters: dict[str, float]
+    parameters: dict[str, float | np.ndarray]
     initial: dict[str, float | np.ndarray]
 
     def __init__(
@@ -52,7 +61,7 @@ class Population:
         name: str,
         size: int,
         model: NeuronModel | str = "lif",
-        parameters: dict[str, float] | None = None,
+        parameters: dict[str, float | np.ndarray] | None = None,
         initial: dict[str, float | np.ndarray] | None = None,
     ) -> None:
         # Written out (not generated) so that ``model`` accepts a library model's name while the
@@ -69,22 +78,31 @@ class Population:
                     f"of {sorted(NEURON_MODELS)} or a NeuronModel"
                 )
             model = NEURON_MODELS[model]
-        parameters = {} if parameters is None else parameters
-        initial = {} if initial is None else initial
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "size", size)
-        object.__setattr__(self, "model", model)
-        object.__setattr__(self, "parameters", parameters)
-        object.__setattr__(self, "initial", initial)
+        parameters = {} if parameters is None else dict(parameters)
+        initial = {} if initial is None else dict(initial)
         unknown = sorted(set(parameters) - set(model.parameters))
         if unknown:
             raise NetworkError(
                 f"population {name!r}: unknown parameter(s) {unknown} for model "
                 f"{model.name!r}; expected some of {sorted(model.parameters)}"
             )
+        per_neuron = _check_parameters(name, size, parameters)
+        scalars = {k: float(v) for k, v in parameters.items() if k not in per_neuron}
+        resolved = model.with_parameters(**scalars).per_neuron(per_neuron)
+        for key in per_neuron:
+            initial[state_name(key)] = parameters[key]
+        resting = _resting_parameter(model, per_neuron)
+        if resting is not None and not any(split_unit(k)[0] == "v" for k in initial):
+            initial["v_mV"] = parameters[resting]
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "parameters", parameters)
+        object.__setattr__(self, "initial", initial)
+        object.__setattr__(self, "_resolved", resolved)
         for key, value in initial.items():
             base, _ = split_unit(key)
-            if base not in model.state_units:
+            if base not in resolved.state_units:
                 raise NetworkError(
                     f"population {name!r}: initial value {key!r} names no state variable "
                     f"of model {model.name!r} (state variables: "
@@ -101,8 +119,46 @@ class Population:
 
     @property
     def neuron_model(self) -> NeuronModel:
-        """The model with this population's parameter overrides applied."""
-        return self.model.with_parameters(**self.parameters)
+        """The model with this population's parameters applied: scalars as overrides, arrays
+        as constant per-neuron state variables (see :meth:`NeuronModel.per_neuron`)."""
+        resolved: NeuronModel = object.__getattribute__(self, "_resolved")
+        return resolved
+
+    @property
+    def per_neuron_parameters(self) -> list[str]:
+        """Names of the parameters given one value per neuron."""
+        return [k for k, v in self.parameters.items() if np.ndim(v) == 1]
+
+
+def _check_parameters(name: str, size: int, parameters: dict) -> list[str]:
+    """Validate parameter values; return the names given per neuron (arrays of ``size``)."""
+    per_neuron = []
+    for key, value in parameters.items():
+        array = np.asarray(value, dtype=float)
+        if array.ndim not in (0, 1) or (array.ndim == 1 and len(array) != size):
+            raise NetworkError(
+                f"population {name!r}: parameter {key!r} has shape {array.shape}; expected a "
+                f"scalar or one value per neuron, ({size},)"
+            )
+        if not np.all(np.isfinite(array)):
+            raise NetworkError(f"population {name!r}: parameter {key!r} has NaN/inf")
+        if array.ndim == 1:
+            per_neuron.append(key)
+            parameters[key] = array
+    return per_neuron
+
+
+_RESTING = ("v_rest", "E_l", "v_reset", "c")  # where v starts (as the engine's default)
+
+
+def _resting_parameter(model: NeuronModel, per_neuron: list[str]) -> str | None:
+    """The per-neuron parameter ``v`` should start at, when the engine's default would read a
+    parameter that is no longer a scalar."""
+    for candidate in _RESTING:
+        for key in model.parameters:
+            if split_unit(key) == (candidate, "mV"):
+                return key if key in per_neuron else None
+    return None
 
 
 @dataclass(frozen=True, eq=False)

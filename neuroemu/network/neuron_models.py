@@ -12,7 +12,10 @@ in the unit named by the target (``mV``, ``nS``, ``pA`` or ``1`` for dimensionle
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from neuroemu.units import dimension_unit_name, split_unit
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,45 @@ class NeuronModel:
             description=self.description,
             state_units=self.state_units,
         )
+
+    def per_neuron(self, names: Iterable[str]) -> NeuronModel:
+        """A copy where the parameters ``names`` are constant per-neuron state variables.
+
+        Brian2 reads a scalar parameter from the group's namespace, but a value per neuron must
+        live in the group: ``tau_m_ms`` becomes the declaration ``tau_m : second (constant)``,
+        removed from :attr:`parameters` and added to :attr:`state_units`, and the engine sets
+        it like an initial value. The equations do not change, since they already name
+        ``tau_m``. ``refractory_ms`` becomes the variable ``t_refractory`` (Brian2 reserves the
+        name ``refractory``) and the refractoriness expression reads it.
+        """
+        names = list(names)
+        if not names:
+            return self
+        declarations, units, refractory = [], dict(self.state_units), self.refractory
+        for key in names:
+            base, suffix = split_unit(state_name(key))
+            declarations.append(f"{base} : {dimension_unit_name(suffix)} (constant)")
+            units[base] = suffix
+            if key == "refractory_ms" and refractory == "refractory":
+                refractory = "t_refractory"
+        return NeuronModel(
+            name=self.name,
+            equations="\n".join([self.equations, *declarations]),
+            threshold=self.threshold,
+            reset=self.reset,
+            refractory=refractory,
+            method=self.method,
+            parameters={k: v for k, v in self.parameters.items() if k not in names},
+            targets=self.targets,
+            flops_per_update=self.flops_per_update,
+            description=self.description,
+            state_units=units,
+        )
+
+
+def state_name(parameter: str) -> str:
+    """The state-variable name (with unit) a per-neuron parameter takes in a Brian2 group."""
+    return "t_refractory_ms" if parameter == "refractory_ms" else parameter
 
 
 LIF = NeuronModel(
@@ -275,6 +317,133 @@ PD14_LIF = NeuronModel(
     state_units={"v": "mV", "I_syn": "pA"},
 )
 
+# Step-based models. Each step n: the input S summed over the spikes delivered in step n-1 (a
+# spike reaches its targets one step after it is emitted, as on chips that pipeline a layer per
+# step) is consumed and cleared. ``dS/dt = -S/dt`` under forward Euler is exactly ``S = 0``
+# (Brian2 cancels dt symbolically and generates ``_S = 0``), and ``dv/dt = (f - v)/dt`` is
+# exactly ``v = f``: this is how a discrete update is written as Brian2 equations.
+IF = NeuronModel(
+    name="if",
+    description=(
+        "Integrate-and-fire, step-based as chips count (Loihi, TrueNorth, SpiNNaker2's IF): "
+        "v[n+1] = v[n] + I_bias dt / C_m + sum of weights arriving, floored at v_floor when "
+        "floor_on = 1; spike when v > v_th; reset to v_reset (reset_subtract = 0) or by "
+        "subtracting v_th - v_reset (reset_subtract = 1). After a spike at step n the neuron "
+        "integrates again from step n + refractory_steps (1: no refractoriness), so "
+        "refractory_steps = k means refractory_ms = k * dt_ms, Brian2's own convention."
+    ),
+    # v_next (3 flops, dt/C_m folded), floor (2), input clear (1), threshold (1), refractory
+    # test (1): 8 flops.
+    equations=(
+        "dv/dt = (v + I_in + I_bias * dt / C_m"
+        " + floor_on * clip(v_floor - v - I_in - I_bias * dt / C_m, 0 * mV, inf * mV) - v) / dt"
+        " : volt (unless refractory)\n"
+        "dI_in/dt = -I_in / dt : volt"
+    ),
+    threshold="v > v_th",
+    reset="v = v_reset + reset_subtract * (v - v_th)",
+    refractory="refractory_steps * dt",
+    method="euler",
+    parameters={
+        "C_m_pF": 250.0,
+        "I_bias_pA": 0.0,
+        "v_th_mV": 20.0,
+        "v_reset_mV": 0.0,
+        "reset_subtract": 0.0,
+        "floor_on": 0.0,
+        "v_floor_mV": 0.0,
+        "refractory_steps": 1.0,
+    },
+    targets={
+        "exc": SynapticTarget("I_in_post += w", "mV"),
+        "inh": SynapticTarget("I_in_post -= w", "mV"),
+    },
+    flops_per_update=8,
+    state_units={"v": "mV", "I_in": "mV"},
+)
+
+# NIR's neuron nodes (nir 1.0), dimensionless as NIR writes them, time constants in seconds.
+# Discretisation: forward Euler on the chip's dt, with the input held over one step (a spike
+# is a unit pulse one step long), which is what snnTorch, Norse and Lava-dl, NIR's main
+# producers, simulate: with r = tau/dt an LIF is then exactly snnTorch's v = beta v + I,
+# beta = 1 - dt/tau. ``bias`` is the bias of the Affine node feeding the neuron (a constant
+# input), ``S`` the spike input of the step (target ``in``; weights dimensionless).
+_NIR_IN = {"in": SynapticTarget("S_post += w", "1")}
+_NIR_INPUT = "dS/dt = -S / dt : 1"
+
+
+def _nir(
+    name: str,
+    description: str,
+    equations: str,
+    threshold: str,
+    reset: str,
+    parameters: dict[str, float],
+    flops: int,
+    states: tuple[str, ...],
+) -> NeuronModel:
+    return NeuronModel(
+        name=name,
+        description=description,
+        equations=f"{equations}\n{_NIR_INPUT}",
+        threshold=threshold,
+        reset=reset,
+        refractory="",
+        method="euler",
+        parameters={**parameters, "bias": 0.0},
+        targets=_NIR_IN,
+        flops_per_update=flops,
+        state_units={state: "1" for state in (*states, "S")},
+    )
+
+
+# flops: LIF v update 6 (+, -, *, +, *, /dt/tau folded), clear 1, threshold 1 = 8.
+NIR_LIF = _nir(
+    "nir_lif", "NIR LIF: tau dv/dt = (v_leak - v) + r I; spike when v > v_threshold, v = v_reset.",
+    "dv/dt = (v_leak - v + r * (S + bias)) / tau : 1", "v > v_threshold", "v = v_reset",
+    {"tau_s": 0.01, "r": 1.0, "v_leak": 0.0, "v_threshold": 1.0, "v_reset": 0.0}, 8, ("v",),
+)  # fmt: skip
+NIR_CUBA_LIF = _nir(
+    "nir_cuba_lif",
+    "NIR CubaLIF: tau_syn dI/dt = -I + w_in S, tau_mem dv/dt = (v_leak - v) + r I; spike "
+    "when v > v_threshold, v = v_reset.",
+    "dv/dt = (v_leak - v + r * I) / tau_mem : 1\n"
+    "dI/dt = (w_in * (S + bias) - I) / tau_syn : 1",
+    "v > v_threshold", "v = v_reset",
+    {"tau_syn_s": 0.005, "tau_mem_s": 0.01, "r": 1.0, "v_leak": 0.0, "v_threshold": 1.0,
+     "v_reset": 0.0, "w_in": 1.0}, 12, ("v", "I"),
+)  # fmt: skip
+NIR_IF = _nir(
+    "nir_if", "NIR IF: dv/dt = r I; spike when v > v_threshold, v = v_reset.",
+    "dv/dt = r * (S + bias) / second : 1", "v > v_threshold", "v = v_reset",
+    {"r": 1.0, "v_threshold": 1.0, "v_reset": 0.0}, 5, ("v",),
+)  # fmt: skip
+NIR_LI = _nir(
+    "nir_li", "NIR LI (leaky integrator, no spikes): tau dv/dt = (v_leak - v) + r I.",
+    "dv/dt = (v_leak - v + r * (S + bias)) / tau : 1", "False", "",
+    {"tau_s": 0.01, "r": 1.0, "v_leak": 0.0}, 7, ("v",),
+)  # fmt: skip
+NIR_CUBA_LI = _nir(
+    "nir_cuba_li",
+    "NIR CubaLI (no spikes): tau_syn dI/dt = -I + w_in S, tau_mem dv/dt = (v_leak - v) + r I.",
+    "dv/dt = (v_leak - v + r * I) / tau_mem : 1\n"
+    "dI/dt = (w_in * (S + bias) - I) / tau_syn : 1",
+    "False", "",
+    {"tau_syn_s": 0.005, "tau_mem_s": 0.01, "r": 1.0, "v_leak": 0.0, "w_in": 1.0}, 11,
+    ("v", "I"),
+)  # fmt: skip
+NIR_INTEGRATOR = _nir(
+    "nir_integrator", "NIR I (integrator, no spikes): dv/dt = r I.",
+    "dv/dt = r * (S + bias) / second : 1", "False", "", {"r": 1.0}, 4, ("v",),
+)  # fmt: skip
+NIR_THRESHOLD = _nir(
+    "nir_threshold", "NIR Threshold (stateless): spike when the input I > threshold.",
+    "dx/dt = (S + bias - x) / dt : 1", "x > threshold", "", {"threshold": 1.0}, 3, ("x",),
+)  # fmt: skip
+
+NIR_MODELS = (NIR_LIF, NIR_CUBA_LIF, NIR_IF, NIR_LI, NIR_CUBA_LI, NIR_INTEGRATOR, NIR_THRESHOLD)
+
 NEURON_MODELS: dict[str, NeuronModel] = {
-    model.name: model for model in (LIF, CUBA_LIF, COBA_LIF, ADEX, IZHIKEVICH, PD14_LIF)
+    model.name: model
+    for model in (LIF, CUBA_LIF, COBA_LIF, ADEX, IZHIKEVICH, PD14_LIF, IF, *NIR_MODELS)
 }
