@@ -8,7 +8,7 @@ it with :func:`neuroemu.gpu.model.gpu_baseline` (``style="event-driven"``) on th
 descriptor as it is, and then fits, per GPU generation, the descriptor's event-driven constants
 
     timing.atomic_throughput_gops, timing.launch_latency_us, timing.memory_fraction,
-    timing.sync_us, timing.host_copy_latency_us
+    timing.sync_us, timing.host_copy_latency_us, timing.row_latency_us
 
 by least squares on log(time) (``scipy.optimize.least_squares``, parameters in log space, values
 overridden in memory with pydantic ``model_copy``; nothing is written).
@@ -27,16 +27,20 @@ others. The Potjans-Diesmann microcircuit is never fitted: its cases (``holdout:
 priced before and after as an independent check, and on GPUs without calibration cases with each
 fitted generation carried over (atomic throughput scaled by DRAM bandwidth).
 
-Diagnostic (not part of neuroemu's model). GeNN-like synapse kernels parallelise a spike's row
-over threads and take the spikes of a step one after another, so a step costs about a fixed time
-per (spike, projection) pair on top of what the roofline charges. The script refits each
-generation with such a term, ``row_us`` per pair, to show how much of the misfit it explains.
+The row latency. GeNN-like synapse kernels parallelise a spike's row over threads and take the
+spikes of a step one after another, so a step costs a fixed time per (spike, projection) row on
+top of what the roofline charges (``timing.row_latency_us``, optional in a descriptor, zero where
+absent). Each generation is fitted twice: with the row latency free (the adopted fit) and with it
+held at zero (the model before the term existed), to show what the term explains.
 
 Scaling, exact for the model's counts:
 
 - A homogeneous network of ``N = b x N0`` neurons with a fixed fan-out is priced as ``batch=b``
   copies of an ``N0``-neuron network with the same fan-out (every kernel's work is proportional to
   the batch; the launches per step are not), so million-neuron cases need no 1e9-synapse Network.
+  The model walks the rows of batch copies in parallel, but one network of ``b x N0`` neurons
+  walks ``b`` times the rows of a copy one after another, so the cases are priced with the row
+  latency multiplied by ``b`` (it enters the time only as ``rows x row_latency``: exact).
   The microcircuit is built at ``scale`` with full in-degrees (``k_scale=1``) and ``batch=1/scale``.
 - Stationary activity is simulated over a window of steps and the time multiplied by
   ``published steps / window steps``.
@@ -82,6 +86,7 @@ from neuroemu.network.network import (  # noqa: E402
     SpikeTimesInput,
 )
 from neuroemu.network.neuron_models import LIF, NeuronModel, SynapticTarget  # noqa: E402
+from neuroemu.spec.descriptor import NonNegative  # noqa: E402
 from neuroemu.spec.gpu import GpuSpec, bundled_gpu_names, load_gpu  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "gpu_timings.yaml"
@@ -91,13 +96,16 @@ PARAMS = (
     "memory_fraction",
     "sync_us",
     "host_copy_latency_us",
+    "row_latency_us",
 )
+ROW = "row_latency_us"
 SHORT = {
     "atomic_throughput_gops": "atomic Gop/s",
     "launch_latency_us": "launch us",
     "memory_fraction": "mem frac",
     "sync_us": "sync us",
     "host_copy_latency_us": "copy us",
+    "row_latency_us": "row us",
 }
 # Search bounds of the fit (the model's own limits: memory_fraction in (0, 1]).
 BOUNDS = {
@@ -106,6 +114,7 @@ BOUNDS = {
     "memory_fraction": (0.01, 1.0),
     "sync_us": (0.01, 1e3),
     "host_copy_latency_us": (0.01, 1e3),
+    "row_latency_us": (1e-4, 100.0),
 }
 SEED = 20240611
 
@@ -146,7 +155,6 @@ class Case:
     activity: Activity | None = None
     batch: int = 1
     step_scale: float = 1.0
-    spike_rows: float = 0.0
     before: float | None = None
     after: float | None = None
 
@@ -314,9 +322,6 @@ def rebuild(case: Case) -> None:
     case.activity = Activity(dt_ms=dt_ms, n_steps=steps, spikes=spikes, seed=SEED, device="model")
     published_steps = round(float(case.data["bio_time_s"]) * 1e3 / dt_ms)
     case.step_scale = published_steps / steps
-    # (spike, projection) pairs of the whole published run: rows a GeNN-like synapse kernel walks
-    pairs = sum(len(spikes[p.pre]) for p in network.projections if p.pre in spikes)
-    case.spike_rows = float(pairs * batch * case.step_scale)
 
 
 # Newer neuroemu takes the run's step counts as ``steps=``; older versions recount them on every
@@ -355,22 +360,33 @@ def memoised_step_activity() -> Iterator[None]:
 
 
 def with_timing(spec: GpuSpec, values: dict[str, float]) -> GpuSpec:
-    """The descriptor with some ``timing`` values replaced (in memory, pydantic ``model_copy``)."""
-    update = {
-        name: getattr(spec.timing, name).model_copy(update={"value": float(value)})
-        for name, value in values.items()
-    }
+    """The descriptor with some ``timing`` values replaced (in memory, pydantic ``model_copy``);
+    an optional constant the descriptor lacks is added as an estimate."""
+    update: dict[str, Any] = {}
+    for name, value in values.items():
+        current = getattr(spec.timing, name)
+        if current is None:
+            update[name] = NonNegative(value=float(value), estimated=True, note="gpu_fit.py")
+        else:
+            update[name] = current.model_copy(update={"value": float(value), "range": None})
     return spec.model_copy(update={"timing": spec.timing.model_copy(update=update)})
 
 
 def timing_values(spec: GpuSpec) -> dict[str, float]:
-    return {name: getattr(spec.timing, name).require() for name in PARAMS}
+    """The descriptor's values of the fitted constants (an absent row latency is zero)."""
+    out = {}
+    for name in PARAMS:
+        quantity = getattr(spec.timing, name)
+        out[name] = 0.0 if quantity is None else quantity.require()
+    return out
 
 
-def price(case: Case, spec: GpuSpec, row_us: float = 0.0) -> float:
-    """Modelled wall-clock time of the published run, in seconds; ``row_us`` adds the diagnostic
-    per-(spike, projection) cost (not part of neuroemu's model)."""
+def price(case: Case, spec: GpuSpec) -> float:
+    """Modelled wall-clock time of the published run, in seconds (the row latency times the
+    case's batch: see the module docstring)."""
     assert case.network is not None and case.activity is not None
+    if case.batch > 1 and spec.timing.row_latency_us is not None:
+        spec = with_timing(spec, {ROW: spec.timing.row_latency_us.require() * case.batch})
     report = gpu_baseline(
         case.network,
         case.activity,
@@ -380,11 +396,9 @@ def price(case: Case, spec: GpuSpec, row_us: float = 0.0) -> float:
         record_spikes=bool(case.data.get("record_spikes", False)),
         **_steps_kw(case),
     )
-    return report.time_s * case.step_scale + row_us * 1e-6 * case.spike_rows
+    return report.time_s * case.step_scale
 
 
-ROW = "row_us"  # diagnostic only: a per-(spike, projection) cost neuroemu's model does not have
-ROW_BOUNDS = (1e-4, 100.0)
 # A free constant whose largest |d log t / d log c| over the cases falls below this at the optimum
 # is fixed at the descriptor's value (it does not bind: the data say nothing about it).
 MIN_SENSITIVITY = 0.02
@@ -392,7 +406,7 @@ MIN_SENSITIVITY = 0.02
 
 @dataclass
 class Fit:
-    """The result of fitting one generation (``row`` adds the diagnostic per-spike term)."""
+    """The result of fitting one generation (``row``: the row latency fitted; else held at 0)."""
 
     generation: str
     free: list[str]
@@ -403,16 +417,15 @@ class Fit:
     sensitivity: dict[str, float]
     reasons: dict[str, str]
     rms: float
-    row: bool = False
+    row: bool = True
 
 
 def _bounds(name: str) -> tuple[float, float]:
-    return ROW_BOUNDS if name == ROW else BOUNDS[name]
+    return BOUNDS[name]
 
 
 def _price_at(case: Case, spec: GpuSpec, values: dict[str, float]) -> float:
-    timing = {k: v for k, v in values.items() if k in PARAMS}
-    return price(case, with_timing(spec, timing), values.get(ROW, 0.0))
+    return price(case, with_timing(spec, {k: v for k, v in values.items() if k in PARAMS}))
 
 
 def _solve(cases: list[Case], specs: dict[str, GpuSpec], free: list[str], start: dict[str, float]):
@@ -490,32 +503,43 @@ def identify(cases: list[Case], specs: dict[str, GpuSpec]) -> dict[str, str]:
         if copy_
         else "fixed: no case copies spikes to the host every step",
         "sync_us": "fixed: enters only as sync_us + host_copy_latency_us per recorded step",
+        ROW: f"free: {events}/{n} cases walk synaptic rows"
+        if events
+        else "fixed: no case walks synaptic rows",
     }
 
 
 def fit_generation(
-    generation: str, cases: list[Case], specs: dict[str, GpuSpec], row: bool = False
+    generation: str, cases: list[Case], specs: dict[str, GpuSpec], row: bool = True
 ) -> Fit:
-    """Least squares on log(time) over the generation's fitted cases."""
+    """Least squares on log(time) over the generation's fitted cases; ``row=False`` holds the
+    row latency at zero (the model before the term)."""
     start = timing_values(specs[cases[0].id])
     reasons = identify(cases, specs)
-    free = [p for p in PARAMS if reasons[p].startswith("free")]
     if row:
-        start[ROW] = 0.1
-        free.append(ROW)
-        reasons[ROW] = "free: diagnostic per-(spike, projection) cost, not in neuroemu"
+        start[ROW] = start[ROW] or 0.1  # a log-space start needs a positive value
+    else:
+        start[ROW] = 0.0
+        reasons[ROW] = "fixed at 0: the model without the row term"
+    free = [p for p in PARAMS if reasons[p].startswith("free")]
     for _ in range(len(free)):  # drop what does not bind at the optimum, then refit
         result = _solve(cases, specs, free, start)
         values = {**start, **dict(zip(free, np.exp(result.x), strict=True))}
         sens = _sensitivity(cases, specs, values, free)
         idle = [p for p in free if sens[p] < MIN_SENSITIVITY]
-        if not idle:
+        # a constant that runs to its search bound gives a limit, not a value: keep the
+        # descriptor's and refit the rest
+        pinned = [p for k, p in enumerate(free) if result.active_mask[k] != 0 and p not in idle]
+        if not idle and not pinned:
             break
         for p in idle:
             free.remove(p)
             reasons[p] = (
                 f"fixed: does not bind at the fitted optimum (max |dlog t/dlog c| {sens[p]:.3f})"
             )
+        for p in pinned:
+            free.remove(p)
+            reasons[p] = f"fixed: ran to its search bound ({values[p]:.3g}); a limit, not a value"
     jac, res = result.jac, result.fun
     dof = len(cases) - len(free)
     log_se: dict[str, float | None] = dict.fromkeys(free)
@@ -531,7 +555,7 @@ def fit_generation(
         values=values,
         log_se=log_se,
         residuals={c.id: float(r) for c, r in zip(cases, res, strict=True)},
-        sensitivity=_sensitivity(cases, specs, values, [*PARAMS, *([ROW] if row else [])]),
+        sensitivity=_sensitivity(cases, specs, values, free),
         reasons=reasons,
         rms=float(np.sqrt(np.mean(res**2))),
         row=row,
@@ -578,7 +602,7 @@ def print_table(title: str, cases: list[Case], extra: dict[str, float] | None = 
     head = f"{'case':30} {'descriptor':18} {'published s':>11} {'before s':>9} {'after s':>9}"
     head += f" {'after/pub':>9}"
     if extra is not None:
-        head += f" {'+row s':>8} {'ratio':>6}"
+        head += f" {'no-row s':>8} {'ratio':>6}"
     print(head)
     for c in cases:
         gpu = f"{c.descriptor} ({c.generation})"
@@ -592,13 +616,12 @@ def print_table(title: str, cases: list[Case], extra: dict[str, float] | None = 
 
 
 def print_fit(fit: Fit) -> None:
-    title = "with the diagnostic per-spike term" if fit.row else "descriptor constants only"
+    title = "with the row latency (adopted)" if fit.row else "row latency held at 0 (old model)"
     print(f"\n{fit.generation}, {title}: rms log residual {fit.rms:.3f} (x{np.exp(fit.rms):.2f})")
     print(f"{'constant':24} {'descriptor':>10} {'fitted':>9} {'68 % range (1 s.e.)':>20}  status")
-    names = [*PARAMS, *([ROW] if fit.row else [])]
-    for name in names:
+    for name in PARAMS:
         value = fit.values[name]
-        start = f"{fit.start[name]:10.4g}" if name != ROW else f"{'-':>10}"
+        start = f"{fit.start[name]:10.4g}"
         if name in fit.free:
             se = fit.log_se.get(name)
             span = f"[{value * np.exp(-se):.3g}, {value * np.exp(se):.3g}]" if se else "n/a"
@@ -623,11 +646,12 @@ def main(argv: list[str] | None = None) -> int:
     specs_by_name: dict[str, GpuSpec] = {}
     for c in priced:
         rebuild(c)
-        specs_by_name.setdefault(c.descriptor, load_gpu(c.descriptor))
-    specs = {c.id: specs_by_name[c.descriptor] for c in priced}
+        name = str(c.descriptor)  # priced cases have one (Case.evaluate)
+        specs_by_name.setdefault(name, load_gpu(name))
+    specs = {c.id: specs_by_name[str(c.descriptor)] for c in priced}
     print(f"{len(cases)} published cases, {len(priced)} rebuilt ({time.perf_counter() - t0:.1f} s)")
-    fits: dict[str, Fit] = {}
-    rows: dict[str, Fit] = {}
+    fits: dict[str, Fit] = {}  # the adopted fits, row latency free
+    rows: dict[str, Fit] = {}  # the same with the row latency held at zero
     loo: dict[str, dict[str, tuple[float, dict[str, float]]]] = {}
     row_loo: dict[str, dict[str, tuple[float, dict[str, float]]]] = {}
     row_time: dict[str, float] = {}
@@ -637,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         for gen in sorted({c.generation for c in priced if c.fit}):
             members = [c for c in priced if c.fit and c.generation == gen]
             fits[gen] = fit_generation(gen, members, specs)
-            rows[gen] = fit_generation(gen, members, specs, row=True)
+            rows[gen] = fit_generation(gen, members, specs, row=False)
             if not args.quick:
                 loo[gen] = leave_one_out(members, specs, fits[gen])
                 row_loo[gen] = leave_one_out(members, specs, rows[gen])
@@ -648,8 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     calibration = [c for c in priced if c.fit]
     others = [c for c in priced if not c.fit and not c.holdout]
     holdout = [c for c in priced if c.holdout]
-    note = "(before: descriptor as bundled; after: fitted constants; +row: with the diagnostic "
-    print(note + "per-spike term)")
+    note = "(before: descriptor as bundled; after: fitted constants, row latency free; no-row: "
+    print(note + "refitted with the row latency held at 0)")
     print_table("Calibration cases (fitted)", calibration, row_time)
     print_table(
         "Recorded cases kept out of the fit (model gaps, see why_not_fit)", others, row_time
@@ -669,7 +693,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nHoldout on GPUs without calibration cases: each fitted generation carried over")
     print("(atomic throughput scaled by DRAM bandwidth, the other constants as fitted)")
     donor_fits = [(gen, fit) for gen in fits for fit in (fits[gen], rows[gen])]
-    labels = [f"{gen}{' +row' if fit.row else ''}" for gen, fit in donor_fits]
+    labels = [f"{gen}{'' if fit.row else ' no-row'}" for gen, fit in donor_fits]
     print(f"{'case':30} {'published s':>11} " + " ".join(f"{label:>14}" for label in labels))
     with memoised_step_activity():
         for c in holdout:
@@ -678,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
             cells = []
             for gen, fit in donor_fits:
                 values = carry_over(fit, donors[gen], specs[c.id])
-                t = _price_at(c, specs[c.id], {**values, ROW: fit.values.get(ROW, 0.0)})
+                t = _price_at(c, specs[c.id], {**values, ROW: fit.values[ROW]})
                 cells.append(f"{_fmt_s(t):>7} ({t / c.wall_s:4.2f})")
             print(f"{c.id:30} {c.wall_s:11.4g} " + " ".join(cells))
     print("\nProposed timing constants per bundled descriptor (fitted generation: the fit; others:")

@@ -458,3 +458,65 @@ def test_gpu_reports_carry_the_ranges_of_their_descriptor() -> None:
     for name in ("total_j", "time_s", "static_pj", "energy_per_synaptic_event_pj"):
         value, low, high = report.bounds(name)
         assert low < value < high, name
+
+
+# ---- the synapse kernel's row latency ----------------------------------------------------
+
+
+def two_sources() -> tuple[Network, Activity]:
+    """``a`` (4 neurons) and ``b`` (2) each project one-to-one onto ``post``, no delay. Step 0: all
+    of ``a`` and ``b`` fire; step 1: one of ``a``, both of ``b``; step 2: nothing."""
+    pops = (Population("a", 4, "lif"), Population("b", 2, "lif"), Population("post", 4, "lif"))
+    four, two = np.arange(4), np.arange(2)
+    projections = (
+        Projection("a", "post", four, four, 0.1, delay_ms=0.0),
+        Projection("b", "post", two, two, 0.1, delay_ms=0.0),
+    )
+    act = quiet(3, a=Spikes(np.array([0, 1, 2, 3, 0]), np.array([0, 0, 0, 0, 1])),
+                b=Spikes(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])))  # fmt: skip
+    return Network(pops, projections, name="two"), act
+
+
+def with_row_latency(us: float) -> GpuSpec:
+    text = ROUND_GPU.replace("BOARD", "300").replace("ATOMIC", "100")
+    return parse_gpu(text + f"  row_latency_us: {{value: {us}, source: t}}\n", "round.yaml")
+
+
+def test_serial_rows_are_the_busiest_projection_per_step() -> None:
+    net, act = two_sources()
+    steps = step_activity(net, act)
+    # projections run in parallel blocks: per step the larger of 4 and 2, then of 1 and 2
+    assert steps.serial_rows.tolist() == [4, 2, 0]
+    assert steps.rows.tolist() == [6, 3, 0]  # every (spike, projection) row is still read
+
+
+def test_row_latency_adds_serial_rows_to_the_synapse_kernel_by_hand() -> None:
+    net, act = two_sources()
+    base = estimate_gpu_time(net, act, round_gpu(), record_spikes=False)
+    # every step's synapse kernel is launch-bound (10 us); 1 us per row adds 4 + 2 + 0 us
+    assert base.kernel("synapse_kernel").time_s == pytest.approx(30e-6)
+    timed = estimate_gpu_time(net, act, with_row_latency(1.0), record_spikes=False)
+    synapse = timed.kernel("synapse_kernel")
+    assert synapse.time_s == pytest.approx(36e-6)
+    assert synapse.bound == "launch"
+    assert timed.time_s == pytest.approx(base.time_s + 6e-6)
+    # rows of batch copies are walked in parallel: the serial term does not grow with the batch
+    batched = estimate_gpu_time(net, act, with_row_latency(1.0), batch=3, record_spikes=False)
+    assert batched.kernel("synapse_kernel").time_s == pytest.approx(36e-6)
+
+
+def test_long_row_latency_makes_the_synapse_kernel_row_bound() -> None:
+    net, act = two_sources()
+    synapse = estimate_gpu_time(net, act, with_row_latency(100.0), record_spikes=False).kernel(
+        "synapse_kernel"
+    )
+    assert synapse.time_s == pytest.approx(30e-6 + 600e-6)
+    assert synapse.bound == "row"
+
+
+def test_a_descriptor_without_row_latency_keeps_the_model_without_it() -> None:
+    net, act = two_sources()
+    absent = gpu_baseline(net, act, round_gpu(), record_spikes=False)
+    zero = gpu_baseline(net, act, with_row_latency(0.0), record_spikes=False)
+    assert absent.time_s == zero.time_s
+    assert absent.total_j == zero.total_j

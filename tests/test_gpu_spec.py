@@ -36,16 +36,28 @@ def test_every_bundled_gpu_is_consistent(name: str) -> None:
 
 def test_rtx2070_fits_are_labelled_as_fits() -> None:
     gpu = load_gpu("rtx2070")
-    for field in (
-        "power.idle_ctx_power_w",
-        "energy.per_atomic_pj",
-        "timing.memory_fraction",
-        "timing.atomic_throughput_gops",
-    ):
+    for field in ("power.idle_ctx_power_w", "energy.per_atomic_pj", "timing.memory_fraction"):
         node = gpu
         for part in field.split("."):
             node = getattr(node, part)
         assert node.source == "snab" and "fitted" in node.note
+
+
+@pytest.mark.parametrize("name", ["rtx2070", "v100"])
+def test_timing_fits_to_published_timings_are_estimates_naming_the_fit(name: str) -> None:
+    gpu = load_gpu(name)
+    assert "benchmarks/gpu_fit.py" in gpu.sources["gpu_fit"]
+    for field in ("launch_latency_us", "atomic_throughput_gops", "row_latency_us"):
+        node = getattr(gpu.timing, field)
+        assert node is not None, field
+        assert node.source == "gpu_fit" and node.estimated and "fitted" in node.note
+        assert node.range is not None  # the fit's 68 % interval
+
+
+def test_row_latency_is_optional_and_zero_when_absent() -> None:
+    assert load_gpu("a100").timing.row_latency_us is None
+    assert load_gpu("a100").timing.row_latency_s() == 0.0
+    assert load_gpu("v100").timing.row_latency_s() == pytest.approx(0.9e-6)
 
 
 GOOD = load_gpu("rtx2070").text

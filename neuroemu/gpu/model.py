@@ -11,8 +11,13 @@ step a dense ``(batch x n_pre) @ (n_pre x n_post)`` product per projection and d
 the activity, plus unfused elementwise kernels for the neurons.
 
 Time: each kernel lasts ``max(ops / (compute_fraction x peak), bytes / (memory_fraction x
-bandwidth), atomics / atomic_throughput, launch_latency)``, per step; recording spikes adds, per
-step, a stream sync and a device-to-host copy. Energy: ``idle_ctx_power x time`` (static) plus
+bandwidth), atomics / atomic_throughput, launch_latency)``, per step; the event-driven synapse
+kernel adds ``serial_rows x row_latency`` on top (zero where the descriptor gives no
+``timing.row_latency_us``): a GeNN-like kernel walks the spikes of one projection one after
+another, each after a dependent load of its row's start and length, while the projections run in
+parallel blocks of the same kernel, so a step's serial chain is the largest number of rows any one
+projection walks in it; recording spikes adds, per step, a stream sync and a device-to-host
+copy. Energy: ``idle_ctx_power x time`` (static) plus
 per-op, per-byte, per-atomic and per-launch energies (dynamic), capped at board power: when the
 average would exceed the limit the GPU throttles, so time is stretched until it does not. Neuron
 state and synapse rows are charged at DRAM (they stream through it each step; SNABSuite's RTX 2070
@@ -37,7 +42,7 @@ from neuroemu.timesteps import delay_steps
 
 STYLES = ("event-driven", "dense")
 SCOPES = ("board", "wall")
-BOUNDS = ("compute", "memory", "atomic", "launch")
+BOUNDS = ("compute", "memory", "atomic", "launch", "row")
 # Layout constants of the two implementation styles (GeNN's sparse rows, eager PyTorch tensors):
 # properties of the software, not of the GPU, so they live here and not in the descriptors.
 FLOAT_BYTES = 4  # fp32 state variable or input accumulator
@@ -58,7 +63,9 @@ class StepActivity:
 
     ``events`` are synaptic events delivered at each step, ``event_bytes`` the synapse data they
     read, ``rows`` the (spike, projection, delay slot) row segments walked, ``plastic_events`` the
-    events through plastic projections and ``post_updates`` the postsynaptic STDP updates.
+    events through plastic projections and ``post_updates`` the postsynaptic STDP updates;
+    ``serial_rows`` the largest number of rows (spikes with targets) any one projection walks at
+    each step, whatever the delays (one row per spike, placed at its shortest delay).
     """
 
     n_steps: int
@@ -70,6 +77,7 @@ class StepActivity:
     rows: np.ndarray
     plastic_events: np.ndarray
     post_updates: np.ndarray
+    serial_rows: np.ndarray
 
 
 def _group_size(network: Network, name: str) -> int:
@@ -94,6 +102,12 @@ def step_activity(network: Network, activity: Activity) -> StepActivity:
         uniform_w = len(proj.weight) == 0 or bool(np.all(proj.weight == proj.weight[0]))
         per_event = INDEX_BYTES + (0 if uniform_w else FLOAT_BYTES)
         per_event += DELAY_BYTES if np.ndim(proj.delay_ms) else 0
+        degree = np.bincount(proj.i, minlength=size)
+        arrive = spikes.step.astype(np.int64) + int(np.min(steps)) if np.size(steps) else None
+        if arrive is not None:
+            keep = (arrive < n) & (degree[spikes.neuron] > 0)
+            walked = np.bincount(arrive[keep], minlength=n)[:n].astype(np.int64)
+            out["serial_rows"] = np.maximum(out["serial_rows"], walked)
         for delay in np.unique(steps):
             out_degree = np.bincount(proj.i[steps == delay], minlength=size)
             arrive = spikes.step.astype(np.int64) + int(delay)
@@ -176,17 +190,29 @@ class _Kernels:
         self.costs: list[KernelCost] = []
         self.step_time_s = np.zeros(n_steps)
 
-    def add(self, name: str, term: str, launches: int, precision: str, *work: object) -> None:
+    def add(
+        self,
+        name: str,
+        term: str,
+        launches: int,
+        precision: str,
+        *work: object,
+        serial_s: object = 0.0,
+    ) -> None:
         """``launches`` launches per step, each doing ``work`` = (ops, DRAM bytes, L2 bytes,
-        atomics) per step (scalars or per-step arrays; missing trailing items are zero)."""
+        atomics) per step (scalars or per-step arrays; missing trailing items are zero) and
+        taking ``serial_s`` per step on top of its roofline time (the synapse kernel's rows)."""
         r = self.spec.achievable_rates(precision)
         w = [np.broadcast_to(np.asarray(x, float), (self.n_steps,)) for x in work]
         w += [np.zeros(self.n_steps)] * (4 - len(w))
         memory = w[1] / r["dram"] + w[2] / r["l2"]
         floor = np.full(self.n_steps, self.launch_s)
+        serial = np.broadcast_to(np.asarray(serial_s, float), (self.n_steps,))
         times = np.stack((w[0] / r["compute"], memory, w[3] / r["atomic"], floor))
-        step_time = launches * times.max(axis=0)
-        share = np.bincount(times.argmax(axis=0), weights=step_time, minlength=len(BOUNDS))
+        step_time = launches * (times.max(axis=0) + serial)
+        # the bound of a step: the largest of its roofline ceilings, or the rows if they add more
+        which = np.where(serial > times.max(axis=0), len(BOUNDS) - 1, times.argmax(axis=0))
+        share = np.bincount(which, weights=step_time, minlength=len(BOUNDS))
         ops, dram, l2, atomics = (launches * float(x.sum()) for x in w)
         bound = BOUNDS[int(share.argmax())]
         cost = KernelCost(
@@ -220,8 +246,18 @@ def _event_driven(network: Network, acts: StepActivity, kernels: _Kernels, b: in
     if network.projections:
         ops = acts.events + STDP_EVENT_OPS * acts.plastic_events
         dram = acts.event_bytes + ROW_BYTES * acts.rows + STDP_EVENT_BYTES * acts.plastic_events
+        # rows of the batch copies are walked in parallel (one block per copy), not one by one
+        rows_s = kernels.spec.timing.row_latency_s() * acts.serial_rows
         kernels.add(
-            "synapse_kernel", "synapse_kernel", 1, "fp32", b * ops, b * dram, 0, b * acts.events
+            "synapse_kernel",
+            "synapse_kernel",
+            1,
+            "fp32",
+            b * ops,
+            b * dram,
+            0,
+            b * acts.events,
+            serial_s=rows_s,
         )
     if any(p.plasticity is not None for p in network.projections):
         ops, dram = STDP_POST_OPS * acts.post_updates, STDP_POST_BYTES * acts.post_updates

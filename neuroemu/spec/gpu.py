@@ -126,6 +126,12 @@ class GpuTiming(StrictModel):
     queued back to back (the floor of every kernel); ``sync_us`` the host waiting for the stream
     to drain; ``host_copy_latency_us`` and ``host_copy_gb_s`` the fixed cost and rate of a small
     device-to-host copy; ``atomic_throughput_gops`` the rate of scattered global atomic adds.
+
+    ``row_latency_us`` (optional) is the serial cost of one synaptic row walked by the
+    event-driven synapse kernel, per (spike, projection, delay slot): GeNN-like kernels spread a
+    spike's row over threads but take the spikes of a step one after another, each paying a
+    dependent load of the row's start and length before its atomics. Absent, it is zero (the
+    model as it was before the term existed).
     """
 
     compute_fraction: FractionQuantity
@@ -135,6 +141,11 @@ class GpuTiming(StrictModel):
     host_copy_latency_us: NonNegative
     host_copy_gb_s: Positive
     atomic_throughput_gops: Positive
+    row_latency_us: NonNegative | None = None
+
+    def row_latency_s(self) -> float:
+        """``row_latency_us`` in seconds, zero where the descriptor does not give it."""
+        return 0.0 if self.row_latency_us is None else self.row_latency_us.require() * 1e-6
 
 
 class GpuSpec(StrictModel):
