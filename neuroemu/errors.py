@@ -131,3 +131,26 @@ class RunInterrupted(NeuroEmuError):
 
 class TraceError(NeuroEmuError):
     """A trace file is unreadable, corrupted or from a newer format version."""
+
+
+class NirError(NeuroEmuError):
+    """A NIR graph neuroemu cannot import or a network it cannot export to NIR.
+
+    Attributes
+    ----------
+    path : str
+        The ``.nir`` file, or ``"<graph>"`` for a graph given in memory.
+    node : str
+        The node (dotted for nested graphs: ``block.lif``) or population concerned; ``""`` for
+        the whole graph.
+    node_type : str
+        Its NIR type (``LIF``, ``Conv2d``) or neuron model; ``""`` when unknown.
+    problem : str
+        What was expected and what was found, with the fix where there is one.
+    """
+
+    def __init__(self, path: str, node: str, node_type: str, problem: str) -> None:
+        self.path, self.node, self.node_type, self.problem = path, node, node_type, problem
+        where = f"node {node!r} ({node_type}): " if node and node_type else ""
+        where = f"node {node!r}: " if node and not node_type else where
+        super().__init__(f"{path}: {where}{problem}")

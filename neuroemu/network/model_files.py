@@ -85,6 +85,9 @@ def load_model(
 ) -> Network:
     """Build a model's network with the given parameters (strings are converted by type).
 
+    A ``.nir`` file is imported (:mod:`neuroemu.network.nir_import`) with the parameters of
+    :data:`NIR_PARAMETERS`: ``spikes`` (a ``.npz`` of input spike trains) or ``rate_hz``.
+
     ``seed``, when given, is passed as the model's ``seed`` parameter unless ``params`` sets it
     (so one run seed decides connectivity and simulation alike).
 
@@ -93,6 +96,8 @@ def load_model(
     ModelError
         Unknown model, unknown parameter, unconvertible value, or a build that fails.
     """
+    if str(name_or_path).endswith(".nir"):
+        return _load_nir(Path(name_or_path), dict(params or {}))
     path = resolve_model(name_or_path)
     module = _import(path)
     signature = inspect.signature(module.build)
@@ -128,7 +133,27 @@ def load_model(
     return network
 
 
+#: The parameters of a ``.nir`` model and their defaults: ``spikes``, a ``.npz`` with one
+#: ``(n_steps, *shape)`` 0/1 array per Input node and ``dt_ms``; else Poisson at ``rate_hz``.
+NIR_PARAMETERS: dict[str, Any] = {"spikes": "", "rate_hz": 10.0}
+
+
+def _load_nir(path: Path, params: dict[str, Any]) -> Network:
+    from neuroemu.network.nir_import import load_nir
+
+    for name in params:
+        if name not in NIR_PARAMETERS:
+            raise ModelError(
+                f"NIR model {path.name!r} has no parameter {name!r}; its parameters: "
+                f"{', '.join(NIR_PARAMETERS)}"
+            )
+    rate = _convert("rate_hz", str(params.get("rate_hz", 10.0)), 10.0)
+    return load_nir(path, spikes=params.get("spikes") or None, rate_hz=rate)
+
+
 def model_parameters(name_or_path: str | Path) -> dict[str, Any]:
     """The parameters of a model's ``build`` and their defaults."""
+    if str(name_or_path).endswith(".nir"):
+        return dict(NIR_PARAMETERS)
     module = _import(resolve_model(name_or_path))
     return {n: p.default for n, p in inspect.signature(module.build).parameters.items()}
