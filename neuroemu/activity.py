@@ -85,6 +85,13 @@ class Activity:
     synapse_counters : dict
         Only when the engine was asked to count inside Brian2 (tests): projection name ->
         ``i``, ``j``, ``n_delivered`` (pre events delivered per synapse) and ``n_post_events``.
+    changed : dict
+        Only when the engine was asked to record it (a chip that charges a neuron's update only
+        when its state changed, as SANA-FE's models do): population name -> :class:`Spikes`
+        layout of the (neuron, step) pairs whose state changed in that step: the membrane
+        potential away from rest at the step's start, an input received since the last step, or
+        the neuron's own dynamics moving it (a bias, a leak). A neuron's spikes count as changes
+        too; the accounting adds them, so they need not be here.
     """
 
     dt_ms: float
@@ -99,6 +106,7 @@ class Activity:
     quantisation: dict[str, QuantisationReport] = field(default_factory=dict)
     wall_time_s: float = 0.0
     synapse_counters: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    changed: dict[str, Spikes] = field(default_factory=dict)
 
     @property
     def duration_ms(self) -> float:

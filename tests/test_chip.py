@@ -97,14 +97,24 @@ def test_loihi_figures_from_davies_2018() -> None:
 
 
 def test_sanafe_profile_maps_soma_terms() -> None:
+    """SANA-FE's soma terms: access for every neuron, update only for a neuron that changed."""
     chip = load_chip("loihi-sanafe")
-    assert chip.energy_pj("neuron_update") == pytest.approx(51.2 + 21.6)
-    assert chip.energy.per_event_pj.neuron_update.range == [51.2, 72.8]
+    assert chip.energy_pj("neuron_update") == 51.2
+    assert chip.detail_energy_pj("neuron_changed") == 21.6
+    assert chip.work_ns()["neuron_update"] == 6.0 and chip.work_ns()["neuron_changed"] == 3.7
+    assert chip.needs_changed_neurons()
     assert chip.energy_pj("spike_out") == 69.3
     assert chip.energy_pj("synaptic_event") == 35.5
     assert chip.energy.per_event_pj.synaptic_event.range == [24.0, 35.5]
     assert chip.energy_pj("message") == 111
     assert chip.energy.per_event_pj.hop.range == [3.0, 4.2]
+    assert chip.detail_energy_pj("hop_east_west") == 3.0
+    assert chip.detail_energy_pj("hop_north_south") == 4.2
+    assert chip.work_ns()["message_in"] == 16
+    assert chip.topology.messages_to_own_core and chip.timing.core_work == "send_receive_max"
+    # SANA-FE's latency_sync table: the largest entry not above the tiles in use
+    barrier = [chip.timing.barrier_s(n_tiles=n) * 1e9 for n in (1, 2, 3, 4, 28, 29, 32)]
+    assert barrier == pytest.approx([600, 1000, 1000, 1400, 1400, 1800, 1800])
 
 
 def test_truenorth_marginal_lands_near_the_amortised_26_pj() -> None:

@@ -22,11 +22,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from neuroemu.accounting.detail import changed_neurons, packet_pattern, packets_per_neuron
 from neuroemu.activity import Activity, Spikes, in_step_order
 from neuroemu.events import EVENT_KINDS
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
-from neuroemu.spec.chip import ChipSpec
+from neuroemu.spec.chip import RECEIVE_KINDS, ChipSpec
 from neuroemu.spec.descriptor import Bound
 from neuroemu.timesteps import delay_steps, whole_steps
 
@@ -65,6 +66,12 @@ class EventCounts:
     per_step : dict
         Event kind -> ``(n_steps, n_cores)`` sparse matrix, kept only when asked for
         (``neuron_update`` is the same every step and is not stored).
+    detail_per_core : dict
+        Finer count (:data:`~neuroemu.spec.chip.DETAIL_KINDS`: ``neuron_changed``,
+        ``message_in``, ``hop_east_west``, ``hop_north_south``) -> int64 array of length
+        ``n_cores``; only those the chip prices (empty for most chips).
+    n_tiles_used : int or None
+        Tiles holding at least one neuron (for a barrier that depends on it).
     """
 
     per_core: dict[str, np.ndarray]
@@ -79,6 +86,8 @@ class EventCounts:
     windows: dict[str, np.ndarray] = field(default_factory=dict)
     per_step: dict[str, sp.csr_matrix] = field(default_factory=dict)
     step_work_bounds_ns: dict[str, np.ndarray] = field(default_factory=dict)
+    detail_per_core: dict[str, np.ndarray] = field(default_factory=dict)
+    n_tiles_used: int | None = None
 
     def step_work_at(self, bound: Bound) -> np.ndarray:
         """Per-step work of the busiest core in ns at ``bound`` of the per-event times."""
@@ -308,12 +317,19 @@ def count_events(
     counts = _StepCoreCounts(n_steps, len(used))
 
     # spikes emitted, and the packets they send (at the source core, at the emission step)
+    chip = mapping.chip
+    detail = chip.detail_kinds()
+    own_core = chip.topology.messages_to_own_core
     n_remote, n_hops, n_cross = mapping.spike_routing
-    routed = [
-        (kind, per_neuron)
-        for kind, per_neuron in (("message", n_remote), ("hop", n_hops), ("chip_crossing", n_cross))
-        if per_neuron.any()
-    ]
+    per_neuron_kinds = {"message": n_remote, "hop": n_hops, "chip_crossing": n_cross}
+    if own_core or "hop_east_west" in detail:
+        packets = packets_per_neuron(mapping, own_core)
+        per_neuron_kinds["message"] = packets["message"]
+        if "hop_east_west" in detail:
+            per_neuron_kinds["hop_east_west"] = packets["hop_east_west"]
+            per_neuron_kinds["hop_north_south"] = packets["hop_north_south"]
+    routed = [(kind, values) for kind, values in per_neuron_kinds.items() if values.any()]
+    received = packet_pattern(mapping, own_core)[:, used] if "message_in" in detail else None
     for pop in network.populations:
         spikes = activity.spikes.get(pop.name)
         if spikes is None or not len(spikes):
@@ -325,6 +341,13 @@ def count_events(
         for kind, per_neuron in routed:  # kinds no neuron of the mapping produces are skipped
             emitted[kind] = per_neuron[neuron]
         counts.add_events(step, src, emitted)
+        if received is not None:  # the same packets, at the cores receiving them
+            offset = network.offsets[pop.name]
+            matrix = _spike_matrix(spikes.neuron, spikes.step, n_steps, pop.size)
+            counts.add_product("message_in", matrix, received[offset : offset + pop.size])
+    if "neuron_changed" in detail:
+        neuron, step = changed_neurons(network, activity)
+        counts.add_events(step, column[neuron], {"neuron_changed": None})
 
     # external input spikes arriving at each core holding targets of them (at emission)
     inputs = mapping.input_dest_synapses.tocsr()[:, used]
@@ -369,22 +392,24 @@ def count_events(
             _add_deliveries(counts, kind, activity.spikes[pre], delays, fanout, n_steps)
 
     matrices = {kind: counts.matrix(kind) for kind in EVENT_KINDS[1:]}
+    details = {kind: counts.matrix(kind) for kind in detail}
     neurons_per_core = np.bincount(core, minlength=n_cores).astype(np.int64)
     per_core = {"neuron_update": neurons_per_core * n_steps}
     for kind, matrix in matrices.items():
         per_core[kind] = _expand(np.asarray(matrix.sum(axis=0)).ravel(), used, n_cores)
+    detail_per_core = {
+        kind: _expand(np.asarray(matrix.sum(axis=0)).ravel(), used, n_cores)
+        for kind, matrix in details.items()
+    }
     windows = {}
     if window_ms is not None:
         windows = _windows(matrices, used, n_steps, dt_ms, window_ms, neurons_per_core)
-    chip = mapping.chip
     bounds: tuple[Bound, ...] = ("low", "high") if chip.has_time_ranges() else ()
     step_work: dict[str, np.ndarray] = {
-        bound: _step_work_ns(
-            matrices, neurons_per_core[used] * chip.time_ns("neuron_update", bound), n_steps, chip,
-            bound,
-        )
+        bound: _step_work_ns({**matrices, **details}, neurons_per_core[used], n_steps, chip, bound)
         for bound in ("value", *bounds)
-    }  # fmt: skip
+    }
+    tiles = np.unique(used // chip.topology.cores_per_tile.require())
     return EventCounts(
         per_core=per_core,
         step_work_ns=step_work.pop("value"),
@@ -398,6 +423,8 @@ def count_events(
         window_ms=window_ms,
         windows=windows,
         per_step={k: _full_csr(m, used, n_cores) for k, m in matrices.items()} if per_step else {},
+        detail_per_core=detail_per_core,
+        n_tiles_used=len(tiles),
     )
 
 
@@ -450,31 +477,47 @@ def _windows(
 
 def _step_work_ns(
     matrices: dict[str, np.ndarray | sp.csr_matrix],
-    base: np.ndarray,
+    neurons: np.ndarray,
     n_steps: int,
     chip: ChipSpec,
     bound: Bound = "value",
 ) -> np.ndarray:
-    """Per step, the busiest core's work in ns (sum of its events x time per event).
+    """Per step, the step's work in ns under the chip's timing (``timing.core_work``).
 
-    Cores without neurons have no work, so the maximum over the cores holding neurons is the
-    maximum over all cores.
+    ``sum``: the busiest core's work (its events x time per event, every neuron's update
+    included). ``send_receive_max``: the larger of the busiest core's send work and the busiest
+    core's receive work (:data:`~neuroemu.spec.chip.RECEIVE_KINDS`), each its own maximum.
+    ``neurons`` holds the neurons of each core holding neurons: cores without neurons have no
+    work, so the maximum over those cores is the maximum over all cores.
     """
-    timed = [(m, chip.time_ns(k, bound)) for k, m in matrices.items() if chip.time_ns(k, bound)]
-    timed = [(m, t) for m, t in timed if (m.any() if isinstance(m, np.ndarray) else m.nnz)]
+    times = chip.work_ns(bound)
+    base = neurons * times.get("neuron_update", 0.0)
+    timed = [(k, m, times[k]) for k, m in matrices.items() if k in times]
+    timed = [(k, m, t) for k, m, t in timed if (m.any() if isinstance(m, np.ndarray) else m.nnz)]
+    if chip.timing.core_work == "sum":
+        return _busiest(timed, base, n_steps)
+    send = _busiest([x for x in timed if x[0] not in RECEIVE_KINDS], base, n_steps)
+    receive = _busiest([x for x in timed if x[0] in RECEIVE_KINDS], np.zeros_like(base), n_steps)
+    return np.maximum(send, receive)
+
+
+def _busiest(
+    timed: list[tuple[str, np.ndarray | sp.csr_matrix, float]], base: np.ndarray, n_steps: int
+) -> np.ndarray:
+    """Per step, the largest over cores of ``base`` plus the events x time per event."""
     if not timed:
         return np.full(n_steps, float(base.max()) if len(base) else 0.0)
-    first, first_time = timed[0]
+    _, first, first_time = timed[0]
     if isinstance(first, np.ndarray):  # all dense or all sparse: _StepCoreCounts.dense decides
         work = np.empty((n_steps, len(base)), order="F")
         work[:] = base
         scratch = np.empty_like(work)
-        for matrix, time in timed:
+        for _, matrix, time in timed:
             np.multiply(matrix, time, out=scratch)
             work += scratch
         return work.max(axis=1)
     weighted = first.astype(float) * first_time
-    for matrix, time in timed[1:]:
+    for _, matrix, time in timed[1:]:
         weighted = weighted + matrix.astype(float) * time
     weighted = weighted.tocsr()
     out = np.empty(n_steps)

@@ -27,7 +27,7 @@ from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.operating_point import OperatingPoint, Timing, time_under
 from neuroemu.report import EnergyReport
-from neuroemu.spec.chip import ChipSpec
+from neuroemu.spec.chip import REFINES, ChipSpec
 from neuroemu.spec.descriptor import Bound, iter_quantities
 
 SCOPES = ("chip", "board", "wall")
@@ -49,7 +49,7 @@ def time_on_chip(
     else:
         work = counts.step_work_at(bound) * 1e-9
         if chip.timing.mode == "barrier":
-            work = work + chip.timing.barrier_s(bound)
+            work = work + chip.timing.barrier_s(bound, counts.n_tiles_used)
     inference_steps = None
     if counts.inference_ms:
         inference_steps = max(round(counts.inference_ms / dt_ms), 1)
@@ -144,9 +144,12 @@ def _price(
     dynamic: dict[str, float | None] = {}
     unpriced = []
     per_core = np.zeros(counts.n_cores)
+    by_direction = chip.energy.hop_pj_by_direction is not None
     for kind in EVENT_KINDS:
         energy = chip.energy_pj(kind, bound)
         events = counts.per_core[kind]
+        if kind == "hop" and by_direction:
+            continue  # priced by direction below
         if energy is None:
             if events.sum() > 0:
                 dynamic[kind] = None
@@ -156,6 +159,7 @@ def _price(
             continue
         dynamic[kind] = float(events.sum()) * energy
         per_core += events * energy
+    _price_detail(counts, chip, bound, dynamic, per_core)
     static_mw = _static_mw(counts, chip, scope, boards, bound, notes)
     if static_mw is None:
         unpriced.append("static")
@@ -186,6 +190,33 @@ def _price(
         notes=tuple(notes),
         operating_point=point.label,
     )
+
+
+def _price_detail(
+    counts: EventCounts,
+    chip: ChipSpec,
+    bound: Bound,
+    dynamic: dict[str, float | None],
+    per_core: np.ndarray,
+) -> None:
+    """Add the finer counts' energy to the event kind each refines (``neuron_changed`` to
+    ``neuron_update``, ``message_in`` to ``message``, hops by direction to ``hop``)."""
+    missing = [kind for kind in chip.detail_kinds() if kind not in counts.detail_per_core]
+    if missing:
+        raise NeuroEmuError(
+            f"{chip.name!r} prices {', '.join(missing)}, but these counts were made without "
+            f"them (counted for {counts.chip_name!r}, or read from a trace that does not keep "
+            f"them): count the run again with this chip's mapping"
+        )
+    if chip.energy.hop_pj_by_direction is not None:
+        dynamic["hop"] = 0.0
+    for kind in chip.detail_kinds():
+        refined = REFINES[kind]
+        energy = chip.detail_energy_pj(kind, bound)
+        events = counts.detail_per_core[kind]
+        if dynamic.get(refined) is not None:
+            dynamic[refined] = (dynamic[refined] or 0.0) + float(events.sum()) * energy
+        per_core += events * energy
 
 
 def _static_mw(

@@ -162,6 +162,7 @@ def simulate(
     build_dir: str | Path | None = None,
     count_synapse_events: bool = False,
     merge_objects: bool = True,
+    record_changes: bool = False,
 ) -> Activity:
     """Run ``network`` for ``duration_ms`` with the chip's timestep and weight precision.
 
@@ -195,6 +196,10 @@ def simulate(
         Build one NeuronGroup per distinct neuron model and one Synapses per (source, target
         group, synaptic target, delay mode), as a Brian2 user would (default; see
         :mod:`neuroemu.engine.group_plan`), or one object per population and projection (False).
+    record_changes : bool
+        Also record, per step, which neurons' state changed (``Activity.changed``): what a chip
+        needs that charges a neuron's update only then (``neuron_changed_pj``, as SANA-FE's
+        models do). Costs one event check per neuron and step, and memory per change.
 
     legacy
         Only for the earlier form ``simulate(network, mapping, chip, duration_ms, ...)``, whose
@@ -255,6 +260,7 @@ def simulate(
                 count_synapse_events,
                 merge_objects,
                 releaser,
+                record_changes,
             )
             b2.seed(seed)
             net = built["net"]
@@ -331,6 +337,7 @@ def _build(
     count_synapse_events: bool,
     merge: bool,
     releaser: StandaloneReleaser | None,
+    record_changes: bool = False,
 ) -> dict[str, Any]:
     dt = dt_ms * b2.ms
     plan = plan_objects(network, dt_ms, merge=merge)
@@ -340,10 +347,17 @@ def _build(
     groups: dict[str, Any] = {}
     slices: dict[str, Any] = {}
     objects: list[Any] = []
+    change_monitors: dict[str, Any] = {}
     for group_plan in plan.groups:
-        group = _neuron_group(b2, group_plan, clock)
+        group = _neuron_group(b2, group_plan, clock, record_changes)
         groups[group_plan.name] = group
         objects.append(group)
+        if record_changes:
+            monitor = b2.EventMonitor(
+                group, _CHANGED, variables=[], name=f"{group_plan.name}_changed"
+            )
+            change_monitors[group_plan.name] = monitor
+            objects.append(monitor)
         for pop_name, offset in group_plan.offsets.items():
             pop = network.population(pop_name)
             whole = len(group_plan.populations) == 1
@@ -365,7 +379,7 @@ def _build(
     for syn_plan in plan.synapses:
         syn, reports = _synapses(
             b2, network, plan, syn_plan, groups, chip, clock, dt_ms, quantise,
-            count_synapse_events, releaser,
+            count_synapse_events, releaser, record_changes,
         )  # fmt: skip
         synapses[syn_plan.name] = syn
         quantisation.update(reports)
@@ -388,10 +402,11 @@ def _build(
         "state_monitors": state_monitors,
         "state_every": 1 if state_every_ms is None else max(1, round(state_every_ms / dt_ms)),
         "count_synapse_events": count_synapse_events,
+        "change_monitors": change_monitors,
     }
 
 
-def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any) -> Any:
+def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any, record_changes: bool) -> Any:
     model = group_plan.model
     namespace = _namespace(b2, model)
     refractory: Any = False
@@ -399,9 +414,13 @@ def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any) -> Any:
         refractory = namespace["refractory"]
     elif model.refractory:
         refractory = model.refractory
-    return b2.NeuronGroup(
+    equations = model.equations
+    events = None
+    if record_changes:
+        equations, events = _change_record(b2, model, namespace)
+    group = b2.NeuronGroup(
         group_plan.size,
-        model.equations,
+        equations,
         threshold=model.threshold,
         reset=model.reset,
         refractory=refractory,
@@ -409,7 +428,55 @@ def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any) -> Any:
         namespace=namespace,
         clock=clock,
         name=group_plan.name,
+        events=events,
     )
+    if record_changes:
+        # v at the step's start; the check after the state update; the input flag cleared
+        # after the check (synapses set it later in the step, for the next step's check)
+        group.run_regularly("neuroemu_v_before = v", when="start", order=0)
+        group.set_event_schedule(_CHANGED, when="after_groups", order=0)
+        group.run_regularly("neuroemu_got_input = 0", when="after_groups", order=1)
+    return group
+
+
+_CHANGED = "neuroemu_changed"
+
+
+def _change_record(
+    b2: Any, model: NeuronModel, namespace: dict[str, Any]
+) -> tuple[str, dict[str, str]]:
+    """Equations and event that mark a neuron whose state changed in a step, in SANA-FE's sense.
+
+    SANA-FE updates a neuron (and charges the update) when its potential is non-zero, it
+    received input, or it has a bias. Here: ``v`` away from rest at the step's start (rest is
+    the model's ``v_rest``, ``E_l``, ``v_reset`` or ``c``, else 0), an input delivered since the
+    last check (a flag the synapses set), a non-zero bias (a variable or parameter named
+    ``bias``, ``v_bias`` or ``I_bias``), or the state update moving ``v`` (a leak, a synaptic
+    current). Spikes are added by the accounting.
+    """
+    unit_suffix = model.state_units.get("v")
+    if unit_suffix is None:
+        raise SimulationError(
+            f"neuron model {model.name!r} has no membrane potential 'v', so the engine cannot "
+            f"record which neurons changed state (the chip charges neuron_changed)"
+        )
+    rest = _default_v(model)
+    namespace["neuroemu_v_rest"] = (rest[1] if rest else 0.0) * _unit(b2, unit_suffix)
+    equations = (
+        f"{model.equations}\nneuroemu_got_input : 1\n"
+        f"neuroemu_v_before : {dimension_unit_name(unit_suffix)}"
+    )
+    condition = (
+        "neuroemu_got_input > 0 or neuroemu_v_before != neuroemu_v_rest or v != neuroemu_v_before"
+    )
+    for name in _BIASES:  # a bias counts even while refractoriness holds v still
+        if name in model.state_units or name in namespace:
+            condition += f" or {name} != 0"
+    return equations, {_CHANGED: condition}
+
+
+# Names of a bias (a state variable or parameter) that make a neuron change state every step.
+_BIASES = ("bias", "v_bias", "I_bias")
 
 
 def _set_initial(b2: Any, part: Any, initial: dict[str, Any], model: NeuronModel) -> None:
@@ -451,6 +518,7 @@ def _synapses(
     quantise: bool,
     count_synapse_events: bool,
     releaser: StandaloneReleaser | None,
+    record_changes: bool = False,
 ) -> tuple[Any, dict[str, QuantisationReport]]:
     projections = [network.projection(name) for name in syn_plan.projections]
     post_group = plan.group(syn_plan.post_group)
@@ -477,6 +545,8 @@ def _synapses(
             a_minus=rule.a_minus,
             w_max=rule.w_max * weight_unit,
         )
+    if record_changes:
+        on_pre.append("neuroemu_got_input_post += 1")
     if count_synapse_events:
         model += ["n_delivered : integer", "n_post_events : integer"]
         on_pre.append("n_delivered += 1")
@@ -572,6 +642,15 @@ def _collect(
             spikes[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
     names = [*network.population_names, *(source.name for source in network.inputs)]
     spikes = {name: spikes[name] for name in names}
+    changed = {}
+    for name, monitor in built["change_monitors"].items():
+        steps = np.round(np.asarray(monitor.t_[:]) / (dt_ms * 1e-3)).astype(np.int32)
+        neurons = np.asarray(monitor.i[:], dtype=np.int32)
+        neurons, steps = in_step_order(neurons, steps)
+        for pop_name, offset in plan.group(name).offsets.items():
+            size = network.population(pop_name).size
+            mine = (neurons >= offset) & (neurons < offset + size)
+            changed[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
     state: dict[str, dict[str, np.ndarray]] = {}
     state_neurons = {}
     for pop_name, monitor in built["state_monitors"].items():
@@ -618,4 +697,5 @@ def _collect(
         quantisation=built["quantisation"],
         wall_time_s=time.perf_counter() - started,
         synapse_counters=counters,
+        changed=changed,
     )

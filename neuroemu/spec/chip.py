@@ -62,6 +62,10 @@ class Topology(StrictModel):
     Cores ``c`` of a chip sit in tile ``c // cores_per_tile``; tiles are numbered row by row on a
     ``mesh_width_tiles x mesh_height_tiles`` mesh. Several chips are laid out on a grid as square
     as possible, extending the mesh (as Loihi's and TrueNorth's chip-to-chip links do).
+
+    ``messages_to_own_core``: a spike whose targets include neurons on its own core also sends a
+    packet to that core (zero hops), as SANA-FE's axon model does; by default (false) only other
+    cores receive packets, and local targets are reached without one.
     """
 
     cores_per_chip: Count
@@ -71,6 +75,7 @@ class Topology(StrictModel):
     chips_per_board: Count
     max_chips: Count | None = None
     inter_chip_link: str | None = None
+    messages_to_own_core: bool = False
 
     @model_validator(mode="after")
     def _tiles_hold_cores(self) -> Topology:
@@ -152,6 +157,22 @@ class Core(StrictModel):
         return self.synapse_encodings[encoding].require()
 
 
+class HopCosts(StrictModel):
+    """A cost per mesh hop by direction: along x (east-west) and along y (north-south).
+
+    Loihi's routers charge more for a north-south hop than for an east-west one (SANA-FE's Loihi
+    model: 4.2 vs 3.0 pJ, 6.5 vs 4.1 ns), so a descriptor may price them apart.
+    """
+
+    east_west: NonNegative
+    north_south: NonNegative
+
+    def at(self, direction: str, bound: Bound = "value") -> float:
+        """The cost of one hop in ``direction`` (``east_west`` or ``north_south``)."""
+        quantity: Quantity = getattr(self, direction)
+        return quantity.at(bound)
+
+
 class Timing(StrictModel):
     """How long a step takes on the chip.
 
@@ -160,6 +181,20 @@ class Timing(StrictModel):
     SpiNNaker); a step lasts ``tick_ms`` unless the busiest core overruns it. ``async``:
     continuous-time or event-driven hardware (DYNAP, Speck) that runs in real time.
     ``dt_ms`` is the timestep the emulation uses for this chip.
+
+    A core's work in a step is its events times ``per_event_ns``. Optional finer terms, as in the
+    architecture simulators' chip models (SANA-FE): ``neuron_changed_ns`` is added for each neuron
+    whose state changed that step (``per_event_ns.neuron_update`` is then only the access every
+    neuron pays); ``message_in_ns`` for each packet a core receives; ``hop_ns_by_direction`` prices
+    east-west and north-south hops apart (instead of ``per_event_ns.hop``). ``core_work`` says how
+    a step's length follows from the cores' work: ``sum`` (default) takes the busiest core's total
+    work; ``send_receive_max`` takes the larger of the busiest core's send work (neuron updates,
+    spikes, packets out) and the busiest core's receive work (packets in, synaptic events, input
+    events), each its own maximum over cores, as SANA-FE's simple timing model does. A packet's
+    time in the routers is no core's work under ``send_receive_max`` and is refused there.
+    ``barrier_ns_by_tiles`` gives the barrier by the number of tiles in use: the entry with the
+    largest key not above it (the first entry below all keys), as SANA-FE's ``latency_sync``
+    table; without it every step pays ``barrier_ns``.
 
     ``operating_point`` is how the chip is run unless a run says otherwise (``fast``,
     ``real-time``, ``slowdown=K``, ``rate=R``; see :mod:`neuroemu.operating_point`). Without it:
@@ -173,10 +208,40 @@ class Timing(StrictModel):
     barrier_ns: Positive | None = None
     per_event_ns: dict[Literal[EVENT_KINDS], NonNegative] = Field(default_factory=dict)  # type: ignore[valid-type]
     operating_point: str | None = None
+    neuron_changed_ns: NonNegative | None = None
+    message_in_ns: NonNegative | None = None
+    hop_ns_by_direction: HopCosts | None = None
+    core_work: Literal["sum", "send_receive_max"] = "sum"
+    barrier_ns_by_tiles: dict[int, NonNegative] | None = None
 
     @model_validator(mode="after")
     def _mode_fields(self) -> Timing:
-        _require_known(self, ("dt_ms", "tick_ms", "barrier_ns"))
+        _require_known(
+            self, ("dt_ms", "tick_ms", "barrier_ns", "neuron_changed_ns", "message_in_ns")
+        )
+        _require_known(self, ("barrier_ns_by_tiles",))
+        table = self.barrier_ns_by_tiles
+        if table is not None and (not table or min(table) < 1):
+            raise FieldProblem(
+                ("barrier_ns_by_tiles",),
+                "expected a table from a number of tiles in use (an integer >= 1) to the "
+                "barrier time, e.g. {1: {value: 600, source: ...}}",
+            )
+        if self.hop_ns_by_direction is not None and "hop" in self.per_event_ns:
+            raise FieldProblem(
+                ("hop_ns_by_direction",),
+                "both per_event_ns.hop and hop_ns_by_direction are given: expected one of them",
+            )
+        if self.core_work == "send_receive_max":
+            routed = [k for k in ("hop", "chip_crossing") if k in self.per_event_ns]
+            if routed or self.hop_ns_by_direction is not None:
+                where = f"per_event_ns.{routed[0]}" if routed else "hop_ns_by_direction"
+                raise FieldProblem(
+                    (where.split(".")[0],),
+                    f"core_work 'send_receive_max' times the cores' send and receive work; a "
+                    f"packet's time in the routers ({where}) is no core's work there: expected "
+                    f"it absent, or core_work 'sum'",
+                )
         if self.operating_point is not None:
             try:
                 OperatingPoint.parse(self.operating_point)
@@ -194,8 +259,14 @@ class Timing(StrictModel):
         """The real-time tick in seconds (mode ``tick``)."""
         return _given(self.tick_ms, "timing.tick_ms") * 1e-3
 
-    def barrier_s(self, bound: Bound = "value") -> float:
-        """The barrier synchronisation time in seconds (mode ``barrier``)."""
+    def barrier_s(self, bound: Bound = "value", n_tiles: int | None = None) -> float:
+        """The barrier synchronisation time in seconds (mode ``barrier``), for ``n_tiles``
+        tiles in use where the descriptor gives a table by tiles."""
+        table = self.barrier_ns_by_tiles
+        if table is not None and n_tiles is not None:
+            keys = sorted(table)
+            below = [key for key in keys if key <= n_tiles]
+            return table[below[-1] if below else keys[0]].at(bound) * 1e-9
         return _given(self.barrier_ns, "timing.barrier_ns", bound) * 1e-9
 
     def default_operating_point(self) -> OperatingPoint:
@@ -212,6 +283,21 @@ class Timing(StrictModel):
         return OperatingPoint("real-time")
 
 
+# Counts finer than the event kinds, made only for a descriptor that prices them (see Energy and
+# Timing): they refine neuron_update, message and hop.
+DETAIL_KINDS: tuple[str, ...] = ("neuron_changed", "message_in", "hop_east_west", "hop_north_south")
+# Work done by the core that receives: under core_work 'send_receive_max' it is timed apart.
+RECEIVE_KINDS: frozenset[str] = frozenset(
+    {"synaptic_event", "input_event", "learning_update", "message_in"}
+)
+# The event kind each finer count is reported under.
+REFINES: dict[str, str] = {
+    "neuron_changed": "neuron_update",
+    "message_in": "message",
+    "hop_east_west": "hop",
+    "hop_north_south": "hop",
+}
+
 # Plausible bounds of descriptor numbers: (first key, field or None for all) -> (low, high, unit).
 PLAUSIBLE: dict[tuple[str, str | None], tuple[float, float, str]] = {
     ("energy", "per_event_pj"): (0.0, 1e9, "pJ"),
@@ -220,6 +306,13 @@ PLAUSIBLE: dict[tuple[str, str | None], tuple[float, float, str]] = {
     ("timing", "tick_ms"): (1e-6, 1e4, "ms"),
     ("timing", "barrier_ns"): (0.0, 1e9, "ns"),
     ("timing", "per_event_ns"): (0.0, 1e9, "ns"),
+    ("timing", "neuron_changed_ns"): (0.0, 1e9, "ns"),
+    ("timing", "message_in_ns"): (0.0, 1e9, "ns"),
+    ("timing", "hop_ns_by_direction"): (0.0, 1e9, "ns"),
+    ("timing", "barrier_ns_by_tiles"): (0.0, 1e9, "ns"),
+    ("energy", "neuron_changed_pj"): (0.0, 1e9, "pJ"),
+    ("energy", "message_in_pj"): (0.0, 1e9, "pJ"),
+    ("energy", "hop_pj_by_direction"): (0.0, 1e9, "pJ"),
     ("core", "weight_bits"): (1, 64, "bits"),
     ("core", "synapse_encodings"): (1, 4096, "bits per synapse"),
     ("core", "neurons"): (1, 1e7, "neurons"),
@@ -292,11 +385,21 @@ class Energy(StrictModel):
 
     An amortised figure is whole-chip power divided by event rate at one operating point; it
     already contains static power, so an amortised descriptor must not carry static power.
+
+    Optional finer terms (SANA-FE's chip models): ``neuron_changed_pj`` for each neuron whose
+    state changed in a step (non-zero potential, input received, a bias, or a spike), on top of
+    ``per_event_pj.neuron_update``, which every neuron pays every step (an access);
+    ``message_in_pj`` for each packet a core receives; ``hop_pj_by_direction`` prices east-west
+    and north-south hops apart, replacing ``per_event_pj.hop``. Their energies are reported under
+    the event kind they refine (``neuron_update``, ``message``, ``hop``).
     """
 
     accounting: Literal["marginal", "amortised"]
     per_event_pj: EventEnergies
     static_power_mw: StaticPower = Field(default_factory=StaticPower)
+    neuron_changed_pj: NonNegative | None = None
+    message_in_pj: NonNegative | None = None
+    hop_pj_by_direction: HopCosts | None = None
 
     @model_validator(mode="after")
     def _no_double_static(self) -> Energy:
@@ -392,8 +495,57 @@ class ChipSpec(StrictModel):
 
     def has_time_ranges(self) -> bool:
         """True when some per-event time or the barrier has a range (time on chip has bounds)."""
-        timed = [*self.timing.per_event_ns.values(), self.timing.barrier_ns]
-        return any(q is not None and q.range is not None for q in timed)
+        timed = iter_quantities(self.timing)
+        return any(q.range is not None for loc, q in timed if loc[0] not in ("dt_ms", "tick_ms"))
+
+    def detail_kinds(self) -> tuple[str, ...]:
+        """The finer counts (:data:`DETAIL_KINDS`) this descriptor prices or times."""
+        energy, timing = self.energy, self.timing
+        wanted = {
+            "neuron_changed": energy.neuron_changed_pj is not None
+            or timing.neuron_changed_ns is not None,
+            "message_in": energy.message_in_pj is not None or timing.message_in_ns is not None,
+            "hop_east_west": energy.hop_pj_by_direction is not None
+            or timing.hop_ns_by_direction is not None,
+        }
+        wanted["hop_north_south"] = wanted["hop_east_west"]
+        return tuple(kind for kind in DETAIL_KINDS if wanted[kind])
+
+    def needs_changed_neurons(self) -> bool:
+        """True when pricing needs to know which neurons changed state in each step (the engine
+        then records it)."""
+        return "neuron_changed" in self.detail_kinds()
+
+    def detail_energy_pj(self, kind: str, bound: Bound = "value") -> float:
+        """Energy of one finer event (:data:`DETAIL_KINDS`) in pJ; 0 where not given."""
+        energy = self.energy
+        quantity: Quantity | None
+        if kind.startswith("hop_"):
+            hops = energy.hop_pj_by_direction
+            return 0.0 if hops is None else hops.at(kind[4:], bound)
+        quantity = {"neuron_changed": energy.neuron_changed_pj, "message_in": energy.message_in_pj}[
+            kind
+        ]
+        return 0.0 if quantity is None else quantity.at(bound)
+
+    def work_ns(self, bound: Bound = "value") -> dict[str, float]:
+        """Count name (event kind or finer count) -> time one such event occupies its core, in
+        ns, for every name with a non-zero time.
+
+        With ``hop_ns_by_direction`` the hops are timed by direction, not as ``hop``.
+        """
+        timing = self.timing
+        times = {kind: self.time_ns(kind, bound) for kind in EVENT_KINDS}
+        for name, quantity in (
+            ("neuron_changed", timing.neuron_changed_ns),
+            ("message_in", timing.message_in_ns),
+        ):
+            if quantity is not None:
+                times[name] = quantity.at(bound)
+        if timing.hop_ns_by_direction is not None:
+            times["hop_east_west"] = timing.hop_ns_by_direction.at("east_west", bound)
+            times["hop_north_south"] = timing.hop_ns_by_direction.at("north_south", bound)
+        return {name: time for name, time in times.items() if time}
 
     def static_power_mw(self, n_chips: int, n_cores: int, bound: Bound = "value") -> float | None:
         """Static power of ``n_chips`` chips with ``n_cores`` cores in use in mW (None: unknown)."""
