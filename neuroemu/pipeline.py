@@ -200,6 +200,8 @@ def run_pipeline(
             device=device,
             report=report,
             record_state=record_state,
+            # a chip that charges updates only to neurons that changed needs them recorded
+            record_changes=chip_spec.needs_changed_neurons(),
         )
     except RunInterrupted as stopped:
         if not keep_partial or not isinstance(stopped.partial, Activity) or not stopped.steps_done:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
 
 from neuroemu.accounting import count_events, estimate_energy
 from neuroemu.activity import Activity, Spikes
+from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.connectivity import fixed_probability
 from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
@@ -281,3 +284,172 @@ def test_dense_and_sparse_accumulation_agree(two_chip, monkeypatch):
         np.testing.assert_array_equal(matrix.toarray(), sparse.per_step[kind].toarray())
     np.testing.assert_allclose(dense.step_work_ns, sparse.step_work_ns, rtol=1e-12)
     assert dense.step_work_ns.max() > dense.step_work_ns.min()
+
+
+# ---- SANA-FE-grade detail: changed neurons, packets to the own core, hops by direction -------
+
+DETAILED_CHIP_YAML = (
+    TINY_CHIP_YAML.replace(
+        "  mesh_width_tiles: {value: 2, source: test}\n",
+        "  mesh_width_tiles: {value: 1, source: test}\n  messages_to_own_core: true\n",
+    )
+    .replace(
+        "  mesh_height_tiles: {value: 1, source: test}\n",
+        "  mesh_height_tiles: {value: 2, source: test}\n",
+    )
+    .replace(
+        "  barrier_ns: {value: 100, source: test}\n",
+        "  barrier_ns: {value: 100, source: test}\n"
+        "  barrier_ns_by_tiles:\n"
+        "    1: {value: 10, source: test}\n"
+        "    3: {value: 30, source: test}\n"
+        "  core_work: send_receive_max\n"
+        "  neuron_changed_ns: {value: 4, source: test}\n"
+        "  message_in_ns: {value: 7, source: test}\n",
+    )
+    .replace(
+        "  static_power_mw:\n",
+        "  neuron_changed_pj: {value: 11, source: test}\n"
+        "  message_in_pj: {value: 13, source: test}\n"
+        "  hop_pj_by_direction:\n"
+        "    east_west: {value: 3, source: test}\n"
+        "    north_south: {value: 5, source: test}\n"
+        "  static_power_mw:\n",
+    )
+)
+
+
+def with_changes(network: Network, activity: Activity, seed: int) -> Activity:
+    """``activity`` plus a random record of neurons that changed (some coinciding with spikes)."""
+    rng = np.random.default_rng(seed)
+    changed = {}
+    for pop in network.populations:
+        n = pop.size * activity.n_steps // 3
+        key = np.unique(
+            rng.integers(0, activity.n_steps, n) * pop.size + rng.integers(0, pop.size, n)
+        )
+        changed[pop.name] = Spikes(key % pop.size, key // pop.size)
+    return replace(activity, changed=changed)
+
+
+def brute_force_detail(network: Network, activity: Activity, mapping) -> dict[str, np.ndarray]:
+    """Per (step, core) counts of the finer kinds and the step's send and receive work, by loops
+    over neurons, spikes and synapses (the definitions written plainly)."""
+    chip = mapping.chip
+    n_steps, n_cores = activity.n_steps, mapping.n_cores
+    core, xy = mapping.core_of_neuron, mapping.core_xy
+    kinds = ("neuron_changed", "message", "message_in", "hop_east_west", "hop_north_south",
+             "spike_out", "synaptic_event", "input_event", "learning_update")  # fmt: skip
+    out = {kind: np.zeros((n_steps, n_cores), dtype=np.int64) for kind in kinds}
+    dest: dict[int, set] = {}
+    for proj in network.projections:
+        if not network.is_input(proj.pre):
+            for i, j in zip(network.global_pre(proj), network.global_post(proj), strict=True):
+                dest.setdefault(int(i), set()).add(int(core[j]))  # the own core included
+    for pop in network.populations:
+        offset = network.offsets[pop.name]
+        record = activity.changed[pop.name]
+        changed = set(zip(record.neuron, record.step, strict=True))
+        spikes = activity.spikes[pop.name]
+        changed |= set(zip(spikes.neuron, spikes.step, strict=True))
+        for n, t in changed:
+            out["neuron_changed"][t, core[offset + n]] += 1
+        for n, t in zip(spikes.neuron, spikes.step, strict=True):
+            g = offset + int(n)
+            out["spike_out"][t, core[g]] += 1
+            for c in dest.get(g, ()):
+                out["message"][t, core[g]] += 1
+                out["message_in"][t, c] += 1
+                out["hop_east_west"][t, core[g]] += abs(int(xy[c, 0] - xy[core[g], 0]))
+                out["hop_north_south"][t, core[g]] += abs(int(xy[c, 1] - xy[core[g], 1]))
+    for proj in network.projections:
+        delays = np.floor(proj.delays_ms() / activity.dt_ms + 0.5).astype(int)
+        spikes = activity.spikes[proj.pre]
+        for k in range(proj.n_synapses):
+            c = core[network.offsets[proj.post] + proj.j[k]]
+            for n, t in zip(spikes.neuron, spikes.step, strict=True):
+                if n == proj.i[k] and t + delays[k] < n_steps:
+                    out["synaptic_event"][t + delays[k], c] += 1
+    for source in network.inputs:
+        cores = {}
+        for proj in network.projections:
+            if proj.pre == source.name:
+                for i, j in zip(proj.i, network.global_post(proj), strict=True):
+                    cores.setdefault(int(i), set()).add(int(core[j]))
+        arrivals = activity.spikes[source.name]
+        for n, t in zip(arrivals.neuron, arrivals.step, strict=True):
+            for c in cores.get(int(n), ()):
+                out["input_event"][t, c] += 1
+    times = chip.work_ns()
+    neurons = np.bincount(core, minlength=n_cores)
+    send = neurons * times["neuron_update"] + sum(
+        out[k] * times.get(k, 0.0) for k in ("neuron_changed", "spike_out", "message")
+    )
+    receive = sum(out[k] * times.get(k, 0.0) for k in ("message_in", "synaptic_event"))
+    out["step_work_ns"] = np.maximum(send.max(axis=1), receive.max(axis=1))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_detail_counts_equal_brute_force(seed, accumulation):
+    """Changed neurons, packets (own core included), packets in, hops by direction and the
+    send/receive step work equal loops over neurons, spikes and synapses."""
+    chip = parse_chip(DETAILED_CHIP_YAML, "detailed.yaml")
+    network = plastic_network(seed)
+    rng = np.random.default_rng(seed + 20)
+    # two chips side by side: x hops cross chips, y hops run inside one (tiles stacked)
+    mapping = manual_mapping(network, chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
+    activity = with_changes(network, random_activity(network, n_steps=30, seed=seed), seed)
+    counts = count_events(network, activity, mapping)
+    expected = brute_force_detail(network, activity, mapping)
+    for kind in ("neuron_changed", "message_in", "hop_east_west", "hop_north_south"):
+        np.testing.assert_array_equal(counts.detail_per_core[kind], expected[kind].sum(0), kind)
+    np.testing.assert_array_equal(counts.per_core["message"], expected["message"].sum(0))
+    hops = counts.detail_per_core["hop_east_west"] + counts.detail_per_core["hop_north_south"]
+    np.testing.assert_array_equal(counts.per_core["hop"], hops)
+    assert counts.detail_per_core["hop_north_south"].sum() > 0
+    assert counts.detail_per_core["hop_east_west"].sum() > 0
+    np.testing.assert_allclose(counts.step_work_ns, expected["step_work_ns"], rtol=1e-12)
+
+
+def test_detail_energy_and_time_by_hand():
+    """Two of every finer event, priced by hand: the access every neuron pays plus the update
+    of those that changed, packets out and in, hops by direction, barrier by tiles in use."""
+    chip = parse_chip(DETAILED_CHIP_YAML, "detailed.yaml")
+    a = Population("a", 2, "lif")
+    b = Population("b", 1, "lif")
+    # a0 -> b0 on core 2 (tile 1: one hop north); a0 -> a1 on its own core 0 (a packet, 0 hops)
+    proj = Projection("a", "b", np.array([0]), np.array([0]), 1.0)
+    local = Projection("a", "a", np.array([0]), np.array([1]), 1.0)
+    network = Network((a, b), (proj, local), name="hand")
+    mapping = manual_mapping(network, chip, [0, 0, 2])
+    spikes = {"a": Spikes([0, 0], [0, 1]), "b": Spikes([], [])}
+    changed = {"a": Spikes([0, 1], [0, 2]), "b": Spikes([0], [1])}
+    activity = Activity(1.0, 3, spikes, seed=0, device="synthetic", changed=changed)
+    counts = count_events(network, activity, mapping)
+    assert counts.detail_per_core["neuron_changed"].sum() == 4  # a0 at 0 (also spiked), 1; a1; b0
+    assert counts.per_core["message"].sum() == 4  # 2 spikes x (own core + core 2)
+    assert counts.detail_per_core["message_in"].tolist() == [2, 0, 2, 0]
+    assert counts.detail_per_core["hop_north_south"].sum() == 2
+    assert counts.detail_per_core["hop_east_west"].sum() == 0
+    report = estimate_energy(counts, chip)
+    assert report.dynamic_pj["neuron_update"] == pytest.approx(3 * 3 * 50 + 4 * 11)
+    assert report.dynamic_pj["message"] == pytest.approx(4 * 2 + 4 * 13)
+    assert report.dynamic_pj["hop"] == pytest.approx(2 * 5)
+    assert report.dynamic_pj["synaptic_event"] == pytest.approx(4 * 20)
+    # step 0: core 0 sends 2 updates x 5 + 1 change x 4 + 2 packets x 2 = 18 ns and receives
+    # 1 packet x 7 + 1 synaptic event x 3 = 10 ns; core 2: 5 ns send, 10 ns receive -> 18 ns.
+    # Step 1: core 0 sends 10 + 4 + 4 = 18 and receives 10; core 2 sends 5 + 4 = 9 -> 18 ns.
+    # Step 2: core 0 sends 10 + 4 = 14 -> 14 ns. Two tiles in use: barrier 10 ns each step.
+    assert counts.n_tiles_used == 2
+    assert counts.step_work_ns.tolist() == pytest.approx([18, 18, 14])
+    assert report.time_s == pytest.approx((18 + 18 + 14 + 3 * 10) * 1e-9)
+
+
+def test_detail_needs_the_engine_record():
+    """A chip that prices changed neurons refuses an activity without the engine's record."""
+    chip = parse_chip(DETAILED_CHIP_YAML, "detailed.yaml")
+    network = plastic_network(0)
+    mapping = manual_mapping(network, chip, np.zeros(network.n_neurons, int))
+    with pytest.raises(NeuroEmuError, match="record_changes=True"):
+        count_events(network, random_activity(network, 10, 0), mapping)

@@ -12,6 +12,7 @@ from neuroemu.errors import SimulationError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.connectivity import fixed_probability
 from neuroemu.network.network import STDP, Network, PoissonInput, Population, Projection
+from neuroemu.network.neuron_models import NeuronModel, SynapticTarget
 from neuroemu.spec.chip import parse_chip
 
 pytestmark = pytest.mark.brian2
@@ -294,3 +295,74 @@ def test_standalone_releaser_frees_set_up_copies_only():
     assert alive() is None  # not kept alive by a view
     assert releaser.released_static_bytes == 8 * 4 + 10 * 8
     assert len(device.static_arrays["_static_array_small"]) == 2
+
+
+# ---- which neurons changed state (for chips that charge an update only then) ----------------
+
+
+def integrate_and_fire() -> NeuronModel:
+    """SANA-FE's Loihi LIF without leak: ``v += bias`` unless refractory, ``v_post += w``."""
+    return NeuronModel(
+        name="if_bias",
+        equations="dv/dt = bias * int(not_refractory) / step : 1\nbias : 1 (constant)",
+        threshold="v > v_th",
+        reset="v = 0",
+        refractory="refractory",
+        method="euler",
+        parameters={"v_th": 4.0, "step_ms": 1.0, "refractory_ms": 2.0},
+        targets={"exc": SynapticTarget("v_post += w", "1")},
+        flops_per_update=2,
+        state_units={"v": "1", "bias": "1"},
+    )
+
+
+def numpy_reference(bias, weights, connected, threshold, n_steps):
+    """Spikes and changed neurons by the definition, step by step: a neuron changed when its
+    potential is non-zero, it received input (through any synapse, even of weight 0, and even
+    input its refractory step drops), it has a bias, or it fired; a spike's input arrives in the
+    next step; a neuron that fired skips its next step (bias and input)."""
+    n = len(bias)
+    v = np.zeros(n)
+    pending = np.zeros(n)
+    got = np.zeros(n, bool)
+    refractory = np.zeros(n, bool)
+    fired_at, changed_at = set(), set()
+    for t in range(n_steps):
+        changed = (v != 0) | got | (bias != 0)
+        v = np.where(refractory, v, v + bias + pending)
+        fired = ~refractory & (v > threshold)
+        v[fired] = 0
+        refractory = fired
+        changed |= fired
+        fired_at |= {(int(k), t) for k in np.flatnonzero(fired)}
+        changed_at |= {(int(k), t) for k in np.flatnonzero(changed)}
+        pending = weights.T @ fired
+        got = connected.T @ fired > 0
+    return fired_at, changed_at
+
+
+def test_changed_neurons_equal_a_numpy_reference():
+    """The engine's record of changed neurons (with the spikes) equals a NumPy loop over steps
+    on a small recurrent network with inhibition, zero weights, biases and refractoriness."""
+    rng = np.random.default_rng(5)
+    n, n_steps = 40, 60
+    pre, post = np.nonzero(rng.random((n, n)) < 0.15)
+    weights = np.zeros((n, n))
+    weights[pre, post] = rng.integers(-2, 4, len(pre))
+    connected = np.zeros((n, n))
+    connected[pre, post] = 1
+    bias = np.where(rng.random(n) < 0.2, rng.integers(1, 3, n), 0).astype(float)
+    pop = Population("p", n, integrate_and_fire(), initial={"bias": bias})
+    proj = Projection("p", "p", pre, post, weights[pre, post])
+    network = Network((pop,), (proj,), name="changes")
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    activity = simulate(
+        network, chip, float(n_steps), device="numpy", quantise=False, record_changes=True
+    )
+    fired, changed = numpy_reference(bias, weights, connected, 4.0, n_steps)
+    spikes = activity.spikes["p"]
+    record = activity.changed["p"]
+    assert set(zip(spikes.neuron.tolist(), spikes.step.tolist(), strict=True)) == fired
+    assert len(fired) > 20 and len(changed) > len(fired) and len(changed) < n * n_steps
+    engine = set(zip(record.neuron.tolist(), record.step.tolist(), strict=True)) | fired
+    assert engine == changed
