@@ -91,3 +91,53 @@ def test_parse_params():
     assert parse_params(["a=1", " b = x "]) == {"a": "1", "b": "x"}
     with pytest.raises(ModelError, match="expected key=value"):
         parse_params(["novalue"])
+
+
+def _if_reference(bias_mv, th_mv, subtract, refractory_steps, floor_on, floor_mv, inputs_mv, n):
+    """The ``if`` neuron's stated update, step by step: v[n+1] = v + bias + input of step n-1,
+    floored; spike when v > v_th; reset to 0 or by subtraction; integrate again K steps later."""
+    v, last, spikes, trace = 0.0, -(10**9), [], []
+    for step in range(n):
+        if step - last >= refractory_steps:
+            v = v + bias_mv + (inputs_mv[step - 1] if step >= 1 else 0.0)
+            if floor_on:
+                v = max(v, floor_mv)
+            if v > th_mv:
+                spikes.append(step)
+                v = (v - th_mv) if subtract else 0.0
+                last = step
+        trace.append(v)
+    return spikes, np.array(trace)
+
+
+@pytest.mark.brian2
+def test_if_neuron_with_per_neuron_parameters_steps_as_stated(tiny_chip) -> None:
+    from neuroemu.engine.runner import simulate
+    from neuroemu.network.network import Network, Population, Projection, SpikeTimesInput
+
+    n_steps = 20
+    # 250 pA into 250 pF for 1 ms is 1 mV per step
+    bias = np.array([250.0, 250.0, 250.0, 0.0])
+    subtract = np.array([0.0, 1.0, 0.0, 0.0])
+    refractory = np.array([1.0, 1.0, 3.0, 1.0])
+    floor_on = np.array([0.0, 0.0, 0.0, 1.0])
+    params = {"I_bias_pA": bias, "reset_subtract": subtract, "refractory_steps": refractory,
+              "floor_on": floor_on, "v_floor_mV": -2.0, "v_th_mV": 2.7}  # fmt: skip
+    pop = Population("a", 4, "if", params)
+    kicks = SpikeTimesInput("kick", 1, np.zeros(5, int), np.arange(5.0))
+    inhibit = Projection("kick", "a", np.array([0]), np.array([3]), 1.0, target="inh")
+    network = Network((pop,), (inhibit,), (kicks,))
+    activity = simulate(network, tiny_chip, float(n_steps), device="numpy", quantise=False,
+                        record_state={"a": ["v"]})  # fmt: skip
+    v = activity.state["a"]["v_mV"]
+    for k in range(4):
+        inputs = np.zeros(n_steps)
+        if k == 3:
+            inputs[:5] = -1.0
+        want, trace = _if_reference(bias[k] / 250.0, 2.7, subtract[k], refractory[k],
+                                    floor_on[k], -2.0, inputs, n_steps)  # fmt: skip
+        got = activity.spikes["a"].step[activity.spikes["a"].neuron == k].tolist()
+        assert got == want, f"neuron {k}"
+        np.testing.assert_allclose(v[1:, k], trace[:-1], atol=1e-9)
+    assert activity.spikes["a"].step[activity.spikes["a"].neuron == 0].tolist()[:3] == [2, 5, 8]
+    assert v[-1, 3] == pytest.approx(-2.0)  # floored

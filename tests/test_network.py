@@ -148,6 +148,17 @@ MALFORMED = [
         lambda: PoissonInput("noise", 2, -1.0),
         "input 'noise': rate_hz must be finite and >= 0",
     ),
+    (
+        "per-neuron parameter of the wrong length",
+        lambda: Population("a", 3, "lif", {"tau_m_ms": np.array([10.0, 20.0])}),
+        "population 'a': parameter 'tau_m_ms' has shape (2,); expected a scalar or one value "
+        "per neuron, (3,)",
+    ),
+    (
+        "per-neuron parameter with NaN",
+        lambda: Population("a", 2, "if", {"I_bias_pA": np.array([1.0, np.nan])}),
+        "population 'a': parameter 'I_bias_pA' has NaN/inf",
+    ),
 ]
 
 
@@ -232,3 +243,38 @@ def test_one_to_one_and_all_to_all() -> None:
     assert len(i) == 12 and not np.any(i == j)
     with pytest.raises(NetworkError, match="positive group sizes, got 0 x 4"):
         all_to_all(0, 4)
+
+
+def test_per_neuron_parameters_become_constant_state_variables() -> None:
+    tau = np.array([10.0, 20.0, 30.0])
+    rest = np.array([-65.0, -60.0, -70.0])
+    refractory = np.array([1.0, 2.0, 3.0])
+    pop = Population(
+        "a",
+        3,
+        "lif",
+        {"tau_m_ms": tau, "v_rest_mV": rest, "refractory_ms": refractory, "v_th_mV": -52.0},
+    )
+    model = pop.neuron_model
+    assert "tau_m : second (constant)" in model.equations
+    assert "t_refractory : second (constant)" in model.equations
+    assert model.refractory == "t_refractory"  # Brian2 reserves the name 'refractory'
+    assert "tau_m_ms" not in model.parameters and model.parameters["v_th_mV"] == -52.0
+    assert pop.per_neuron_parameters == ["tau_m_ms", "v_rest_mV", "refractory_ms"]
+    np.testing.assert_array_equal(pop.initial["tau_m_ms"], tau)
+    np.testing.assert_array_equal(pop.initial["t_refractory_ms"], refractory)
+    np.testing.assert_array_equal(pop.initial["v_mV"], rest)  # v starts at each neuron's rest
+    # the population can be rebuilt from its own fields (a trace reader does this)
+    again = Population("a", 3, "lif", pop.parameters, pop.initial)
+    assert again.neuron_model == model
+
+
+def test_per_neuron_populations_share_one_group() -> None:
+    from neuroemu.engine.group_plan import plan_objects
+
+    def pop(name: str, bias: np.ndarray) -> Population:
+        return Population(name, len(bias), "if", {"I_bias_pA": bias})
+
+    network = Network((pop("a", np.array([1.0, 2.0])), pop("b", np.array([3.0, 4.0, 5.0]))))
+    plan = plan_objects(network, 1.0)
+    assert [g.populations for g in plan.groups] == [("a", "b")]
