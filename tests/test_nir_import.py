@@ -310,3 +310,28 @@ def test_bad_spike_inputs(tmp_path) -> None:
         load_nir(tmp_path / "g.nir", spikes=tmp_path / "no_dt.npz")
     with pytest.raises(NirError, match=r"missing\.nir: no such file"):
         load_nir(tmp_path / "missing.nir")
+
+
+def test_spikes_from_nir_recorded_data(tmp_path) -> None:
+    graph = mixed_graph()
+    spikes = input_spikes(graph, 15)
+    nir.write(str(tmp_path / "g.nir"), graph)
+    np.savez(tmp_path / "in.npz", dt_ms=1.0, **spikes)
+    dense = spikes["input"].reshape(1, 15, 24).astype(bool)
+    gridded = nir.NIRGraphData(
+        {"input": nir.NIRNodeData({"output": nir.TimeGriddedData(dense, 0.001)})}
+    )
+    nir.write_data(str(tmp_path / "grid.h5"), gridded)
+    events = gridded.nodes["input"].observables["output"].to_event(n_events=int(dense.sum()))
+    nir.write_data(
+        str(tmp_path / "events.h5"),
+        nir.NIRGraphData({"input": nir.NIRNodeData({"output": events})}),
+    )
+    want = load_nir(tmp_path / "g.nir", spikes=tmp_path / "in.npz").inputs[0]
+    for name in ("grid.h5", "events.h5"):
+        got = load_nir(tmp_path / "g.nir", spikes=tmp_path / name).inputs[0]
+        assert isinstance(got, SpikeTimesInput) and isinstance(want, SpikeTimesInput)
+        order_got = np.lexsort((got.indices, got.times_ms))
+        order_want = np.lexsort((want.indices, want.times_ms))
+        np.testing.assert_array_equal(got.indices[order_got], want.indices[order_want])
+        np.testing.assert_allclose(got.times_ms[order_got], want.times_ms[order_want], atol=1e-9)

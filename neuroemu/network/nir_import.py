@@ -443,8 +443,9 @@ def import_nir(
     path : str
         Where it came from, for error messages.
     spikes : dict or None
-        Input node name -> array ``(n_steps, *shape)`` of 0/1 spikes (NIR's time-gridded
-        layout), one step being ``dt_ms``.
+        Input node name -> array ``(n_steps, *shape)`` (or ``(n_steps, size)``) of 0/1 spikes
+        (NIR's time-gridded layout), one step being ``dt_ms``; or ``(indices, times_ms)`` of
+        events, indices into the flattened input.
     dt_ms : float or None
         The step of ``spikes``.
     rate_hz : float or None
@@ -559,8 +560,14 @@ def _input(
     given = None if spikes is None else spikes.get(name, spikes.get(label))
     if given is None:
         return PoissonInput(label, size, 10.0 if rate_hz is None else float(rate_hz))
+    if isinstance(given, tuple):  # events: (flat indices, times in ms)
+        index, times_ms = (np.asarray(x) for x in given)
+        if len(index) and (index.min() < 0 or index.max() >= size):
+            ctx.fail(name, ctx.nodes[name], f"event indices must lie in [0, {size}), found "
+                                            f"[{index.min()}, {index.max()}]")  # fmt: skip
+        return SpikeTimesInput(label, size, index.astype(np.int64), times_ms.astype(float))
     array = np.asarray(given)
-    if array.ndim < 1 or array.shape[1:] != shape:
+    if array.ndim < 1 or array.shape[1:] not in (shape, (size,)):
         ctx.fail(
             name,
             ctx.nodes[name],
@@ -592,9 +599,21 @@ def read_nir(path: str | Path) -> Any:
         raise NirError(str(path), "", "", f"nir.read failed: {type(exc).__name__}: {exc}") from exc
 
 
-def read_spikes(path: str | Path) -> tuple[dict[str, np.ndarray], float]:
-    """Input spike trains from a NumPy ``.npz``: one ``(n_steps, *shape)`` 0/1 array per Input
-    node, under its name, and the step ``dt_ms``."""
+def read_spikes(path: str | Path) -> tuple[dict[str, Any], float | None]:
+    """Input spike trains, from a NumPy ``.npz`` or NIR recorded data (``.h5``).
+
+    A ``.npz`` holds one ``(n_steps, *shape)`` 0/1 array per Input node, under its name, and
+    the step ``dt_ms``. An ``.h5`` is read with ``nir.read_data``: for each top-level node, its
+    ``output`` observable (else its first), time-gridded (``dt`` in seconds) or events (times
+    in seconds); of several samples, the first (neuroemu runs one).
+
+    Returns
+    -------
+    dict, float or None
+        Input name -> dense array or ``(indices, times_ms)``; the step of the dense arrays.
+    """
+    if Path(path).suffix in (".h5", ".hdf5"):
+        return _read_recorded(path)
     try:
         with np.load(str(path)) as data:
             arrays = {key: np.asarray(data[key]) for key in data.files}
@@ -607,10 +626,34 @@ def read_spikes(path: str | Path) -> tuple[dict[str, np.ndarray], float]:
     return arrays, float(arrays.pop("dt_ms"))
 
 
+def _read_recorded(path: str | Path) -> tuple[dict[str, Any], float | None]:
+    import nir
+
+    try:
+        data = nir.read_data(str(path))
+    except Exception as exc:
+        raise NirError(
+            str(path), "", "", f"nir.read_data failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    out: dict[str, Any] = {}
+    for name, node in data.nodes.items():
+        if not isinstance(node, nir.NIRNodeData) or not node.observables:
+            continue
+        obs = node.observables.get("output", next(iter(node.observables.values())))
+        if isinstance(obs, nir.TimeGriddedData):
+            steps, index = np.nonzero(np.asarray(obs.data[0]))
+            out[name] = (index, steps * float(obs.dt) * 1000.0)
+        else:
+            valid = np.asarray(obs.idx[0]) >= 0
+            out[name] = (np.asarray(obs.idx[0])[valid], np.asarray(obs.time[0])[valid] * 1000.0)
+    return out, None
+
+
 def load_nir(
     path: str | Path, spikes: str | Path | None = None, rate_hz: float | None = None
 ) -> Network:
-    """Read a ``.nir`` file and import it; ``spikes`` is a ``.npz`` (see :func:`read_spikes`)."""
+    """Read a ``.nir`` file and import it; ``spikes`` is a ``.npz`` or NIR recorded data
+    (``.h5``, see :func:`read_spikes`); inputs without spikes fire at ``rate_hz``."""
     graph = read_nir(path)
     arrays, dt_ms = read_spikes(spikes) if spikes else (None, None)
     name = _identifier(Path(path).stem)
