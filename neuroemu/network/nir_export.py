@@ -27,7 +27,7 @@ import numpy as np
 
 from neuroemu.errors import NirError
 from neuroemu.network.network import Network, Population, Projection
-from neuroemu.network.nir_import import NEURONS
+from neuroemu.network.nir_nodes import NEURONS
 
 #: neuroemu model -> (NIR type, NIR field -> parameter), the inverse of the import's table.
 EXPORTABLE: dict[str, tuple[str, dict[str, str]]] = {

@@ -8,12 +8,18 @@ neuron nodes (``Affine``, ``Linear``, ``Scale``, ``Conv1d``, ``Conv2d``, ``SumPo
 composed into one projection per path, expanded to explicit synapses
 (:mod:`neuroemu.network.nir_layers`); an ``Affine`` bias, carried through the later layers,
 becomes the ``bias`` parameter of the neurons it feeds. The top-level ``Input`` nodes are the
-network's inputs, fed by spike trains or a Poisson rate.
+network's inputs, fed by spike trains or a Poisson rate (:mod:`neuroemu.network.nir_inputs`).
+This module walks the graph: it inlines nested graphs, traces every path of linear nodes back
+from each neuron node to a source (an Input or a neuron node) and composes the layers along it;
+what each node type means is :mod:`neuroemu.network.nir_nodes`.
 
 Time: a spike emitted at step n reaches its targets at step n + 1 (+ the ``Delay``), one step
 per projection as on chips that pipeline layers, and the neurons integrate NIR's equations with
-forward Euler on the chip's dt (see the ``nir_*`` models for why). NIR's continuous-time graph
-has no latency; this is the discretisation neuroemu states and its tests check.
+forward Euler on the chip's dt, the input held over the step (see the ``nir_*`` models for why:
+it is what NIR's main producers simulate). NIR's continuous-time graph has no latency; this is
+the discretisation neuroemu states, and tests/nir_reference.py simulates it apart from
+neuroemu. A cycle is scheduled when it passes through a neuron node (its state carries it to
+the next step); a cycle of linear nodes only has no step to break it and is refused.
 
 ``nir`` is an optional extra (``pip install neuroemu[nir]``), imported here lazily.
 """
@@ -21,7 +27,6 @@ has no latency; this is the discretisation neuroemu states and its tests check.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,185 +36,16 @@ import scipy.sparse as sp
 
 from neuroemu.errors import NirError
 from neuroemu.network import nir_layers as layers
-from neuroemu.network.network import (
-    Input,
-    Network,
-    PoissonInput,
-    Population,
-    Projection,
-    SpikeTimesInput,
+from neuroemu.network.network import Network, Population, Projection
+from neuroemu.network.nir_inputs import build_input, read_spikes
+from neuroemu.network.nir_nodes import (
+    LINEAR,
+    NEURONS,
+    SUPPORTED,
+    NodeChecks,
+    Shape,
+    neuron_parameters,
 )
-
-#: NIR neuron type -> (neuroemu model, NIR field -> parameter name). Time constants must be > 0.
-NEURONS: dict[str, tuple[str, dict[str, str]]] = {
-    "LIF": (
-        "nir_lif",
-        {
-            "tau": "tau_s",
-            "r": "r",
-            "v_leak": "v_leak",
-            "v_threshold": "v_threshold",
-            "v_reset": "v_reset",
-        },
-    ),
-    "CubaLIF": (
-        "nir_cuba_lif",
-        {
-            "tau_syn": "tau_syn_s",
-            "tau_mem": "tau_mem_s",
-            "r": "r",
-            "v_leak": "v_leak",
-            "v_threshold": "v_threshold",
-            "v_reset": "v_reset",
-            "w_in": "w_in",
-        },
-    ),
-    "IF": ("nir_if", {"r": "r", "v_threshold": "v_threshold", "v_reset": "v_reset"}),
-    "LI": ("nir_li", {"tau": "tau_s", "r": "r", "v_leak": "v_leak"}),
-    "CubaLI": (
-        "nir_cuba_li",
-        {
-            "tau_syn": "tau_syn_s",
-            "tau_mem": "tau_mem_s",
-            "r": "r",
-            "v_leak": "v_leak",
-            "w_in": "w_in",
-        },
-    ),
-    "I": ("nir_integrator", {"r": "r"}),
-    "Threshold": ("nir_threshold", {"threshold": "threshold"}),
-}
-
-Shape = tuple[int, ...]
-
-
-def _affine(node: Any, shape: Shape, ctx: _Context, name: str) -> layers.LinearMap:
-    weight = ctx.array(node, name, "weight", ndim=2)
-    bias = ctx.array(node, name, "bias", ndim=1) if hasattr(node, "bias") else None
-    ctx.expect(name, node, int(np.prod(shape)), weight.shape[1], shape, "input size")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        ctx.fail(name, node, f"bias has shape {bias.shape}; expected ({weight.shape[0]},)")
-    meta = getattr(node, "metadata", None) or {}
-    if "neuroemu_i" in meta and "neuroemu_j" in meta:  # synapses listed by neuroemu's export
-        i, j = np.asarray(meta["neuroemu_i"], int), np.asarray(meta["neuroemu_j"], int)
-        return layers.structured(weight, bias, i, j)
-    return layers.dense(weight, bias)
-
-
-def _scale(node: Any, shape: Shape, ctx: _Context, name: str) -> layers.LinearMap:
-    scale = ctx.array(node, name, "scale").ravel()
-    ctx.expect(name, node, int(np.prod(shape)), scale.size, shape, "size")
-    return layers.diagonal(scale, shape)
-
-
-def _delay(node: Any, shape: Shape, ctx: _Context, name: str) -> layers.LinearMap:
-    delay = ctx.array(node, name, "delay").ravel()
-    ctx.expect(name, node, int(np.prod(shape)), delay.size, shape, "size")
-    if np.any(delay < 0):
-        ctx.fail(name, node, f"delays must be >= 0 s, found {delay.min()}")
-    return layers.diagonal(np.ones(1), shape, delay)
-
-
-def _identity(node: Any, shape: Shape, ctx: _Context, name: str) -> layers.LinearMap:
-    return layers.diagonal(np.ones(1), shape)
-
-
-def _flatten(node: Any, shape: Shape, ctx: _Context, name: str) -> layers.LinearMap:
-    start, end = int(node.start_dim), int(node.end_dim)
-    end = len(shape) - 1 if end == -1 else end
-    if not 0 <= start <= end < len(shape):
-        ctx.fail(name, node, f"start_dim {start} and end_dim {end} do not fit input {shape}")
-    out = (*shape[:start], int(np.prod(shape[start : end + 1])), *shape[end + 1 :])
-    return layers.diagonal(np.ones(1), out)
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    flat = np.atleast_1d(np.asarray(value)).astype(int).ravel()
-    return (int(flat[0]), int(flat[-1]))
-
-
-def _conv(node: Any, shape: Shape, ctx: _Context, name: str, one_d: bool) -> layers.LinearMap:
-    weight = ctx.array(node, name, "weight", ndim=3 if one_d else 4)
-    if one_d:  # a 1-D convolution is a 2-D one over a height of 1
-        weight = weight[:, :, None, :]
-    dims = 1 if one_d else 2
-    if len(shape) != dims + 1:
-        ctx.fail(
-            name,
-            node,
-            f"expected a (channels, {'N' if one_d else 'H, W'}) input, got shape {shape}",
-        )
-    in_shape = (shape[0], 1, shape[1]) if one_d else (shape[0], shape[1], shape[2])
-    groups = int(node.groups)
-    if groups < 1 or shape[0] != weight.shape[1] * groups or weight.shape[0] % groups:
-        ctx.fail(
-            name,
-            node,
-            f"weight {weight.shape} with groups={groups} needs "
-            f"{weight.shape[1] * groups} input channels; the input has "
-            f"{shape[0]} (shape {shape})",
-        )
-
-    def lift(value: Any, height: int) -> tuple[int, int]:
-        return (height, int(np.asarray(value).ravel()[0])) if one_d else _pair(value)
-
-    stride, dilation = lift(node.stride, 1), lift(node.dilation, 1)
-    if isinstance(node.padding, str):
-        if node.padding == "valid":
-            padding = (0, 0)
-        elif any(k % 2 == 0 for k in weight.shape[2:]) or max(stride) > 1:
-            ctx.fail(name, node, "padding='same' is supported for odd kernels at stride 1 only")
-        else:
-            padding = layers.same_padding(weight.shape[2:], dilation)  # type: ignore[assignment]
-    else:
-        padding = lift(node.padding, 0)
-    declared = getattr(node, "input_shape", None)
-    if declared is not None and tuple(np.atleast_1d(declared)) != tuple(shape[1:]):
-        ctx.fail(
-            name,
-            node,
-            f"input_shape {tuple(np.atleast_1d(declared))} does not match "
-            f"the input's spatial shape {tuple(shape[1:])}",
-        )
-    bias = ctx.array(node, name, "bias").ravel()
-    result = layers.conv2d(weight, bias, in_shape, stride, padding, dilation, groups)
-    if one_d:
-        return layers.LinearMap(
-            result.values, result.pattern, result.bias, (result.out_shape[0], result.out_shape[2])
-        )
-    return result
-
-
-def _pool(node: Any, shape: Shape, ctx: _Context, name: str, average: bool) -> layers.LinearMap:
-    if len(shape) != 3:
-        ctx.fail(name, node, f"expected a (channels, H, W) input, got shape {shape}")
-    return layers.pool2d(
-        (shape[0], shape[1], shape[2]),
-        _pair(node.kernel_size),
-        _pair(node.stride),
-        _pair(node.padding),
-        average,
-    )
-
-
-Builder = Callable[[Any, Shape, "_Context", str], layers.LinearMap]
-
-#: NIR linear node type -> builder of its synapse matrix, given the input's shape.
-LINEAR: dict[str, Builder] = {
-    "Affine": _affine,
-    "Linear": _affine,
-    "Scale": _scale,
-    "Delay": _delay,
-    "Flatten": _flatten,
-    "Conv1d": lambda n, s, c, name: _conv(n, s, c, name, one_d=True),
-    "Conv2d": lambda n, s, c, name: _conv(n, s, c, name, one_d=False),
-    "SumPool2d": lambda n, s, c, name: _pool(n, s, c, name, average=False),
-    "AvgPool2d": lambda n, s, c, name: _pool(n, s, c, name, average=True),
-    "Input": _identity,  # of a nested graph: passes its input on
-    "Output": _identity,
-}
-
-SUPPORTED = sorted({"Input", "Output", "NIRGraph", *NEURONS, *LINEAR})
 
 
 @dataclass
@@ -230,34 +66,12 @@ class _Context:
         self, path: str, nodes: dict[str, Any], edges: list[tuple[str, str]], top_inputs: set[str]
     ) -> None:
         self.path, self.nodes, self.top_inputs = path, nodes, top_inputs
+        self.checks = NodeChecks(path)
         self.preds: dict[str, list[str]] = {name: [] for name in nodes}
         for pre, post in edges:
             self.preds[post].append(pre)
         self.traced: dict[str, tuple[list[_Term], np.ndarray, Shape]] = {}
         self.visiting: list[str] = []
-
-    def fail(self, name: str, node: Any, problem: str) -> None:
-        raise NirError(self.path, name, type(node).__name__, problem)
-
-    def array(self, node: Any, name: str, field: str, ndim: int | None = None) -> np.ndarray:
-        value = getattr(node, field, None)
-        if value is None:
-            self.fail(name, node, f"missing parameter {field!r}")
-        array = np.asarray(value, dtype=float)
-        if ndim is not None and array.ndim != ndim:
-            self.fail(name, node, f"{field} has shape {array.shape}; expected {ndim} dimensions")
-        if not np.all(np.isfinite(array)):
-            self.fail(name, node, f"{field} has NaN or infinite values")
-        return array
-
-    def expect(self, name: str, node: Any, have: int, want: int, shape: Shape, what: str) -> None:
-        if have != want:
-            self.fail(
-                name,
-                node,
-                f"shape mismatch: its {what} is {want} but its input has "
-                f"shape {shape} ({have} elements)",
-            )
 
     def kind(self, name: str) -> str:
         node = self.nodes[name]
@@ -271,10 +85,10 @@ class _Context:
         if type(node).__name__ == "Input":
             shape = node.input_type.get("input")
             if shape is None:
-                self.fail(name, node, "an Input needs its shape (input_type['input'])")
+                self.checks.fail(name, node, "an Input needs its shape (input_type['input'])")
             return tuple(int(x) for x in np.atleast_1d(shape))
         field = next(iter(NEURONS[type(node).__name__][1]))
-        return tuple(int(x) for x in self.array(node, name, field).shape) or (1,)
+        return tuple(int(x) for x in self.checks.array(node, name, field).shape) or (1,)
 
     def trace(self, name: str) -> tuple[list[_Term], np.ndarray, Shape]:
         """The paths into ``name`` from sources and neurons, its bias, its output shape."""
@@ -288,7 +102,7 @@ class _Context:
             return [_Term(name, eye, eye, zero, "")], np.zeros(eye.shape[0]), shape
         if name in self.visiting:
             loop = " -> ".join([*self.visiting[self.visiting.index(name) :], name])
-            self.fail(
+            self.checks.fail(
                 name,
                 node,
                 f"is on a cycle of linear nodes only ({loop}); neuroemu "
@@ -297,19 +111,19 @@ class _Context:
             )
         preds = self.preds[name]
         if not preds:
-            self.fail(name, node, "has no input edge")
+            self.checks.fail(name, node, "has no input edge")
         self.visiting.append(name)
         traced = [self.trace(pre) for pre in preds]
         self.visiting.pop()
         shapes = {shape for _, _, shape in traced}
         if len(shapes) > 1:
-            self.fail(name, node, f"shape mismatch: its inputs have shapes {sorted(shapes)}")
+            self.checks.fail(name, node, f"shape mismatch: its inputs have shapes {sorted(shapes)}")
         shape = shapes.pop()
-        layer = LINEAR[type(node).__name__](node, shape, self, name)
+        layer = LINEAR[type(node).__name__](node, shape, self.checks, name)
         bias = layer.values @ sum(b for _, b, _ in traced) + layer.bias
         carries = type(node).__name__ not in ("Delay", "Input", "Output", "Flatten")
         terms = [
-            _compose(layer, term, name if carries else term.last)
+            _compose(self.checks, layer, term, name if carries else term.last)
             for pres, _, _ in traced
             for term in pres
         ]
@@ -317,7 +131,9 @@ class _Context:
         return self.traced[name]
 
 
-def _compose(layer: layers.LinearMap, term: _Term, last: str) -> _Term:
+def _compose(checks: NodeChecks, layer: layers.LinearMap, term: _Term, last: str) -> _Term:
+    """``layer`` applied after ``term``: the product of the weights, on the product of the
+    patterns, each synapse's delay the one of the paths that meet in it."""
     pattern = (layer.pattern @ term.pattern).tocoo()
     rows, cols = pattern.row, pattern.col
     shape = pattern.shape
@@ -329,7 +145,13 @@ def _compose(layer: layers.LinearMap, term: _Term, last: str) -> _Term:
     square = np.asarray((layer.pattern @ term.delay_s.power(2)).tocsr()[rows, cols]).ravel()
     delay_s = total / count
     if not np.allclose(square * count, total**2, rtol=1e-9, atol=1e-12):
-        raise NirError("<graph>", last, "", "paths with different delays meet in one synapse")
+        raise NirError(
+            checks.path,
+            last,
+            "",
+            "paths with different delays meet in one synapse (a Delay before a layer that "
+            "mixes its elements); a chip stores one delay per synapse",
+        )
     if layer.delay_s is not None:
         delay_s = delay_s + layer.delay_s[rows]
     ones = np.ones(len(rows))
@@ -397,35 +219,6 @@ def _identifier(name: str) -> str:
     return f"n{text}" if not text or text[0].isdigit() or text[0] == "_" else text
 
 
-def _parameter(values: np.ndarray) -> float | np.ndarray:
-    """One value when every neuron has it (so populations can share a Brian2 group)."""
-    flat = np.asarray(values, dtype=float).ravel()
-    return float(flat[0]) if len(flat) and np.all(flat == flat[0]) else flat
-
-
-def _population(ctx: _Context, name: str, bias: np.ndarray) -> Population:
-    node = ctx.nodes[name]
-    kind = type(node).__name__
-    model, fields = NEURONS[kind]
-    shape = ctx.shape(name)
-    parameters: dict[str, float | np.ndarray] = {}
-    for field, key in fields.items():
-        values = ctx.array(node, name, field)
-        if values.shape not in (shape, ()):
-            ctx.fail(
-                name,
-                node,
-                f"shape mismatch: {field} has shape {values.shape}, "
-                f"{next(iter(fields))} has {shape}",
-            )
-        if key.endswith("_s") and np.any(values <= 0):
-            ctx.fail(name, node, f"{field} must be > 0 s (a time constant), found {values.min()}")
-        parameters[key] = _parameter(np.broadcast_to(values, shape))
-    if np.any(bias != 0):
-        parameters["bias"] = _parameter(bias)
-    return Population(_identifier(name), int(np.prod(shape)), model, parameters)
-
-
 def import_nir(
     graph: Any,
     path: str = "<graph>",
@@ -483,15 +276,18 @@ def import_nir(
         bias = np.zeros(size)
         for pre in ctx.preds[pop_name]:
             terms, pre_bias, shape = ctx.trace(pre)
-            ctx.expect(pop_name, pop_node, int(np.prod(shape)), size, shape, "size")
+            ctx.checks.expect(pop_name, pop_node, int(np.prod(shape)), size, shape, "size")
             bias = bias + pre_bias
             projections += [(term, pop_name) for term in terms]
-        populations.append(_population(ctx, pop_name, bias))
+        model, parameters = neuron_parameters(
+            ctx.checks, pop_name, pop_node, ctx.shape(pop_name), bias
+        )
+        populations.append(Population(_identifier(pop_name), size, model, parameters))
     for out_name, node in nodes.items():
         if type(node).__name__ == "Output" and out_name.count(".") == 0:
             for pre in ctx.preds[out_name]:
                 if ctx.kind(pre) == "linear":
-                    ctx.fail(
+                    ctx.checks.fail(
                         out_name,
                         node,
                         f"is fed by {pre!r} ({type(nodes[pre]).__name__}); "
@@ -499,11 +295,22 @@ def import_nir(
                         "since a chip computes a layer only into "
                         "neurons (end the graph with LI or LIF)",
                     )
-    inputs = [_input(ctx, n, spikes, dt_ms, rate_hz) for n in nodes if ctx.kind(n) == "source"]
+    inputs = [
+        build_input(
+            ctx.checks, n, nodes[n], _identifier(n), ctx.shape(n), _given(spikes, n), dt_ms, rate_hz
+        )
+        for n in nodes
+        if ctx.kind(n) == "source"
+    ]
     built = _projections(projections)
     by_name = {proj.name: proj for proj in built}
     order = _order(graph, list(by_name), "neuroemu_projections")
     return Network(tuple(populations), tuple(by_name[n] for n in order), tuple(inputs), name=name)
+
+
+def _given(spikes: dict[str, Any] | None, name: str) -> Any:
+    """The spikes given for Input ``name``, under its NIR name or its population-style name."""
+    return None if spikes is None else spikes.get(name, spikes.get(_identifier(name)))
 
 
 def _order(graph: Any, names: list[str], key: str = "neuroemu_populations") -> list[str]:
@@ -551,37 +358,6 @@ def _projections(found: list[tuple[_Term, str]]) -> list[Projection]:
     return out
 
 
-def _input(
-    ctx: _Context, name: str, spikes: dict | None, dt_ms: float | None, rate_hz: float | None
-) -> Input:
-    shape = ctx.shape(name)
-    size = int(np.prod(shape))
-    label = _identifier(name)
-    given = None if spikes is None else spikes.get(name, spikes.get(label))
-    if given is None:
-        return PoissonInput(label, size, 10.0 if rate_hz is None else float(rate_hz))
-    if isinstance(given, tuple):  # events: (flat indices, times in ms)
-        index, times_ms = (np.asarray(x) for x in given)
-        if len(index) and (index.min() < 0 or index.max() >= size):
-            ctx.fail(name, ctx.nodes[name], f"event indices must lie in [0, {size}), found "
-                                            f"[{index.min()}, {index.max()}]")  # fmt: skip
-        return SpikeTimesInput(label, size, index.astype(np.int64), times_ms.astype(float))
-    array = np.asarray(given)
-    if array.ndim < 1 or array.shape[1:] not in (shape, (size,)):
-        ctx.fail(
-            name,
-            ctx.nodes[name],
-            f"the spike array has shape {array.shape}; expected "
-            f"(n_steps, {', '.join(map(str, shape))})",
-        )
-    if dt_ms is None or dt_ms <= 0:
-        ctx.fail(name, ctx.nodes[name], "spikes given without a positive dt_ms")
-    if np.any((array != 0) & (array != 1)):
-        ctx.fail(name, ctx.nodes[name], "spike arrays hold 0 or 1 per step and element")
-    steps, index = np.nonzero(array.reshape(len(array), size))
-    return SpikeTimesInput(label, size, index, steps * float(dt_ms or 0.0))
-
-
 def read_nir(path: str | Path) -> Any:
     """``nir.read(path)``, with a neuroemu error when ``nir`` is missing or the file is bad."""
     try:
@@ -597,56 +373,6 @@ def read_nir(path: str | Path) -> Any:
         return nir.read(str(path), type_check=False)
     except Exception as exc:
         raise NirError(str(path), "", "", f"nir.read failed: {type(exc).__name__}: {exc}") from exc
-
-
-def read_spikes(path: str | Path) -> tuple[dict[str, Any], float | None]:
-    """Input spike trains, from a NumPy ``.npz`` or NIR recorded data (``.h5``).
-
-    A ``.npz`` holds one ``(n_steps, *shape)`` 0/1 array per Input node, under its name, and
-    the step ``dt_ms``. An ``.h5`` is read with ``nir.read_data``: for each top-level node, its
-    ``output`` observable (else its first), time-gridded (``dt`` in seconds) or events (times
-    in seconds); of several samples, the first (neuroemu runs one).
-
-    Returns
-    -------
-    dict, float or None
-        Input name -> dense array or ``(indices, times_ms)``; the step of the dense arrays.
-    """
-    if Path(path).suffix in (".h5", ".hdf5"):
-        return _read_recorded(path)
-    try:
-        with np.load(str(path)) as data:
-            arrays = {key: np.asarray(data[key]) for key in data.files}
-    except Exception as exc:
-        raise NirError(
-            str(path), "", "", f"cannot read spikes: {type(exc).__name__}: {exc}"
-        ) from exc
-    if "dt_ms" not in arrays:
-        raise NirError(str(path), "", "", "a spike file needs dt_ms, the step of its arrays")
-    return arrays, float(arrays.pop("dt_ms"))
-
-
-def _read_recorded(path: str | Path) -> tuple[dict[str, Any], float | None]:
-    import nir
-
-    try:
-        data = nir.read_data(str(path))
-    except Exception as exc:
-        raise NirError(
-            str(path), "", "", f"nir.read_data failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    out: dict[str, Any] = {}
-    for name, node in data.nodes.items():
-        if not isinstance(node, nir.NIRNodeData) or not node.observables:
-            continue
-        obs = node.observables.get("output", next(iter(node.observables.values())))
-        if isinstance(obs, nir.TimeGriddedData):
-            steps, index = np.nonzero(np.asarray(obs.data[0]))
-            out[name] = (index, steps * float(obs.dt) * 1000.0)
-        else:
-            valid = np.asarray(obs.idx[0]) >= 0
-            out[name] = (np.asarray(obs.idx[0])[valid], np.asarray(obs.time[0])[valid] * 1000.0)
-    return out, None
 
 
 def load_nir(
