@@ -268,7 +268,7 @@ def test_newer_format_and_corrupted_files_are_refused(tmp_path):
 
 
 CHILD = """
-import signal, sys, time
+import os, signal, sys, time
 sys.path.insert(0, {tests!r})
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import neuroemu.traces.codec as codec
@@ -276,18 +276,30 @@ import neuroemu.traces.file as traces
 from test_traces import synthetic_result
 
 result = synthetic_result(seed=3, scale=400)
-put = codec._put
+put, fsync = codec._put, os.fsync
 state = {{"announced": False}}
 
-def slow_put(*args, **kwargs):
-    # Announce once the partial file is open, and widen the window so the kill lands mid-write.
+def announce():
     if not state["announced"]:
         print("writing", flush=True)
         state["announced"] = True
+
+def slow_put(*args, **kwargs):
+    # Phase "assembling": the file is being built in memory; widen the window.
+    announce()
     time.sleep(0.02)
     return put(*args, **kwargs)
 
-codec._put = slow_put
+def slow_fsync(fd):
+    # Phase "on_disk": the partial file is written, not yet renamed into place.
+    announce()
+    time.sleep(30)
+    return fsync(fd)
+
+if {phase!r} == "assembling":
+    codec._put = slow_put
+else:
+    os.fsync = slow_fsync
 traces.write_trace({target!r}, result, force=True)
 print("done", flush=True)
 """
@@ -295,12 +307,13 @@ print("done", flush=True)
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 @pytest.mark.parametrize("previous", [False, True], ids=["fresh", "over_previous"])
-def test_interrupted_write_leaves_no_broken_file(tmp_path, signum, previous):
+@pytest.mark.parametrize("phase", ["assembling", "on_disk"])
+def test_interrupted_write_leaves_no_broken_file(tmp_path, signum, previous, phase):
     target = tmp_path / "run.h5"
     if previous:
         write_trace(target, synthetic_result(seed=0))
         before = target.read_bytes()
-    script = CHILD.format(tests=str(TESTS), target=str(target))
+    script = CHILD.format(tests=str(TESTS), target=str(target), phase=phase)
     child = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True
     )
@@ -308,7 +321,8 @@ def test_interrupted_write_leaves_no_broken_file(tmp_path, signum, previous):
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "writing"
         partials = [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
-        assert partials, "the child should be writing a temporary file next to the target"
+        # The file is assembled in memory first; only then does a temporary file appear.
+        assert bool(partials) == (phase == "on_disk")
         os.kill(child.pid, signum)
         out, _ = child.communicate(timeout=60)
     finally:

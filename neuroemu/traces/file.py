@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import io
 import json
 import os
 import secrets
@@ -231,11 +232,20 @@ def write_trace(
         raise TraceError(f"{target} already exists; use --force (force=True) to overwrite it")
     # A hidden name in the same folder, so that the final rename is atomic (same file system).
     partial = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+    # The file is assembled in memory and written to disk by plain Python writes: HDF5 that
+    # meets a full disk itself prints dozens of "Exception ignored" tracebacks from h5py's
+    # deallocators and then segfaults, while a Python write raises one OSError (ENOSPC) that
+    # ends in a clear message. The image is compressed, so it costs less than the run's arrays.
+    image = io.BytesIO()
+    with h5py.File(image, "w", track_order=True, userblock_size=USERBLOCK) as handle:
+        _write(handle, result, command)
+    seal = _seal(image)
+    image.seek(0)
+    image.write(seal)
     try:
-        with h5py.File(partial, "x", track_order=True, userblock_size=USERBLOCK) as handle:
-            _write(handle, result, command)
-        with open(partial, "rb+") as raw:
-            raw.write(_seal(raw))
+        with open(partial, "xb") as raw:
+            raw.write(image.getbuffer())
+            raw.flush()
             os.fsync(raw.fileno())
         _publish(partial, target, force)
     except OSError as exc:
