@@ -15,7 +15,6 @@ import hashlib
 import io
 import json
 import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, PositiveInt, field_validator
 
 from neuroemu.errors import CapacityError, DescriptorError, NeuroEmuError, TraceError
+from neuroemu.outputs import write_atomically
 from neuroemu.spec.chip import ChipSpec, load_chip
 from neuroemu.spec.descriptor import (
     FieldProblem,
@@ -280,14 +280,10 @@ def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    partial = path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
-    try:
-        partial.write_text(buffer.getvalue(), encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return path
+    text = buffer.getvalue()
+    return write_atomically(
+        path, lambda partial: partial.write_text(text, encoding="utf-8"), what="results table"
+    )
 
 
 def _check_fits(experiment: Experiment) -> None:

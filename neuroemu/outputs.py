@@ -3,13 +3,15 @@
 Every command that writes (a trace, a picture, a table) asks :func:`check_output` first: the
 folder exists and is writable, the path is not a folder, an existing file is replaced only with
 ``--force``, and no command writes over one of its own inputs (``plot run.h5 -o run.h5`` once
-replaced the trace with a PNG).
+replaced the trace with a PNG). :func:`write_atomically` then writes it so that no reader ever
+sees half a file and a full disk ends in one message.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import secrets
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from neuroemu.errors import NeuroEmuError
@@ -48,4 +50,42 @@ def check_output(
         raise NeuroEmuError(f"cannot write the {what} {target}: folder {folder} is not writable")
     if target.exists() and not force:
         raise NeuroEmuError(f"{target} exists; use --force to overwrite it")
+    return target
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], None], what: str = "output") -> Path:
+    """Write ``path`` through a hidden temporary file in its folder, then rename it into place.
+
+    A reader sees the old file or the whole new one, never half of it; an interrupted or
+    failed write (a full disk, a quota, a permission change) removes its temporary file and
+    leaves any previous file untouched.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (its folder must exist).
+    write : callable
+        Writes the content to the temporary path it is given.
+    what : str
+        What the file is (``plot``, ``results table``), for the message.
+
+    Raises
+    ------
+    NeuroEmuError
+        The write failed; the message names the file and the system's reason.
+    """
+    target = Path(path)
+    partial = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+    try:
+        write(partial)
+        os.replace(partial, target)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise NeuroEmuError(
+            f"could not write the {what} {target}: {reason}; nothing was written (any previous "
+            f"file is unchanged)"
+        ) from exc
+    finally:
+        if partial.exists():
+            partial.unlink()
     return target

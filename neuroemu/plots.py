@@ -11,8 +11,6 @@ target under a temporary name and renames it into place, so a half-drawn file ne
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -20,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 
 from neuroemu.errors import NeuroEmuError
+from neuroemu.outputs import write_atomically
 from neuroemu.report import EnergyReport
 from neuroemu.units import format_si
 
@@ -42,18 +41,13 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
-    """Write the PNG under a temporary name in the target folder, then rename it into place."""
+    """Write the PNG atomically (a temporary name in the target folder, then a rename)."""
     target = Path(path)
     if not target.parent.is_dir():
         raise NeuroEmuError(f"cannot write {target}: folder {target.parent} does not exist")
-    partial = target.parent / f".{target.stem}.{os.getpid()}-{secrets.token_hex(4)}.partial.png"
-    try:
-        figure.savefig(partial, format="png", dpi=150)
-        os.replace(partial, target)
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return target
+    return write_atomically(
+        target, lambda partial: figure.savefig(partial, format="png", dpi=150), what="plot"
+    )
 
 
 def _title(trace: Trace, what: str) -> str:

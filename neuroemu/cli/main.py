@@ -100,6 +100,23 @@ class _Group(click.Group):
             if (ctx.obj or {}).get("debug"):
                 raise
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            # The last line of defence: every library writer turns its own OSError into a
+            # message that names the file; one that escapes still ends in a message, not a
+            # traceback (a full disk, a vanished folder, a permission change mid-run).
+            if (ctx.obj or {}).get("debug"):
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(
+                f"the operating system refused a file operation{where}: {exc.strerror or exc}"
+            ) from None
+        except MemoryError:
+            if (ctx.obj or {}).get("debug"):
+                raise
+            raise click.ClickException(
+                "ran out of memory; run a smaller network (a lower scale parameter) or a "
+                "shorter duration, or on a machine with more memory"
+            ) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
