@@ -343,6 +343,7 @@ def run_experiment(
     path: str | Path | Experiment,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    allow_large: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every chip x seed of an experiment; write its traces and results table.
 
@@ -360,6 +361,8 @@ def run_experiment(
         descriptor) stops the experiment before anything runs.
     progress : callable or None
         Called with one line of text before each run (the CLI prints it).
+    allow_large : bool
+        Run even when a run's memory estimate exceeds the memory available (``--i-know``).
 
     Returns
     -------
@@ -404,7 +407,7 @@ def run_experiment(
             params=dict(spec.params), strategy=spec.strategy, device=spec.device,
             n_chips=experiment.n_chips, window_ms=spec.window_ms, gpus=tuple(experiment.gpus),
             gpu_scope=experiment.gpu_scope, operating_point=experiment.operating_point,
-            scope=experiment.scope,
+            scope=experiment.scope, allow_large=allow_large,
         )  # fmt: skip
         trace = ""
         if spec.outputs.traces:

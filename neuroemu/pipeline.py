@@ -6,7 +6,9 @@ times each stage so reports can say where the wall time went.
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,12 @@ from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
 from neuroemu.operating_point import OperatingPoint
 from neuroemu.report import EnergyReport
-from neuroemu.spec.chip import ChipSpec, load_chip
+from neuroemu.run_budget import RunBudgetWarning, check_run_budget, estimate_run
+from neuroemu.spec.chip import PLAUSIBLE, ChipSpec, load_chip
 from neuroemu.spec.gpu import load_gpu
 from neuroemu.timesteps import whole_steps
+
+DT_BOUNDS = PLAUSIBLE[("timing", "dt_ms")]
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,6 +116,7 @@ def run_pipeline(
     n_boards: int | None = None,
     max_neurons_per_core: int | None = None,
     keep_partial: bool = False,
+    allow_large: bool = False,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -156,6 +162,11 @@ def run_pipeline(
     keep_partial : bool
         When the run is interrupted, count and price the steps done and return them marked
         ``complete=False`` (the caller decides what to do) instead of raising RunInterrupted.
+    allow_large : bool
+        Run even when the memory estimate (:mod:`neuroemu.run_budget`) exceeds the memory
+        this machine has available; without it such a run raises ``RunTooLargeError`` before
+        the simulation starts. A run expected to take an hour or more gives a
+        ``RunBudgetWarning`` with its estimate either way.
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -169,10 +180,16 @@ def run_pipeline(
     started = time.perf_counter()
     chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
     if dt_ms is not None:
+        low, high, _ = DT_BOUNDS
+        if not (math.isfinite(dt_ms) and low <= dt_ms <= high):
+            raise NeuroEmuError(
+                f"dt_ms must lie in [{low:g}, {high:g}] ms (the bounds of a descriptor's "
+                f"timing.dt_ms), got {dt_ms!r}"
+            )
         chip_spec = chip_spec.with_timestep(dt_ms)
     # Descriptors and times are checked before the (possibly long) run, so a typo fails at once.
     chip_dt = chip_spec.timing.dt_ms.require()
-    whole_steps(duration_ms, chip_dt, "duration_ms")
+    n_steps = whole_steps(duration_ms, chip_dt, "duration_ms")
     if window_ms is not None:
         whole_steps(window_ms, chip_dt, "window_ms")
     gpu_specs = [load_gpu(name) for name in gpus]
@@ -188,6 +205,9 @@ def run_pipeline(
         max_neurons_per_core=max_neurons_per_core,
     )
     timings["map_s"] = time.perf_counter() - start
+    budget = estimate_run(network, n_steps, mapping.n_cores_used, device)
+    for text in check_run_budget(budget, allow_large):
+        warnings.warn(text, RunBudgetWarning, stacklevel=2)
 
     start = time.perf_counter()
     complete = True

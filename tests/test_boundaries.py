@@ -64,6 +64,7 @@ LAYERS: dict[str, int | None] = {
     "comparison.py": 4,
     "validate.py": 4,
     "validation_cases.py": 4,
+    "run_budget.py": 4,
     "sweep/": 4,
     # 5: the command line, on top of everything
     "cli/": 5,
@@ -951,6 +952,7 @@ def test_the_layer_table_places_the_planned_modules() -> None:
         "comparison.py": 4,
         "validate.py": 4,
         "validation_cases.py": 4,
+        "run_budget.py": 4,
         "operating_point.py": 0,
         "sweep/": 4,
         "traces/": 4,

@@ -19,6 +19,7 @@ from neuroemu.cli.options import (
     duration_option,
     gpu_option,
     gpu_scope_option,
+    i_know_option,
     max_chips_option,
     names,
     operating_point_option,
@@ -53,6 +54,7 @@ from neuroemu.spec.gpu import load_gpu
 @boards_option
 @gpu_scope_option
 @param_option
+@i_know_option
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @deprecated_option("--chips", "--chip NAME (repeatable)", "chips", names, metavar="A,B")
 @deprecated_option("--gpus", "--gpu NAME (repeatable)", "gpus", names, metavar="X,Y")
@@ -73,6 +75,7 @@ def compare(
     n_boards: int | None,
     gpu_scope: str | None,
     params: tuple[str, ...],
+    allow_large: bool,
     as_json: bool,
 ) -> None:
     """Run MODEL once and compare its energy and time on chips and GPUs in one table.
@@ -99,6 +102,7 @@ def compare(
         operating_point=operating_point,
         scope=scope,
         n_boards=n_boards,
+        allow_large=allow_large,
     )
     network, activity = result.network, result.activity
     others, notes = price_elsewhere(

@@ -15,6 +15,7 @@ from neuroemu.cli.options import (
     chip_option,
     gpu_option,
     gpu_scope_option,
+    i_know_option,
     max_chips_option,
     operating_point_option,
     scope_option,
@@ -36,6 +37,7 @@ from neuroemu.units import format_si
 @scope_option
 @gpu_scope_option
 @click.option("--force", is_flag=True, help="Overwrite traces and the table of an earlier run.")
+@i_know_option
 def experiment_command(
     experiment: Path,
     chips: tuple[str, ...],
@@ -45,6 +47,7 @@ def experiment_command(
     scope: str,
     gpu_scope: str | None,
     force: bool,
+    allow_large: bool,
 ) -> None:
     """Run an EXPERIMENT file: every chip x seed, one trace per run, a CSV results table.
 
@@ -58,7 +61,7 @@ def experiment_command(
         click.echo(line, err=True)
 
     loaded = load_experiment(experiment, chips, gpus, max_chips, gpu_scope, operating_point, scope)
-    rows = run_experiment(loaded, force=force, progress=progress)
+    rows = run_experiment(loaded, force=force, progress=progress, allow_large=allow_large)
     if not rows:
         raise NeuroEmuError(f"{experiment}: the experiment produced no results")
     table = [[r["chip"], r["seed"], r["device"], r["style"], format_si(r["time_s"], "s"),

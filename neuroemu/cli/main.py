@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import signal
+import warnings
+from typing import TextIO
 
 import click
 
@@ -143,6 +145,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    warnings.showwarning = _show_warning
 
 
 class Terminated(BaseException):
@@ -156,6 +159,24 @@ class Terminated(BaseException):
 
 def _terminate(signum: int, _frame: object) -> None:
     raise Terminated(signum)
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """neuroemu's own warnings as one ``Warning:`` line each; others as Python shows them."""
+    if category.__module__.startswith("neuroemu"):
+        click.echo(f"Warning: {message}", err=True)
+        return
+    _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from neuroemu.cli.options import (
     duration_option,
     gpu_option,
     gpu_scope_option,
+    i_know_option,
     max_chips_option,
     max_neurons_option,
     operating_point_option,
@@ -121,6 +122,7 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
     help="On Ctrl-C, keep the steps done: report them and write the trace marked complete=false "
     "(exit status 130 all the same).",
 )
+@i_know_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress report.")
 @deprecated_option("--chips", "--max-chips N", "max_chips", int, type=int, metavar="N")
@@ -146,6 +148,7 @@ def run_command(
     trace: str | None,
     force: bool,
     keep_partial: bool,
+    allow_large: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -179,6 +182,7 @@ def run_command(
         n_boards=n_boards,
         max_neurons_per_core=max_neurons_per_core,
         keep_partial=keep_partial,
+        allow_large=allow_large,
     )
     others, notes = price_elsewhere(
         result.network,
