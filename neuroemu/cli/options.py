@@ -19,12 +19,29 @@ from neuroemu.mapping.mapping import STRATEGIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _each_param_once(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Refuse a parameter given twice: silently keeping the last one hides a typo."""
+    seen: dict[str, str] = {}
+    for item in values:
+        key = item.split("=", 1)[0].strip()
+        if key in seen and key:
+            raise click.BadParameter(
+                f"{key} is given twice (-p {seen[key]} and -p {item}): expected each parameter once"
+            )
+        seen[key] = item
+    return values
+
+
 param_option = click.option(
     "-p",
     "--param",
     "params",
     multiple=True,
     metavar="KEY=VALUE",
+    callback=_each_param_once,
     help="Model parameter (repeatable), e.g. -p scale=0.5.",
 )
 
@@ -57,7 +74,8 @@ duration_option = click.option(
 dt_option = click.option(
     "--dt-ms",
     "dt_ms",
-    type=click.FloatRange(min=0, min_open=True),
+    # The bounds every descriptor's timing.dt_ms must meet (spec/chip.py PLAUSIBLE).
+    type=click.FloatRange(min=1e-6, max=1e4),
     default=None,
     help="Timestep to emulate the chip at, instead of its descriptor's timing.dt_ms.",
 )
@@ -198,3 +216,12 @@ def apply_deprecated(ctx: click.Context, values: dict[str, Any]) -> dict[str, An
 def names(text: str) -> tuple[str, ...]:
     """``'a, b,'`` -> ``('a', 'b')``: the comma lists of earlier versions."""
     return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+i_know_option = click.option(
+    "--i-know",
+    "allow_large",
+    is_flag=True,
+    help="Run even when the run's memory estimate exceeds the memory this machine has "
+    "available (the estimate is checked after mapping, before the simulation starts).",
+)

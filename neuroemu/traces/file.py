@@ -388,6 +388,8 @@ def open_trace(path: str | Path) -> h5py.File:
         No such file, not HDF5 (or damaged beyond opening), not a trace, or a newer format.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise TraceError(f"{path}: not a regular file (a folder, device or pipe): expected a trace")
     if not path.is_file():
         raise TraceError(f"{path}: no such trace file")
     if not h5py.is_hdf5(path):
