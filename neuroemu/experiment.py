@@ -22,8 +22,15 @@ from typing import Any, Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from neuroemu.errors import CapacityError, DescriptorError, NeuroEmuError, TraceError
+from neuroemu.errors import (
+    CapacityError,
+    DescriptorError,
+    ModelError,
+    NeuroEmuError,
+    TraceError,
+)
 from neuroemu.outputs import write_atomically
+from neuroemu.run_budget import RunTooLargeError, check_run_budget, estimate_run
 from neuroemu.spec.chip import ChipSpec, load_chip
 from neuroemu.spec.descriptor import (
     FieldProblem,
@@ -36,6 +43,7 @@ from neuroemu.spec.descriptor import (
     read_text,
     validate_document,
 )
+from neuroemu.timesteps import whole_steps
 
 
 class Outputs(StrictModel):
@@ -44,7 +52,17 @@ class Outputs(StrictModel):
 
     folder: str = Field(min_length=1)
     traces: bool = True
-    table: str = Field(default="results.csv", pattern=r"^[^/\\]+\.csv$")
+    table: str = "results.csv"
+
+    @field_validator("table")
+    @classmethod
+    def _plain_csv_name(cls, value: str) -> str:
+        if not value.endswith(".csv") or "/" in value or "\\" in value or value in {".csv"}:
+            raise ValueError(
+                f"expected a file name ending in .csv (the table goes into outputs.folder), "
+                f"got {value!r}"
+            )
+        return value
 
 
 class ExperimentSpec(StrictModel):
@@ -286,29 +304,58 @@ def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
     )
 
 
-def _check_fits(experiment: Experiment) -> None:
-    """Map the first seed's network on every chip before any simulation runs.
+def _check_runs(experiment: Experiment, allow_large: bool = False) -> None:
+    """Build the first seed's network and check every run against it before any simulation.
 
-    A chip that cannot hold the model then stops the experiment at once, naming the chip's line
-    in the experiment file, instead of after the runs on the chips listed before it.
+    Each problem stops the experiment at once, naming its line in the experiment file, instead
+    of after the runs listed before it: parameters the model refuses, a duration or window that
+    is not a whole number of a chip's steps, a chip that cannot hold the model, and a run whose
+    memory estimate exceeds what this machine has (:mod:`neuroemu.run_budget`).
     """
     from neuroemu.mapping.mapping import map_network
     from neuroemu.pipeline import build_network
 
     spec = experiment.spec
-    network = build_network(experiment.model, dict(spec.params), spec.seeds[0])
+
+    def at(loc: tuple[str | int, ...], field: str) -> str:
+        return f"{experiment.path}:{experiment.line_of(loc)}: {field}"
+
+    try:
+        network = build_network(experiment.model, dict(spec.params), spec.seeds[0])
+    except ModelError as exc:
+        where = at(("params",), "params") if spec.params else at(("model",), "model")
+        raise NeuroEmuError(f"{where}: {exc}") from exc
     for index, chip in enumerate(experiment.chips):
+        where_chip = (
+            f"--chip {chip.name}"
+            if experiment.chips_overridden
+            else at(("chips", index), f"chips[{index}]")
+        )
+        dt_ms = chip.timing.dt_ms.require()
         try:
-            map_network(network, chip, strategy=spec.strategy, n_chips=experiment.n_chips)
+            n_steps = whole_steps(spec.duration_ms, dt_ms, "duration_ms")
+        except NeuroEmuError as exc:
+            where = at(("duration_ms",), "duration_ms")
+            raise NeuroEmuError(f"{where} on {chip.name}: {exc}") from exc
+        if spec.window_ms is not None:
+            try:
+                whole_steps(spec.window_ms, dt_ms, "window_ms")
+            except NeuroEmuError as exc:
+                where = at(("window_ms",), "window_ms")
+                raise NeuroEmuError(f"{where} on {chip.name}: {exc}") from exc
+        try:
+            mapping = map_network(network, chip, strategy=spec.strategy, n_chips=experiment.n_chips)
         except CapacityError as exc:
-            where = (
-                f"--chip {chip.name}"
-                if experiment.chips_overridden
-                else f"{experiment.path}:{experiment.line_of(('chips', index))}: chips[{index}]"
-            )
             raise NeuroEmuError(
-                f"{where}: the model does not fit on {chip.name!r} (seed {spec.seeds[0]}): {exc}"
+                f"{where_chip}: the model does not fit on {chip.name!r} (seed {spec.seeds[0]}): "
+                f"{exc}"
             ) from exc
+        budget = estimate_run(network, n_steps, mapping.n_cores_used, spec.device)
+        try:
+            check_run_budget(budget, allow_large)
+        except RunTooLargeError as exc:
+            where = at(("duration_ms",), "duration_ms")
+            raise NeuroEmuError(f"{where} on {chip.name}: {exc}") from exc
 
 
 def read_table(path: Path) -> list[dict[str, Any]]:
@@ -388,7 +435,7 @@ def run_experiment(
                 f"table from another version); use --force (force=True) to start over"
             )
     _check_folder(experiment.folder)
-    _check_fits(experiment)
+    _check_runs(experiment, allow_large)
     experiment.folder.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     for index, (chip, seed, key) in enumerate(plan, start=1):
