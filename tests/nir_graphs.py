@@ -157,3 +157,37 @@ def input_spikes(graph: nir.NIRGraph, n_steps: int, seed: int = 2, p: float = 0.
         for name, node in graph.nodes.items()
         if isinstance(node, nir.Input)
     }
+
+
+def recurrent_graph(seed: int = 4) -> nir.NIRGraph:
+    """Input -> Affine -> LIF with a recurrent Linear (a cycle through the neurons) and a
+    Delay on the way back; the LIF reads out into an IF."""
+    rng = np.random.default_rng(seed)
+    n = 8
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([5])}),
+        "fc": nir.Affine(weight=rng.uniform(0.0, 0.8, (n, 5)), bias=np.full(n, 0.02)),
+        "lif": nir.LIF(
+            tau=np.full(n, 0.008),
+            r=np.full(n, 3.0),
+            v_leak=np.zeros(n),
+            v_threshold=np.full(n, 0.25),
+            v_reset=np.full(n, -0.05),
+        ),
+        "rec": nir.Linear(weight=rng.normal(0.0, 0.6, (n, n))),
+        "back": nir.Delay(delay=np.full(n, 0.002)),
+        "out_w": nir.Linear(weight=rng.uniform(0.0, 1.0, (2, n))),
+        "if1": nir.IF(r=np.full(2, 300.0), v_threshold=np.full(2, 1.0)),
+        "output": nir.Output(output_type={"output": np.array([2])}),
+    }
+    edges = [
+        ("input", "fc"),
+        ("fc", "lif"),
+        ("lif", "rec"),
+        ("rec", "back"),
+        ("back", "lif"),
+        ("lif", "out_w"),
+        ("out_w", "if1"),
+        ("if1", "output"),
+    ]
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)

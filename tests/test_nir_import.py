@@ -75,6 +75,14 @@ def test_nested_graph_and_delay() -> None:
     np.testing.assert_allclose(np.unique(delay.delay_ms), [0.0, 1.0, 2.0, 3.0])
 
 
+def test_delay_before_a_layer_delays_by_pre_neuron() -> None:
+    graph = _chain(
+        _inp(), nir.Delay(delay=np.array([0.0, 0.001])), nir.Linear(weight=np.ones((2, 2))), _lif()
+    )
+    (proj,) = import_nir(graph).projections
+    assert proj.i.tolist() == [0, 0, 1, 1] and proj.delay_ms.tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
 @pytest.mark.parametrize("build", [conv_graph, mixed_graph], ids=["conv", "mixed"])
 def test_export_reimports_to_identical_network(build, tmp_path) -> None:
     graph = build()
@@ -268,6 +276,18 @@ BAD = [
         "negative delay",
         lambda: _chain(_inp(), nir.Delay(delay=np.array([0.001, -0.001])), _lif()),
         "<graph>: node 'n1' (Delay): delays must be >= 0 s, found -0.001",
+    ),
+    (
+        "delays that meet in one synapse",
+        lambda: _chain(
+            _inp(),
+            nir.Linear(weight=np.ones((2, 2))),
+            nir.Delay(delay=np.array([0.0, 0.001])),
+            nir.Linear(weight=np.ones((2, 2))),
+            _lif(),
+        ),
+        "<graph>: node 'n3': paths with different delays meet in one synapse (a Delay before a "
+        "layer that mixes its elements); a chip stores one delay per synapse",
     ),
     (
         "same padding, even kernel",

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("nir")
 
-from nir_graphs import conv_graph, input_spikes, mixed_graph
+from nir_graphs import conv_graph, input_spikes, mixed_graph, recurrent_graph
 from nir_reference import simulate as reference
 
 from neuroemu.engine.runner import simulate
@@ -24,7 +24,9 @@ def _spike_matrix(spikes, size: int) -> np.ndarray:
 
 
 @pytest.mark.brian2
-@pytest.mark.parametrize("build", [conv_graph, mixed_graph], ids=["conv", "mixed"])
+@pytest.mark.parametrize(
+    "build", [conv_graph, mixed_graph, recurrent_graph], ids=["conv", "mixed", "recurrent"]
+)
 def test_spikes_equal_numpy_reference(build, tiny_chip) -> None:
     graph = build()
     inputs = input_spikes(graph, N_STEPS)
