@@ -40,7 +40,12 @@ class NeuronModel:
         Brian2 threshold condition and reset statements.
     refractory : str
         Brian2 refractoriness expression (``'refractory'`` uses the ``refractory_ms`` parameter),
-        or ``''`` for none.
+        or ``''`` for none. Time is counted in whole steps, as chips count it: a neuron that
+        spikes at step n integrates again from step n + K, K = floor(refractory_ms / dt_ms +
+        0.001) (Brian2's ``timestep``; the 0.001 keeps 2.0 / 1.0 from rounding down to 1). So
+        ``refractory_ms`` = 2 at dt 1 ms keeps the neuron silent for one step after its spike
+        step, and at dt 0.3 ms K is 6, 1.8 ms. The step-based ``if`` model states K directly as
+        ``refractory_steps``.
     method : str
         Brian2 integration method.
     parameters : dict
@@ -148,10 +153,11 @@ CUBA_LIF = NeuronModel(
     name="cuba_lif",
     description=(
         "Current-based LIF with exponential synapses (Brian2's CUBA example; the Loihi neuron): "
-        "tau_m dv/dt = v_rest - v + ge - gi, tau_e dge/dt = -ge, tau_i dgi/dt = -gi."
+        "tau_m dv/dt = v_rest + v_bias - v + ge - gi, tau_e dge/dt = -ge, tau_i dgi/dt = -gi "
+        "(v_bias: a bias current times the membrane resistance, Loihi's bias)."
     ),
     equations=(
-        "dv/dt = (v_rest - v + ge - gi) / tau_m : volt (unless refractory)\n"
+        "dv/dt = (v_rest + v_bias - v + ge - gi) / tau_m : volt (unless refractory)\n"
         "dge/dt = -ge / tau_e : volt\n"
         "dgi/dt = -gi / tau_i : volt"
     ),
@@ -164,6 +170,7 @@ CUBA_LIF = NeuronModel(
         "tau_e_ms": 5.0,
         "tau_i_ms": 10.0,
         "v_rest_mV": -49.0,
+        "v_bias_mV": 0.0,
         "v_th_mV": -50.0,
         "v_reset_mV": -60.0,
         "refractory_ms": 5.0,
@@ -180,11 +187,13 @@ COBA_LIF = NeuronModel(
     name="coba_lif",
     description=(
         "Conductance-based LIF (Vogels & Abbott 2005; Brette et al. 2007 benchmark 1): "
-        "tau_m dv/dt = ge (E_e - v) + gi (E_i - v) - (v - E_l), conductances in units of the "
-        "leak conductance, decaying with tau_e and tau_i."
+        "tau_m dv/dt = ge (E_e - v) + gi (E_i - v) - (v - E_l) + v_bias, conductances in units "
+        "of the leak conductance, decaying with tau_e and tau_i; v_bias a bias current times the "
+        "leak resistance."
     ),
     equations=(
-        "dv/dt = (ge * (E_e - v) + gi * (E_i - v) - (v - E_l)) / tau_m : volt (unless refractory)\n"
+        "dv/dt = (ge * (E_e - v) + gi * (E_i - v) - (v - E_l) + v_bias) / tau_m"
+        " : volt (unless refractory)\n"
         "dge/dt = -ge / tau_e : 1\n"
         "dgi/dt = -gi / tau_i : 1"
     ),
@@ -199,6 +208,7 @@ COBA_LIF = NeuronModel(
         "E_l_mV": -60.0,
         "E_e_mV": 0.0,
         "E_i_mV": -80.0,
+        "v_bias_mV": 0.0,
         "v_th_mV": -50.0,
         "v_reset_mV": -60.0,
         "refractory_ms": 5.0,
@@ -216,10 +226,11 @@ ADEX = NeuronModel(
     description=(
         "Adaptive exponential integrate-and-fire (Brette & Gerstner 2005) with exponential "
         "current synapses: C dv/dt = -g_l (v - E_l) + g_l D_T exp((v - V_T)/D_T) - w_ad "
-        "+ I_e - I_i."
+        "+ I_e - I_i + I_bias."
     ),
     equations=(
-        "dv/dt = (-g_l * (v - E_l) + g_l * D_T * exp((v - V_T) / D_T) - w_ad + I_e - I_i) / C_m"
+        "dv/dt = (-g_l * (v - E_l) + g_l * D_T * exp((v - V_T) / D_T) - w_ad + I_e - I_i"
+        " + I_bias) / C_m"
         " : volt (unless refractory)\n"
         "dw_ad/dt = (a * (v - E_l) - w_ad) / tau_w : amp\n"
         "dI_e/dt = -I_e / tau_e : amp\n"
@@ -243,6 +254,7 @@ ADEX = NeuronModel(
         "tau_e_ms": 5.0,
         "tau_i_ms": 10.0,
         "refractory_ms": 2.0,
+        "I_bias_pA": 0.0,
     },
     targets={
         "exc": SynapticTarget("I_e_post += w", "pA"),
