@@ -141,3 +141,66 @@ def test_if_neuron_with_per_neuron_parameters_steps_as_stated(tiny_chip) -> None
         np.testing.assert_allclose(v[1:, k], trace[:-1], atol=1e-9)
     assert activity.spikes["a"].step[activity.spikes["a"].neuron == 0].tolist()[:3] == [2, 5, 8]
     assert v[-1, 3] == pytest.approx(-2.0)  # floored
+
+
+SLOW_TO_INTEGRATE = ("cuba_lif", "pd14_lif")
+
+
+@pytest.mark.parametrize("name", ["lif", "cuba_lif", "coba_lif", "adex", "izhikevich",
+                                  "pd14_lif", "if", "nir_lif", "nir_threshold"])  # fmt: skip
+def test_every_parameter_can_be_per_neuron(name) -> None:
+    from neuroemu.network.network import Population
+    from neuroemu.network.neuron_models import NEURON_MODELS, state_name
+    from neuroemu.units import split_unit
+
+    model = NEURON_MODELS[name]
+    arrays = {k: np.arange(1.0, 4.0) * (v or 1.0) for k, v in model.parameters.items()}
+    pop = Population("p", 3, name, arrays)
+    resolved = pop.neuron_model
+    assert resolved.parameters == {}  # all of them live in the group now
+    for key in model.parameters:
+        base = split_unit(state_name(key))[0]
+        assert f"{base} : " in resolved.equations and base in resolved.state_units, key
+        np.testing.assert_array_equal(pop.initial[state_name(key)], arrays[key])
+
+
+@pytest.mark.brian2
+def test_every_model_takes_every_parameter_per_neuron(tiny_chip) -> None:
+    """Each library model twice, with scalar parameters and with the same values as arrays:
+    the per-neuron form (constant state variables) must run and give the same v and spikes.
+
+    cuba_lif and pd14_lif are left out here: Brian2's exact integration of their coupled
+    equations costs 3-9 s of sympy per form; the next test checks their declarations."""
+    from neuroemu.engine.runner import simulate
+    from neuroemu.network.network import Network, Population, Projection, SpikeTimesInput
+    from neuroemu.network.neuron_models import NEURON_MODELS
+
+    size, weights = 3, {"mV": 6.0, "pA": 400.0, "1": 0.6}
+    kick = SpikeTimesInput("kick", 1, np.zeros(6, int), np.array([0.0, 1, 2, 3, 5, 8]))
+    pops, projections = [], []
+    # the nir_* models run per-neuron arrays in tests/test_nir_run.py (against NumPy)
+    models = {
+        n: m
+        for n, m in NEURON_MODELS.items()
+        if n not in SLOW_TO_INTEGRATE and not n.startswith("nir_")
+    }
+    for name, model in models.items():
+        arrays = {k: np.full(size, v) for k, v in model.parameters.items()}
+        target = next(iter(model.targets))
+        w = weights[model.targets[target].weight_unit]
+        for label, params in ((f"{name}_scalar", {}), (f"{name}_array", arrays)):
+            pops.append(Population(label, size, name, params))
+            projections.append(
+                Projection("kick", label, np.zeros(size, int), np.arange(size), w, target=target)
+            )
+    network = Network(tuple(pops), tuple(projections), (kick,))
+    record = {p.name: ["v"] for p in pops if "v" in p.neuron_model.state_units}
+    activity = simulate(network, tiny_chip, 12.0, device="numpy", quantise=False,
+                        record_state=record)  # fmt: skip
+    for name in models:
+        a, b = activity.spikes[f"{name}_scalar"], activity.spikes[f"{name}_array"]
+        assert a.step.tolist() == b.step.tolist() and a.neuron.tolist() == b.neuron.tolist(), name
+        if f"{name}_scalar" in record:
+            va = next(iter(activity.state[f"{name}_scalar"].values()))
+            vb = next(iter(activity.state[f"{name}_array"].values()))
+            np.testing.assert_allclose(va, vb, rtol=1e-9, atol=1e-12, err_msg=name)
