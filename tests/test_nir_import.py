@@ -290,6 +290,19 @@ BAD = [
         "layer that mixes its elements); a chip stores one delay per synapse",
     ),
     (
+        "a non-spiking node feeding another",
+        lambda: _chain(
+            _inp(),
+            nir.Linear(weight=np.eye(2)),
+            nir.LI(tau=np.full(2, 0.01), r=np.ones(2), v_leak=np.zeros(2)),
+            nir.Linear(weight=np.eye(2)),
+            _lif(),
+        ),
+        "<graph>: node 'n2' (LI): feeds 'n4', but its output is its potential, not spikes; a "
+        "chip sends only spikes, so a non-spiking node (LI, CubaLI, I) can only be read out "
+        "(feed an Output)",
+    ),
+    (
         "same padding, even kernel",
         lambda: _chain(
             nir.Input(input_type={"input": np.array([1, 4, 4])}),

@@ -41,6 +41,7 @@ from neuroemu.network.nir_inputs import build_input, read_spikes
 from neuroemu.network.nir_nodes import (
     LINEAR,
     NEURONS,
+    NON_SPIKING,
     SUPPORTED,
     NodeChecks,
     Shape,
@@ -278,7 +279,17 @@ def import_nir(
             terms, pre_bias, shape = ctx.trace(pre)
             ctx.checks.expect(pop_name, pop_node, int(np.prod(shape)), size, shape, "size")
             bias = bias + pre_bias
-            projections += [(term, pop_name) for term in terms]
+            for term in terms:
+                source = nodes[term.source]
+                if type(source).__name__ in NON_SPIKING:
+                    ctx.checks.fail(
+                        term.source,
+                        source,
+                        f"feeds {pop_name!r}, but its output is its potential, not spikes; "
+                        "a chip sends only spikes, so a non-spiking node (LI, CubaLI, I) can "
+                        "only be read out (feed an Output)",
+                    )
+                projections.append((term, pop_name))
         model, parameters = neuron_parameters(
             ctx.checks, pop_name, pop_node, ctx.shape(pop_name), bias
         )

@@ -220,6 +220,10 @@ LINEAR: dict[str, Builder] = {
 
 SUPPORTED = sorted({"Input", "Output", "NIRGraph", *NEURONS, *LINEAR})
 
+#: Neuron nodes whose output is their potential, not spikes: a chip sends only spikes, so
+#: they can only be read out (feed an Output), never feed another node.
+NON_SPIKING = ("LI", "CubaLI", "I")
+
 
 def _parameter(values: np.ndarray) -> float | np.ndarray:
     """One value when every neuron has it (so populations can share a Brian2 group)."""
