@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,6 +132,22 @@ def test_load_model_and_cli_export(tmp_path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and (tmp_path / "o.nir").exists()
+
+
+def test_stored_nir_file_loads_as_a_model() -> None:
+    """tests/data/nir/graph.nir, written by nir 1.0.8 (make_graph.py beside it)."""
+    folder = Path(__file__).parent / "data" / "nir"
+    network = load_model(folder / "graph.nir", {"spikes": str(folder / "inputs.npz")})
+    assert network.name == "graph"
+    assert [(p.name, p.size, p.model.name) for p in network.populations] == [
+        ("lif", 64, "nir_lif"),
+        ("out", 10, "nir_lif"),
+    ]
+    assert network.population("lif").parameters["r"] == 10.0
+    # conv: 4 x 1 x 11 x 11 taps inside the 8 x 8 input (stride 2, padding 1); fc: 10 x 64
+    assert [p.n_synapses for p in network.projections] == [484, 640]
+    (source,) = network.inputs
+    assert isinstance(source, SpikeTimesInput) and source.size == 64
 
 
 def test_export_names_the_population_nir_cannot_express() -> None:
