@@ -17,8 +17,8 @@ from click.testing import CliRunner  # noqa: E402
 from nir_graphs import conv_graph, input_spikes, mixed_graph  # noqa: E402
 
 from neuroemu.cli.export import export_command  # noqa: E402
-from neuroemu.errors import NirError  # noqa: E402
-from neuroemu.network.model_files import load_model  # noqa: E402
+from neuroemu.errors import ModelError, NirError  # noqa: E402
+from neuroemu.network.model_files import load_model, model_parameters  # noqa: E402
 from neuroemu.network.network import Network, Population, Projection, SpikeTimesInput  # noqa: E402
 from neuroemu.network.nir_export import export_nir, to_nir  # noqa: E402
 from neuroemu.network.nir_import import import_nir, load_nir  # noqa: E402
@@ -148,6 +148,11 @@ def test_stored_nir_file_loads_as_a_model() -> None:
     assert [p.n_synapses for p in network.projections] == [484, 640]
     (source,) = network.inputs
     assert isinstance(source, SpikeTimesInput) and source.size == 64
+    assert model_parameters(folder / "graph.nir") == {"spikes": "", "rate_hz": 10.0}
+    with pytest.raises(ModelError, match=r"nothere\.nir: no such NIR file"):
+        load_model(folder / "nothere.nir")
+    with pytest.raises(ModelError, match=r"NIR model 'graph\.nir' has no parameter 'scale'"):
+        load_model(folder / "graph.nir", {"scale": "2"})
 
 
 def test_export_names_the_population_nir_cannot_express() -> None:

@@ -24,7 +24,12 @@ def bundled_model_names() -> list[str]:
 
 
 def resolve_model(name_or_path: str | Path) -> Path:
-    """A ``.py`` path as given, or the bundled model of that name."""
+    """A ``.py`` or ``.nir`` path as given, or the bundled model of that name."""
+    if str(name_or_path).endswith(".nir"):
+        path = Path(name_or_path)
+        if not path.exists():
+            raise ModelError(f"{path}: no such NIR file")
+        return path
     found = find(name_or_path, ("model",))
     if found is None:
         raise ModelError(not_found(name_or_path, ("model",)))
@@ -97,7 +102,7 @@ def load_model(
         Unknown model, unknown parameter, unconvertible value, or a build that fails.
     """
     if str(name_or_path).endswith(".nir"):
-        return _load_nir(Path(name_or_path), dict(params or {}))
+        return _load_nir(resolve_model(name_or_path), dict(params or {}))
     path = resolve_model(name_or_path)
     module = _import(path)
     signature = inspect.signature(module.build)
