@@ -11,7 +11,10 @@ still in the spike queue when the run ends. Its ``spike_out``, ``message``, ``ho
 ``chip_crossing`` are counted, because the packet left the core when the neuron fired.
 
 The per-step work of the busiest core (events x time per event) is counted here too, since it
-needs the per-step matrices that only exist while counting.
+needs the per-step matrices that only exist while counting. Where the chip asks for finer counts
+(:meth:`~neuroemu.spec.chip.ChipSpec.detail_kinds`: neurons that changed, packets in, hops by
+direction; see :mod:`neuroemu.accounting.detail`), they are counted in the same pass, just as
+exactly, and kept apart in ``EventCounts.detail_per_core``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ works as long as its busiest core plus the barrier, a tick chip as long as its b
 asynchronous chip in biological time; the operating point then sets the shortest a step (or an
 inference) may last, and a step whose work takes longer is an overrun, reported.
 
+A descriptor may price more finely, as the architecture simulators' chip models do (SANA-FE):
+an update only for neurons whose state changed, packets in, hops by direction, send and receive
+work as separate maxima, a barrier by tiles in use (see :class:`~neuroemu.spec.chip.Timing` and
+:class:`~neuroemu.spec.chip.Energy`). Those finer counts are priced under the event kind they
+refine, so a report keeps one vocabulary.
+
 The scope says what the energy covers: ``chip`` (the chips the mapping uses), ``board`` (every
 chip of the whole boards switched on, or the board's own idle power where the descriptor gives
 it) and ``wall`` (the boards through their power supplies, plus the host computer where the
