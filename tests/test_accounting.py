@@ -386,15 +386,30 @@ def brute_force_detail(network: Network, activity: Activity, mapping) -> dict[st
         out[k] * times.get(k, 0.0) for k in ("neuron_changed", "spike_out", "message")
     )
     receive = sum(out[k] * times.get(k, 0.0) for k in ("message_in", "synaptic_event"))
-    out["step_work_ns"] = np.maximum(send.max(axis=1), receive.max(axis=1))
+    if chip.timing.core_work == "sum":
+        hops = sum(out[k] * times[k] for k in ("hop_east_west", "hop_north_south"))
+        out["step_work_ns"] = (send + receive + hops).max(axis=1)
+    else:
+        out["step_work_ns"] = np.maximum(send.max(axis=1), receive.max(axis=1))
     return out
 
 
+# The same chip timing each core's total work, with hop times by direction.
+SUMMED_CHIP_YAML = DETAILED_CHIP_YAML.replace(
+    "  core_work: send_receive_max\n",
+    "  hop_ns_by_direction:\n"
+    "    east_west: {value: 0.5, source: test}\n"
+    "    north_south: {value: 1.5, source: test}\n",
+)
+
+
+@pytest.mark.parametrize("text", [DETAILED_CHIP_YAML, SUMMED_CHIP_YAML], ids=["max", "sum"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_detail_counts_equal_brute_force(seed, accumulation):
+def test_detail_counts_equal_brute_force(seed, text, accumulation):
     """Changed neurons, packets (own core included), packets in, hops by direction and the
-    send/receive step work equal loops over neurons, spikes and synapses."""
-    chip = parse_chip(DETAILED_CHIP_YAML, "detailed.yaml")
+    step work (send and receive apart, or summed with hop times) equal loops over neurons,
+    spikes and synapses."""
+    chip = parse_chip(text, "detailed.yaml")
     network = plastic_network(seed)
     rng = np.random.default_rng(seed + 20)
     # two chips side by side: x hops cross chips, y hops run inside one (tiles stacked)

@@ -457,6 +457,43 @@ BAD_INPUTS: list[tuple[str, str, str, str, str, str]] = [
         "unknown key",
     ),
     (
+        "router_time_under_send_receive_max",
+        "  barrier_ns: {value: 100, source: test}\n",
+        "  barrier_ns: {value: 100, source: test}\n  core_work: send_receive_max\n"
+        "  hop_ns_by_direction: {east_west: {value: 1, source: test}, "
+        "north_south: {value: 2, source: test}}\n",
+        "timing.hop_ns_by_direction",
+        "hop_ns_by_direction:",
+        "no core's work there",
+    ),
+    (
+        "barrier_table_without_tiles",
+        "  barrier_ns: {value: 100, source: test}\n",
+        "  barrier_ns: {value: 100, source: test}\n"
+        "  barrier_ns_by_tiles: {0: {value: 5, source: test}}\n",
+        "timing.barrier_ns_by_tiles",
+        "barrier_ns_by_tiles:",
+        "number of tiles in use",
+    ),
+    (
+        "hop_time_given_twice",
+        "    message: {value: 2, source: test}\nenergy:\n",
+        "    message: {value: 2, source: test}\n    hop: {value: 1, source: test}\n"
+        "  hop_ns_by_direction: {east_west: {value: 1, source: test}, "
+        "north_south: {value: 2, source: test}}\nenergy:\n",
+        "timing.hop_ns_by_direction",
+        "hop_ns_by_direction:",
+        "expected one of them",
+    ),
+    (
+        "implausible_changed_neuron_energy",
+        "  static_power_mw:\n",
+        "  neuron_changed_pj: {value: 1.0e+12, source: test}\n  static_power_mw:\n",
+        "energy.neuron_changed_pj.value",
+        "neuron_changed_pj:",
+        "outside what any chip has",
+    ),
+    (
         "sources_not_a_mapping",
         '  test: "made up for the tests"\n',
         "  - test\n",
