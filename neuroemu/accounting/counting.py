@@ -74,7 +74,8 @@ class EventCounts:
         ``message_in``, ``hop_east_west``, ``hop_north_south``) -> int64 array of length
         ``n_cores``; only those the chip prices (empty for most chips).
     n_tiles_used : int or None
-        Tiles holding at least one neuron (for a barrier that depends on it).
+        Tiles holding at least one neuron; only for a chip whose barrier depends on it
+        (``timing.barrier_ns_by_tiles``), else None.
     """
 
     per_core: dict[str, np.ndarray]
@@ -412,7 +413,9 @@ def count_events(
         bound: _step_work_ns({**matrices, **details}, neurons_per_core[used], n_steps, chip, bound)
         for bound in ("value", *bounds)
     }
-    tiles = np.unique(used // chip.topology.cores_per_tile.require())
+    n_tiles = None  # kept only for a barrier that depends on it (like the finer counts)
+    if chip.timing.barrier_ns_by_tiles is not None:
+        n_tiles = len(np.unique(used // chip.topology.cores_per_tile.require()))
     return EventCounts(
         per_core=per_core,
         step_work_ns=step_work.pop("value"),
@@ -427,7 +430,7 @@ def count_events(
         windows=windows,
         per_step={k: _full_csr(m, used, n_cores) for k, m in matrices.items()} if per_step else {},
         detail_per_core=detail_per_core,
-        n_tiles_used=len(tiles),
+        n_tiles_used=n_tiles,
     )
 
 

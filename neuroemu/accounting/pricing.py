@@ -55,6 +55,12 @@ def time_on_chip(
     else:
         work = counts.step_work_at(bound) * 1e-9
         if chip.timing.mode == "barrier":
+            if chip.timing.barrier_ns_by_tiles is not None and counts.n_tiles_used is None:
+                raise NeuroEmuError(
+                    f"{chip.name!r} sets its barrier by the tiles in use, but these counts were "
+                    f"made without them (counted for {counts.chip_name!r}, or read from a trace "
+                    f"that does not keep them): count the run again with this chip's mapping"
+                )
             work = work + chip.timing.barrier_s(bound, counts.n_tiles_used)
     inference_steps = None
     if counts.inference_ms:
