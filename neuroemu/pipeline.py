@@ -117,6 +117,7 @@ def run_pipeline(
     max_neurons_per_core: int | None = None,
     keep_partial: bool = False,
     allow_large: bool = False,
+    record_changes: bool | None = None,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -167,6 +168,10 @@ def run_pipeline(
         this machine has available; without it such a run raises ``RunTooLargeError`` before
         the simulation starts. A run expected to take an hour or more gives a
         ``RunBudgetWarning`` with its estimate either way.
+    record_changes : bool or None
+        Record which neurons changed state each step (what a chip that charges an update only
+        then needs, SANA-FE's models). None: when ``chip`` asks for it; pass True when the same
+        activity will also be priced on such a chip.
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -221,7 +226,9 @@ def run_pipeline(
             report=report,
             record_state=record_state,
             # a chip that charges updates only to neurons that changed needs them recorded
-            record_changes=chip_spec.needs_changed_neurons(),
+            record_changes=(
+                chip_spec.needs_changed_neurons() if record_changes is None else record_changes
+            ),
         )
     except RunInterrupted as stopped:
         if not keep_partial or not isinstance(stopped.partial, Activity) or not stopped.steps_done:
