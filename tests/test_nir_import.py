@@ -390,3 +390,15 @@ def test_spikes_from_nir_recorded_data(tmp_path) -> None:
         order_want = np.lexsort((want.indices, want.times_ms))
         np.testing.assert_array_equal(got.indices[order_got], want.indices[order_want])
         np.testing.assert_allclose(got.times_ms[order_got], want.times_ms[order_want], atol=1e-9)
+
+
+def test_export_refuses_what_nir_cannot_carry() -> None:
+    lonely = Network((Population("a", 2, "nir_lif", {"bias": 0.5}),))
+    with pytest.raises(NirError, match="node 'a' \\(nir_lif\\): has a bias but no incoming"):
+        to_nir(lonely)
+    source = SpikeTimesInput("x", 2, np.array([0]), np.array([1.0]))
+    delays = Projection("x", "a", np.array([0, 1]), np.array([0, 0]), 1.0, np.array([1.0, 2.0]),
+                        target="in")  # fmt: skip
+    network = Network((Population("a", 2, "nir_lif"),), (delays,), (source,))
+    with pytest.raises(NirError, match="its delays differ between synapses onto one neuron"):
+        to_nir(network)
