@@ -11,7 +11,7 @@ that puts the pieces together is :mod:`neuroemu.network.nir_import`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class NodeChecks:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def fail(self, name: str, node: Any, problem: str) -> None:
+    def fail(self, name: str, node: Any, problem: str) -> NoReturn:
         raise NirError(self.path, name, type(node).__name__, problem)
 
     def array(self, node: Any, name: str, field: str, ndim: int | None = None) -> np.ndarray:
