@@ -378,8 +378,11 @@ IF = NeuronModel(
 # Discretisation: forward Euler on the chip's dt, with the input held over one step (a spike
 # is a unit pulse one step long), which is what snnTorch, Norse and Lava-dl, NIR's main
 # producers, simulate: with r = tau/dt an LIF is then exactly snnTorch's v = beta v + I,
-# beta = 1 - dt/tau. ``bias`` is the bias of the Affine node feeding the neuron (a constant
-# input), ``S`` the spike input of the step (target ``in``; weights dimensionless).
+# beta = 1 - dt/tau. The dt is part of the model: snnTorch's export writes its graphs for
+# dt = 1e-4 s (tau = dt / (1 - beta), r = tau / dt), so run them at 0.1 ms to reproduce it,
+# and at a dt >= tau forward Euler overshoots (1 - dt/tau <= 0). ``bias`` is the bias of the
+# Affine node feeding the neuron (a constant input), ``S`` the spike input of the step
+# (target ``in``; weights dimensionless).
 _NIR_IN = {"in": SynapticTarget("S_post += w", "1")}
 _NIR_INPUT = "dS/dt = -S / dt : 1"
 
