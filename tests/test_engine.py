@@ -366,3 +366,18 @@ def test_changed_neurons_equal_a_numpy_reference():
     assert len(fired) > 20 and len(changed) > len(fired) and len(changed) < n * n_steps
     engine = set(zip(record.neuron.tolist(), record.step.tolist(), strict=True)) | fired
     assert engine == changed
+
+
+def test_changed_neurons_with_units_rest_and_bias():
+    """A LIF neuron at rest with no input never changes; one with a bias (in mV) changes every
+    step, refractory or not; one started away from rest changes while it relaxes."""
+    quiet = Population("quiet", 3, "lif")
+    biased = Population("biased", 2, "lif", parameters={"v_bias_mV": 30.0})
+    relaxing = Population("relaxing", 2, "lif", initial={"v_mV": -60.0})
+    network = Network((quiet, biased, relaxing), name="rest")
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    activity = simulate(network, chip, 20.0, device="numpy", record_changes=True)
+    assert len(activity.changed["quiet"]) == 0
+    assert len(activity.spikes["biased"]) > 0
+    assert len(activity.changed["biased"]) == 2 * 20
+    assert 0 < len(activity.changed["relaxing"]) <= 2 * 20

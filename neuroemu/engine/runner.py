@@ -471,7 +471,7 @@ def _change_record(
     )
     for name in _BIASES:  # a bias counts even while refractoriness holds v still
         if name in model.state_units or name in namespace:
-            condition += f" or {name} != 0"
+            condition += f" or {name} != 0 * {name}"  # zero in the bias's own unit
     return equations, {_CHANGED: condition}
 
 
