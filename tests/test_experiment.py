@@ -65,7 +65,7 @@ def folder(tmp_path):
         ("  n: 30", "  m: 30", 5, "params.m", "no parameter 'm'"),
         ("model: mini.py", "model: maxi.py", 3, "model", "no such model file"),
         ("device: numpy", "device: gpu", 10, "device", "'runtime', 'cython', 'numpy' or 'cpp'"),
-        ("table: results.csv", "table: results.txt", 13, "outputs.table", "pattern"),
+        ("table: results.csv", "table: results.txt", 13, "outputs.table", "ending in .csv"),
         ("format_version: 1", "format_version: 2", 1, "format_version", "expected 1"),
     ],
 )
