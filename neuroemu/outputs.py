@@ -53,7 +53,9 @@ def check_output(
     return target
 
 
-def write_atomically(path: str | Path, write: Callable[[Path], None], what: str = "output") -> Path:
+def write_atomically(
+    path: str | Path, write: Callable[[Path], object], what: str = "output"
+) -> Path:
     """Write ``path`` through a hidden temporary file in its folder, then rename it into place.
 
     A reader sees the old file or the whole new one, never half of it; an interrupted or

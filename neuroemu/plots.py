@@ -4,8 +4,12 @@ chip's mesh, and energy bars of chips and GPUs side by side.
 Figures are built on :class:`matplotlib.figure.Figure` directly, never through ``pyplot``, so
 they render headless (Agg) without switching the backend of a notebook or GUI session that
 imports neuroemu. Colours come from the Okabe-Ito palette and the heat map uses ``cividis``, both
-readable with the common colour-vision deficiencies. Each function writes a PNG next to the
-target under a temporary name and renames it into place, so a half-drawn file never appears.
+readable with the common colour-vision deficiencies.
+
+Two forms of each picture: ``figure_*`` takes a trace or a run's result (in a notebook, the
+:class:`~neuroemu.pipeline.RunResult` that ``run_pipeline`` returned) and returns the Figure,
+saving nothing; ``plot_*`` draws the same Figure and writes it as a PNG through a temporary
+name and a rename, so a half-drawn file never appears.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -26,7 +30,36 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from neuroemu.traces.file import Trace
+    from neuroemu.accounting.counting import EventCounts
+    from neuroemu.activity import Activity
+    from neuroemu.mapping.mapping import Mapping
+    from neuroemu.network.network import Network
+    from neuroemu.spec.chip import ChipSpec
+
+
+class RunLike(Protocol):
+    """What a picture reads: a :class:`~neuroemu.traces.file.Trace` or a
+    :class:`~neuroemu.pipeline.RunResult` (both have these)."""
+
+    @property
+    def network(self) -> Network: ...
+    @property
+    def chip(self) -> ChipSpec: ...
+    @property
+    def mapping(self) -> Mapping: ...
+    @property
+    def activity(self) -> Activity: ...
+    @property
+    def counts(self) -> EventCounts: ...
+    @property
+    def report(self) -> EnergyReport: ...
+    @property
+    def gpu_reports(self) -> list[EnergyReport]: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under all common CVD types.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -50,19 +83,17 @@ def _save(figure: Figure, path: str | Path) -> Path:
     )
 
 
-def _title(trace: Trace, what: str) -> str:
+def _title(trace: RunLike, what: str) -> str:
     return f"{what}: {trace.model} on {trace.chip.name}, seed {trace.seed}"
 
 
-def plot_raster(trace: Trace, path: str | Path, max_spikes: int = 300_000) -> Path:
+def figure_raster(trace: RunLike, max_spikes: int = 300_000) -> Figure:
     """Spike raster, one colour band per population (inputs left out).
 
     Parameters
     ----------
-    trace : Trace
-        A trace read with :func:`neuroemu.traces.file.read_trace`.
-    path : str or Path
-        PNG file to write.
+    trace : Trace or RunResult
+        A trace read with :func:`neuroemu.traces.file.read_trace`, or a run's result.
     max_spikes : int
         Draw at most this many spikes (a uniform random subset beyond, said in the title), so
         that a long run still renders in seconds.
@@ -99,10 +130,10 @@ def plot_raster(trace: Trace, path: str | Path, max_spikes: int = 300_000) -> Pa
     ax.set_title(_title(trace, f"Spike raster ({total:,} spikes{sampled})"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2, fontsize="small",
               title="population")  # fmt: skip
-    return _save(figure, path)
+    return figure
 
 
-def plot_rates(trace: Trace, path: str | Path, bin_ms: float | None = None) -> Path:
+def figure_rates(trace: RunLike, bin_ms: float | None = None) -> Figure:
     """Population firing rates over time (spikes per neuron per second in each bin).
 
     ``bin_ms`` defaults to about a hundredth of the run, rounded to whole timesteps.
@@ -128,10 +159,10 @@ def plot_rates(trace: Trace, path: str | Path, bin_ms: float | None = None) -> P
     ax.set_ylabel("population rate (Hz)")
     ax.set_title(_title(trace, f"Population rates in {steps_per_bin * dt:g} ms bins"))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="population")
-    return _save(figure, path)
+    return figure
 
 
-def _core_grid(trace: Trace) -> tuple[np.ndarray, np.ndarray, int, int]:
+def _core_grid(trace: RunLike) -> tuple[np.ndarray, np.ndarray, int, int]:
     """Row and column of every core's cell: tiles on the mesh, a tile's cores side by side."""
     mapping = trace.mapping
     per_tile = trace.chip.topology.cores_per_tile.require()
@@ -160,7 +191,7 @@ def _energy_unit(values_pj: np.ndarray) -> tuple[np.ndarray, str]:
     return values_pj, "pJ"
 
 
-def plot_cores(trace: Trace, path: str | Path, quantity: str = "energy") -> Path:
+def figure_cores(trace: RunLike, quantity: str = "energy") -> Figure:
     """Per-core heat map laid out on the chip's mesh; unused cores grey, chip edges drawn.
 
     Parameters
@@ -214,7 +245,7 @@ def plot_cores(trace: Trace, path: str | Path, quantity: str = "energy") -> Path
         + f"\n{mapping.n_cores_used} of {mapping.n_cores} cores used on {mapping.n_chips} chip(s);"
         " grey: unused; thick lines: chip edges"
     )
-    return _save(figure, path)
+    return figure
 
 
 def _grid_lines(ax: Axes, shape: tuple[int, int], every_x: int, every_y: int, colour: str,
@@ -234,10 +265,13 @@ def _tile_ticks(ax: Axes, shape: tuple[int, int], sub_w: int, sub_h: int) -> Non
         axis.set_ticks((ticks + 0.5) * sub, [str(t) for t in ticks])
 
 
-def _reports(items: Trace | EnergyReport | Sequence[Trace | EnergyReport]) -> list[EnergyReport]:
+def _reports(
+    items: RunLike | EnergyReport | Sequence[RunLike | EnergyReport],
+) -> list[EnergyReport]:
     if isinstance(items, EnergyReport) or hasattr(items, "report"):
-        # One report or one Trace (recognised by its attribute: importing Trace imports h5py).
-        items = [cast("Trace | EnergyReport", items)]
+        # One report, or one trace or run (recognised by its attribute: importing Trace imports
+        # h5py).
+        items = [cast("RunLike | EnergyReport", items)]
     reports: list[EnergyReport] = []
     for item in items:
         if isinstance(item, EnergyReport):
@@ -249,9 +283,7 @@ def _reports(items: Trace | EnergyReport | Sequence[Trace | EnergyReport]) -> li
     return reports
 
 
-def plot_energy(
-    items: Trace | EnergyReport | Sequence[Trace | EnergyReport], path: str | Path
-) -> Path:
+def figure_energy(items: RunLike | EnergyReport | Sequence[RunLike | EnergyReport]) -> Figure:
     """Energy of each chip and GPU as stacked bars by part (event kinds, GPU terms, static).
 
     A log axis, so that chips and GPUs orders of magnitude apart share one picture; within a bar
@@ -304,7 +336,7 @@ def plot_energy(
     tops_j = np.array([t for t in tops if t > 0]) * 1e-12
     if tops_j.size:
         ax.set_ylim(10 ** (np.floor(np.log10(tops_j.min())) - 1), tops_j.max() * 10)
-    return _save(figure, path)
+    return figure
 
 
 def _bar_label(report: EnergyReport) -> str:
@@ -312,4 +344,31 @@ def _bar_label(report: EnergyReport) -> str:
     return f"{report.device}\n({kind})"
 
 
-PLOTS = {"raster": plot_raster, "rates": plot_rates, "cores": plot_cores, "energy": plot_energy}
+def plot_raster(trace: RunLike, path: str | Path, max_spikes: int = 300_000) -> Path:
+    """:func:`figure_raster`, written to the PNG file ``path``."""
+    return _save(figure_raster(trace, max_spikes), path)
+
+
+def plot_rates(trace: RunLike, path: str | Path, bin_ms: float | None = None) -> Path:
+    """:func:`figure_rates`, written to the PNG file ``path``."""
+    return _save(figure_rates(trace, bin_ms), path)
+
+
+def plot_cores(trace: RunLike, path: str | Path, quantity: str = "energy") -> Path:
+    """:func:`figure_cores`, written to the PNG file ``path``."""
+    return _save(figure_cores(trace, quantity), path)
+
+
+def plot_energy(
+    items: RunLike | EnergyReport | Sequence[RunLike | EnergyReport], path: str | Path
+) -> Path:
+    """:func:`figure_energy`, written to the PNG file ``path``."""
+    return _save(figure_energy(items), path)
+
+
+PLOTS: dict[str, Any] = {
+    "raster": plot_raster,
+    "rates": plot_rates,
+    "cores": plot_cores,
+    "energy": plot_energy,
+}

@@ -18,13 +18,18 @@ pytestmark = pytest.mark.brian2
 
 
 @pytest.fixture(scope="module")
-def trace(tmp_path_factory):
+def result():
     from neuroemu.pipeline import run_pipeline
 
     chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
-    result = run_pipeline(make_tiny_network(), chip, duration_ms=100.0, seed=3, device="numpy",
-                          n_chips=2)  # fmt: skip
-    assert result.activity.n_spikes > 0
+    done = run_pipeline(make_tiny_network(), chip, duration_ms=100.0, seed=3, device="numpy",
+                        n_chips=2)  # fmt: skip
+    assert done.activity.n_spikes > 0
+    return done
+
+
+@pytest.fixture(scope="module")
+def trace(result, tmp_path_factory):
     return read_trace(write_trace(tmp_path_factory.mktemp("plots") / "run.h5", result))
 
 
@@ -61,3 +66,30 @@ def test_energy_compares_chips_and_gpus(trace, tmp_path):
     unpriced = dataclasses.replace(trace.report, device="other", dynamic_pj={"hop": None})
     path = plot_energy([trace, gpu, unpriced], tmp_path / "energy.png")
     assert_picture(path)
+
+
+@pytest.mark.parametrize("kind", ["raster", "rates", "cores", "energy"])
+def test_figures_come_from_a_run_or_a_trace_and_save_nothing(result, trace, tmp_path, kind,
+                                                             monkeypatch):  # fmt: skip
+    from matplotlib.figure import Figure
+
+    import neuroemu.plots as plots
+
+    monkeypatch.chdir(tmp_path)
+    make = getattr(plots, f"figure_{kind}")
+    from_run, from_trace = make(result), make(trace)
+    assert isinstance(from_run, Figure) and isinstance(from_trace, Figure)
+    assert list(tmp_path.iterdir()) == []  # a figure is the caller's to save
+    # The same run drawn from memory or from its trace gives the same picture.
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    from_run.savefig(first, format="png", dpi=50)
+    from_trace.savefig(second, format="png", dpi=50)
+    from matplotlib.image import imread
+
+    assert np.array_equal(imread(first), imread(second))
+
+
+def test_a_trace_has_a_one_line_repr(trace):
+    text = repr(trace)
+    assert len(text) < 300 and "\n" not in text
+    assert text.startswith("<Trace ") and "on tiny, seed 3" in text and "60 neurons" in text

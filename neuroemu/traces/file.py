@@ -39,6 +39,7 @@ from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec
+from neuroemu.units import format_si
 from neuroemu.traces.codec import (
     read_activity,
     read_counts,
@@ -108,6 +109,16 @@ class Trace:
     @property
     def seed(self) -> int:
         return int(self.provenance.get("seed", self.activity.seed))
+
+    def __repr__(self) -> str:
+        # The default dataclass repr printed every array of the run (58,764 characters for a
+        # small one): a notebook wants one line that says which run this is.
+        state = "" if self.complete else ", incomplete (interrupted)"
+        return (
+            f"<Trace {str(self.path)!r}: {self.model} on {self.chip.name}, seed {self.seed}, "
+            f"{self.network.n_neurons:,} neurons, {self.activity.duration_ms:g} ms{state}; "
+            f"{format_si(self.report.total_j, 'J')} on chip>"
+        )
 
 
 # ---- encoding helpers ----------------------------------------------------------------------
