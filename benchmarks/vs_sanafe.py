@@ -326,9 +326,18 @@ def spike_difference(ours: dict[str, Any], theirs: dict[str, Any]) -> str | None
     return None
 
 
+# Why a quantity can differ: what it is computed from, in both tools.
 _WHY = {
-    "time_s": "time follows the counts: a step is max(send, receive) work + barrier",
-    "neurons_updated": "a neuron's 'changed' state: potential, input, bias or spike",
+    "neurons_fired": "the neuron dynamics disagree (model, reset, refractoriness, step order)",
+    "neurons_updated": "which neurons changed: non-zero potential, input, bias or spike",
+    "synaptic_events": "spikes x synapses: follows the spikes",
+    "packets": "one per destination core, own core included (messages_to_own_core)",
+    "hops": "tile positions on the mesh (SANA-FE numbers tiles column by column)",
+    "energy_soma_j": "access x neurons x steps + update x neurons updated + spike_out x spikes",
+    "energy_synapse_j": "energy_process_spike (dense unit) x synaptic events",
+    "energy_network_j": "message_out x packets + hops by direction + message_in x packets",
+    "energy_total_j": "the sum of the three categories (no static power in SANA-FE)",
+    "time_s": "per step max(busiest send, busiest receive) + barrier by tiles in use",
 }
 
 
@@ -392,11 +401,15 @@ def main(argv: list[str] | None = None) -> int:
         ours, theirs = runs["neuroemu"][0], runs["sanafe"][0]
         print(f"\n== {case}: {args.steps} steps ==")
         mismatch = spike_difference(ours, theirs)
-        print("spikes: identical" if mismatch is None else f"spikes DIFFER: {mismatch}")
+        print(
+            "spikes: identical"
+            if mismatch is None
+            else f"spikes DIFFER: {mismatch} (every count below follows the spikes)"
+        )
         failed |= mismatch is not None
         print(f"{'quantity':<20} {'neuroemu':>14} {'SANA-FE':>14} {'rel. diff':>10}")
         for name, a, b, rel in compare(ours, theirs):
-            flag = "" if rel <= RTOL else f"  DIFFERS ({_WHY.get(name, 'see the counts above')})"
+            flag = "" if rel <= RTOL else f"  DIFFERS: {_WHY[name]}"
             print(f"{name:<20} {a:>14.6g} {b:>14.6g} {rel:>10.1e}{flag}")
             failed |= rel > RTOL
         wall = {tool: [r["process_s"] for r in rs] for tool, rs in runs.items()}
