@@ -120,6 +120,10 @@ LIBRARIES: dict[str, tuple[tuple[str, ...], str]] = {
     "pynvml": (("gpu/nvml.py",), "an optional extra, used by the NVML energy counter only"),
     "pymetis": (("mapping/partition.py",), "the min-traffic partitioner is its one user"),
     "matplotlib": (("plots.py",), "slow to import, and only plots need it"),
+    "nir": (
+        ("network/nir_import.py", "network/nir_export.py", "network/nir_inputs.py"),
+        "an optional extra (neuroemu[nir]), imported lazily by the NIR modules only",
+    ),
     "fcntl": ((), "Windows has no fcntl; lock files with the filelock library"),
 }
 

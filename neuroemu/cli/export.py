@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from neuroemu.cli.options import param_option
+from neuroemu.outputs import check_output, write_atomically
 
 
 @click.command("export")
@@ -23,7 +24,8 @@ from neuroemu.cli.options import param_option
     help="The NIR file to write, e.g. graph.nir.",
 )
 @param_option
-def export_command(model: str, output: Path, params: tuple[str, ...]) -> None:
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+def export_command(model: str, output: Path, params: tuple[str, ...], force: bool) -> None:
     """Write MODEL (a bundled model, a .py file or a .nir file) as a NIR graph.
 
     Only populations of the nir_* neuron models are expressible in NIR; the command names the
@@ -33,8 +35,11 @@ def export_command(model: str, output: Path, params: tuple[str, ...]) -> None:
     from neuroemu.network.model_files import load_model, parse_params
     from neuroemu.network.nir_export import export_nir
 
+    check_output(output, force, inputs=[model], what="NIR graph")
     network = load_model(model, parse_params(params))
-    export_nir(network, output)
+    # Through a temporary file and a rename: a failed or interrupted export leaves no half
+    # graph and any previous file as it was.
+    write_atomically(output, lambda partial: export_nir(network, partial), what="NIR graph")
     click.echo(
         f"wrote {output}: {len(network.populations)} population(s), "
         f"{len(network.projections)} projection(s), {network.n_synapses:,} synapses"

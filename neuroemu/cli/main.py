@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "map": (
         "neuroemu.cli.map",
         "map_command",
-        "Map MODEL (a bundled model name or a .py file) onto the cores of a chip.",
+        "Map MODEL (a bundled model name, a .py file or a .nir graph) onto the cores of a chip.",
     ),
     "run": (
         "neuroemu.cli.run",
@@ -48,6 +48,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "neuroemu.cli.experiment",
         "experiment_command",
         "Run an EXPERIMENT file: every chip x seed, one trace per run, a CSV results table.",
+    ),
+    "export": (
+        "neuroemu.cli.export",
+        "export_command",
+        "Write MODEL (a bundled model, a .py file or a .nir file) as a NIR graph.",
     ),
     "inspect": (
         "neuroemu.cli.inspect",
@@ -140,7 +145,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       --dt-ms DT      emulate the chip at this timestep instead of its descriptor's
       --gpu-scope S   board (as NVML measures) or wall (adds the host), wherever a GPU is priced
       --json          plain data instead of tables
-    MODEL is a bundled model (cuba, coba, microcircuit) or a .py file with build(**params);
+    MODEL is a bundled model (cuba, coba, microcircuit), a .py file with build(**params), or a
+    .nir graph (inputs: -p spikes=inputs.npz or -p rate_hz=20);
     `neuroemu chips list` names the bundled chips and GPUs.
     """
     ctx.ensure_object(dict)

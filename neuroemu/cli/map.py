@@ -80,7 +80,7 @@ def map_command(
     params: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Map MODEL (a bundled model name or a .py file) onto the cores of a chip.
+    """Map MODEL (a bundled model name, a .py file or a .nir graph) onto the cores of a chip.
 
     Prints the chips and cores used, per-resource utilisation (min/mean/max over the used
     cores), the binding resource, the synapses between cores, and warnings. A network that does

@@ -154,7 +154,8 @@ def run_command(
 ) -> None:
     """Map MODEL onto a chip, run it in Brian2, and report events, energy and time on chip.
 
-    MODEL is a bundled model name (see models/) or a Python file with build(**params).
+    MODEL is a bundled model name (see models/), a Python file with build(**params), or a .nir
+    graph (inputs: -p spikes=inputs.npz or -p rate_hz=20).
     """
     max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
     if trace is not None:  # before the (possibly long) run, not after it

@@ -13,6 +13,7 @@ import numpy as np
 from neuroemu.activity import Activity, Spikes
 from neuroemu.errors import NeuroEmuError, NoGpuError
 from neuroemu.network.network import Network, PoissonInput
+from neuroemu.network.neuron_models import state_name
 from neuroemu.timesteps import delay_steps
 from neuroemu.units import convert, dimension_unit_name, split_unit
 
@@ -70,11 +71,19 @@ class TorchSimulation:
                 f"population {pop.name!r}: measured mode runs {', '.join(MEASURABLE_MODELS)}, "
                 f"not {model.name!r}"
             )
-        par = {split_unit(k)[0]: float(v) for k, v in model.parameters.items()}
+        par: dict[str, Any] = {split_unit(k)[0]: float(v) for k, v in model.parameters.items()}
         rest = par.get("v_rest", par.get("E_l", par["v_reset"]))
+        # Parameters given one value per neuron are tensors (in their declared unit, as the
+        # scalars are); the engine sets them like initial values, so they are not state here.
+        per_neuron = {state_name(k) for k in pop.per_neuron_parameters}
+        for key in pop.per_neuron_parameters:
+            values = np.asarray(pop.parameters[key], float)
+            par[split_unit(state_name(key))[0]] = self._dev(values, self.torch.float32)
         initial = {"v": np.full(pop.size, rest)}
         initial |= {var: np.zeros(pop.size) for var in ("ge", "gi") if var in model.state_units}
         for name, value in pop.initial.items():
+            if name in per_neuron:
+                continue
             base, unit = split_unit(name)
             if dimension_unit_name(unit) not in ("volt", "1"):
                 raise NeuroEmuError(f"population {pop.name!r}: initial {name!r}: unit not handled")
@@ -82,7 +91,12 @@ class TorchSimulation:
             to_mv = 1.0 if unit == "1" else convert(1.0, unit, "mV")
             initial[base] = np.broadcast_to(np.asarray(value, float) * to_mv, pop.size)
         tensors = {k: self._dev(v, self.torch.float32) for k, v in initial.items()}
-        ref_steps = round(par.get("refractory", 0.0) / self.dt_ms)
+        refractory = par.get("t_refractory", par.get("refractory", 0.0))
+        ref_steps = (
+            round(refractory / self.dt_ms)
+            if isinstance(refractory, float)
+            else self.torch.round(refractory / self.dt_ms).to(self.torch.int32)
+        )
         return {"model": model.name, "par": par, "initial": tensors, "ref_steps": ref_steps}
 
     def _input(self, source: Any, replay: Spikes | None) -> dict[str, Any]:
@@ -136,11 +150,15 @@ class TorchSimulation:
         v = s["v"]
         if pop["model"] == "lif":
             v_inf = p["v_rest"] + p["v_bias"]
-            new_v = v_inf + (v - v_inf) * float(np.exp(-dt / p["tau_m"]))
+            tau = p["tau_m"]
+            decay = float(np.exp(-dt / tau)) if isinstance(tau, float) else t.exp(-dt / tau)
+            new_v = v_inf + (v - v_inf) * decay
         elif pop["model"] == "cuba_lif":
-            new_v = v + dt * (p["v_rest"] - v + s["ge"] - s["gi"]) / p["tau_m"]
+            new_v = v + dt * (p["v_rest"] + p["v_bias"] - v + s["ge"] - s["gi"]) / p["tau_m"]
         else:
-            drive = s["ge"] * (p["E_e"] - v) + s["gi"] * (p["E_i"] - v) - (v - p["E_l"])
+            drive = (
+                s["ge"] * (p["E_e"] - v) + s["gi"] * (p["E_i"] - v) - (v - p["E_l"]) + p["v_bias"]
+            )
             new_v = v + dt * drive / p["tau_m"]
         if "ge" in s:
             euler = pop["model"] == "coba_lif"

@@ -39,7 +39,6 @@ from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec
-from neuroemu.units import format_si
 from neuroemu.traces.codec import (
     read_activity,
     read_counts,
@@ -57,6 +56,7 @@ from neuroemu.traces.codec import (
     write_report,
     write_text,
 )
+from neuroemu.units import format_si
 
 if TYPE_CHECKING:
     from neuroemu.pipeline import RunResult
