@@ -38,7 +38,9 @@ its chip object (``SpikingChip`` of the 128-core Loihi file: about 1.7 GB before
 loaded, sanafe 2.2.9). neuroemu's first run compiles Brian2's cython code (seconds to a minute,
 cached for later runs), which the range shows.
 
-Run ``python benchmarks/vs_sanafe.py`` (``--cases``, ``--reps``, ``--steps``, ``--device``);
+Run ``python benchmarks/vs_sanafe.py`` (``--cases``, ``--reps``, ``--steps``, ``--device``,
+``--scale`` to grow the networks: ``512 * scale`` neurons for ``random``, the image side times
+``sqrt(scale)`` for ``conv``, up to 1,024 neurons per core);
 ``--record`` writes SANA-FE's numbers to ``tests/data/sanafe_reference.json`` for
 ``tests/test_sanafe_parity.py``.
 """
@@ -119,8 +121,11 @@ def _network(name: str, layers: list[Layer], edges: list[tuple[str, str, Any, An
     return Network(name=name, populations=populations, projections=projections)
 
 
-def build_random(seed: int = 7, n: int = 512, p: float = 0.05) -> Any:
-    """A random recurrent network: integer weights -2..3, a tenth of the neurons biased 1..2."""
+def build_random(scale: int = 1, seed: int = 7) -> Any:
+    """A random recurrent network of ``512 * scale`` neurons, about 26 synapses in per neuron:
+    integer weights -2..3, a tenth of the neurons biased 1..2."""
+    n = 512 * scale
+    p = 25.6 / n
     rng = np.random.default_rng(seed)
     pre, post = np.nonzero(rng.random((n, n)) < p)
     weights = rng.integers(-2, 4, size=len(pre))
@@ -129,8 +134,11 @@ def build_random(seed: int = 7, n: int = 512, p: float = 0.05) -> Any:
     return _network("sanafe_random", [layer], [("rec", "rec", pre, post, weights)])
 
 
-def build_conv(seed: int = 3, side: int = 16, maps: int = 4) -> Any:
-    """A convolutional network: image -> 4 maps of 3x3 kernels (same padding) -> 2x2 pooling."""
+def build_conv(scale: int = 1, seed: int = 3, maps: int = 4) -> Any:
+    """A convolutional network: image -> 4 maps of 3x3 kernels (same padding) -> 2x2 pooling;
+    the image is 16 x 16 pixels, its side times the square root of ``scale`` (rounded down to
+    even)."""
+    side = 2 * int(8 * np.sqrt(scale))
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 3, size=(side, side))
     kernels = rng.integers(-1, 3, size=(maps, 3, 3))
@@ -167,22 +175,23 @@ def build_conv(seed: int = 3, side: int = 16, maps: int = 4) -> Any:
 CASES = {"random": build_random, "conv": build_conv}
 
 
-def map_case(network: Any) -> Any:
+def map_case(network: Any, scale: int = 1) -> Any:
     from neuroemu.mapping.mapping import map_network
     from neuroemu.spec.chip import load_chip
 
-    return map_network(network, load_chip(CHIP), "fill", max_neurons_per_core=NEURONS_PER_CORE)
+    per_core = min(NEURONS_PER_CORE * scale, 1024)  # cores of one chip hold a larger case
+    return map_network(network, load_chip(CHIP), "fill", max_neurons_per_core=per_core)
 
 
 # ---- SANA-FE side --------------------------------------------------------------------------
 
 
-def run_sanafe(case: str, steps: int) -> dict[str, Any]:
+def run_sanafe(case: str, steps: int, scale: int = 1) -> dict[str, Any]:
     """Build ``case`` in SANA-FE with the mapping neuroemu chose and simulate ``steps`` steps."""
     import sanafe
 
-    network = CASES[case]()
-    mapping = map_case(network)
+    network = CASES[case](scale)
+    mapping = map_case(network, scale)
     arch = sanafe.load_arch(str(Path(sanafe.__file__).parent / "examples" / "loihi.yaml"))
     net = sanafe.Network()
     groups = {}
@@ -240,16 +249,16 @@ def run_sanafe(case: str, steps: int) -> dict[str, Any]:
 # ---- neuroemu side -------------------------------------------------------------------------
 
 
-def run_neuroemu(case: str, steps: int, device: str = "runtime") -> dict[str, Any]:
+def run_neuroemu(case: str, steps: int, device: str = "runtime", scale: int = 1) -> dict[str, Any]:
     """Simulate, count and price ``case`` on ``chips/loihi-sanafe.yaml``."""
     from neuroemu.accounting.counting import count_events
     from neuroemu.accounting.pricing import estimate_energy
     from neuroemu.engine.runner import simulate
     from neuroemu.spec.chip import load_chip
 
-    network = CASES[case]()
+    network = CASES[case](scale)
     chip = load_chip(CHIP)
-    mapping = map_case(network)
+    mapping = map_case(network, scale)
     dt_ms = chip.timing.dt_ms.require()
     activity = simulate(
         network,
@@ -348,17 +357,17 @@ _NOT_KEPT = ("spikes", "wall_s", "process_s", "peak_rss_mb")
 def _worker(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if args.worker == "sanafe":
-        out = run_sanafe(args.case, args.steps)
+        out = run_sanafe(args.case, args.steps, args.scale)
     else:
-        out = run_neuroemu(args.case, args.steps, args.device)
+        out = run_neuroemu(args.case, args.steps, args.device, args.scale)
     out["wall_s"] = time.perf_counter() - started
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
 
-def _spawn(tool: str, case: str, steps: int, device: str) -> dict[str, Any]:
+def _spawn(tool: str, case: str, steps: int, device: str, scale: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", tool, "--case", case, "--steps", str(steps)]
-    command += ["--device", device]
+    command += ["--device", device, "--scale", str(scale)]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     wall = time.perf_counter() - started
@@ -378,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--reps", type=int, default=2, help="ABBA pairs per case")
     parser.add_argument("--steps", type=int, default=STEPS)
+    parser.add_argument(
+        "--scale", type=int, default=1, help="network size factor (1: the recorded cases)"
+    )
     parser.add_argument("--device", default="runtime")
     parser.add_argument("--record", action="store_true", help=f"write {REFERENCE.name}")
     parser.add_argument("--worker", choices=("sanafe", "neuroemu"), help=argparse.SUPPRESS)
@@ -386,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         _worker(args)
         return 0
+    if args.record and args.scale != 1:
+        raise SystemExit("--record keeps the cases at scale 1 (the test rebuilds those)")
     failed = False
     reference: dict[str, Any] = {"steps": args.steps, "chip": CHIP, "cases": {}}
     try:
@@ -397,9 +411,9 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(max(args.reps, 1)):
             order = ("sanafe", "neuroemu") if rep % 2 == 0 else ("neuroemu", "sanafe")
             for tool in order:
-                runs[tool].append(_spawn(tool, case, args.steps, args.device))
+                runs[tool].append(_spawn(tool, case, args.steps, args.device, args.scale))
         ours, theirs = runs["neuroemu"][0], runs["sanafe"][0]
-        print(f"\n== {case}: {args.steps} steps ==")
+        print(f"\n== {case} (scale {args.scale}): {args.steps} steps ==")
         mismatch = spike_difference(ours, theirs)
         print(
             "spikes: identical"
