@@ -468,3 +468,18 @@ def test_detail_needs_the_engine_record():
     mapping = manual_mapping(network, chip, np.zeros(network.n_neurons, int))
     with pytest.raises(NeuroEmuError, match="record_changes=True"):
         count_events(network, random_activity(network, 10, 0), mapping)
+
+
+def test_unknown_changed_neuron_energy_is_unpriced_not_zero():
+    text = DETAILED_CHIP_YAML.replace(
+        "  neuron_changed_pj: {value: 11, source: test}\n",
+        "  neuron_changed_pj: {unknown: true, note: unpublished}\n",
+    )
+    chip = parse_chip(text, "detailed.yaml")
+    network = plastic_network(0)
+    mapping = manual_mapping(network, chip, np.zeros(network.n_neurons, int))
+    activity = with_changes(network, random_activity(network, 10, 0), 0)
+    report = estimate_energy(count_events(network, activity, mapping), chip)
+    assert report.dynamic_pj["neuron_update"] is None
+    assert "neuron_update" in report.unpriced
+    assert report.dynamic_pj["synaptic_event"] > 0

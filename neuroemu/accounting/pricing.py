@@ -171,7 +171,7 @@ def _price(
             continue
         dynamic[kind] = float(events.sum()) * energy
         per_core += events * energy
-    _price_detail(counts, chip, bound, dynamic, per_core)
+    _price_detail(counts, chip, bound, dynamic, per_core, unpriced)
     static_mw = _static_mw(counts, chip, scope, boards, bound, notes)
     if static_mw is None:
         unpriced.append("static")
@@ -210,9 +210,11 @@ def _price_detail(
     bound: Bound,
     dynamic: dict[str, float | None],
     per_core: np.ndarray,
+    unpriced: list[str],
 ) -> None:
     """Add the finer counts' energy to the event kind each refines (``neuron_changed`` to
-    ``neuron_update``, ``message_in`` to ``message``, hops by direction to ``hop``)."""
+    ``neuron_update``, ``message_in`` to ``message``, hops by direction to ``hop``); an unknown
+    energy of events that occurred leaves the kind unpriced (None), never zero."""
     missing = [kind for kind in chip.detail_kinds() if kind not in counts.detail_per_core]
     if missing:
         raise NeuroEmuError(
@@ -226,6 +228,11 @@ def _price_detail(
         refined = REFINES[kind]
         energy = chip.detail_energy_pj(kind, bound)
         events = counts.detail_per_core[kind]
+        if energy is None:
+            if events.sum() > 0 and dynamic.get(refined) is not None:
+                dynamic[refined] = None
+                unpriced.append(refined)
+            continue
         if dynamic.get(refined) is not None:
             dynamic[refined] = (dynamic[refined] or 0.0) + float(events.sum()) * energy
         per_core += events * energy

@@ -516,17 +516,21 @@ class ChipSpec(StrictModel):
         then records it)."""
         return "neuron_changed" in self.detail_kinds()
 
-    def detail_energy_pj(self, kind: str, bound: Bound = "value") -> float:
-        """Energy of one finer event (:data:`DETAIL_KINDS`) in pJ; 0 where not given."""
+    def detail_energy_pj(self, kind: str, bound: Bound = "value") -> float | None:
+        """Energy of one finer event (:data:`DETAIL_KINDS`) in pJ: 0 where the descriptor gives
+        none, ``None`` where it marks it unknown."""
         energy = self.energy
         quantity: Quantity | None
         if kind.startswith("hop_"):
             hops = energy.hop_pj_by_direction
-            return 0.0 if hops is None else hops.at(kind[4:], bound)
-        quantity = {"neuron_changed": energy.neuron_changed_pj, "message_in": energy.message_in_pj}[
-            kind
-        ]
-        return 0.0 if quantity is None else quantity.at(bound)
+            quantity = None if hops is None else getattr(hops, kind[4:])
+        elif kind == "neuron_changed":
+            quantity = energy.neuron_changed_pj
+        else:
+            quantity = energy.message_in_pj
+        if quantity is None:
+            return 0.0
+        return None if quantity.unknown else quantity.at(bound)
 
     def work_ns(self, bound: Bound = "value") -> dict[str, float]:
         """Count name (event kind or finer count) -> time one such event occupies its core, in
