@@ -19,6 +19,7 @@ from neuroemu.activity import Activity
 from neuroemu.comparison import price_on_gpus
 from neuroemu.engine.runner import simulate
 from neuroemu.errors import NeuroEmuError, RunInterrupted
+from neuroemu.mapping.given import Placement
 from neuroemu.mapping.mapping import Mapping, map_network
 from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
@@ -118,6 +119,7 @@ def run_pipeline(
     keep_partial: bool = False,
     allow_large: bool = False,
     record_changes: bool | None = None,
+    placement: Placement | None = None,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -172,6 +174,8 @@ def run_pipeline(
         Record which neurons changed state each step (what a chip that charges an update only
         then needs, SANA-FE's models). None: when ``chip`` asks for it; pass True when the same
         activity will also be priced on such a chip.
+    placement : Placement or None
+        Place the network as given (:mod:`neuroemu.mapping.given`) instead of by ``strategy``.
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -208,6 +212,7 @@ def run_pipeline(
         strategy=strategy,
         n_chips=n_chips,
         max_neurons_per_core=max_neurons_per_core,
+        placement=placement,
     )
     timings["map_s"] = time.perf_counter() - start
     budget = estimate_run(network, n_steps, mapping.n_cores_used, device)
@@ -288,12 +293,15 @@ def map_summary(
     strategy: str = "fill",
     n_chips: int | None = None,
     params: dict[str, Any] | None = None,
+    placement: Placement | None = None,
 ) -> dict[str, Any]:
     """Build the model, map it, and return the mapping as plain data (``neuroemu map``)."""
     # The model's own default seed, as `neuroemu map` always used (no run seed to share).
     network = model if isinstance(model, Network) else load_model(model, dict(params or {}))
     chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
-    mapping = map_network(network, chip_spec, strategy=strategy, n_chips=n_chips)
+    mapping = map_network(
+        network, chip_spec, strategy=strategy, n_chips=n_chips, placement=placement
+    )
     return {
         "model": network.name,
         "n_neurons": network.n_neurons,

@@ -24,6 +24,8 @@ from neuroemu.cli.options import (
     names,
     operating_point_option,
     param_option,
+    placement_option,
+    read_placement,
     scope_option,
     seed_option,
     strategy_option,
@@ -47,6 +49,7 @@ from neuroemu.spec.gpu import load_gpu
 @dt_option
 @seed_option
 @strategy_option
+@placement_option
 @max_chips_option
 @device_option
 @operating_point_option
@@ -68,6 +71,7 @@ def compare(
     dt_ms: float | None,
     seed: int,
     strategy: str,
+    placement_file: str | None,
     max_chips: int | None,
     device: str,
     operating_point: str | None,
@@ -99,6 +103,7 @@ def compare(
         strategy=strategy,
         device=device,
         n_chips=max_chips,
+        placement=read_placement(placement_file),
         operating_point=operating_point,
         scope=scope,
         n_boards=n_boards,

@@ -19,6 +19,8 @@ from neuroemu.cli.options import (
     deprecated_option,
     max_chips_option,
     param_option,
+    placement_option,
+    read_placement,
     strategy_option,
 )
 from neuroemu.network.model_files import parse_params
@@ -66,6 +68,7 @@ def format_report(report: dict[str, Any]) -> str:
 @click.argument("model")
 @click.option("--chip", "chip", required=True, help="Bundled chip name or descriptor path.")
 @strategy_option
+@placement_option
 @max_chips_option
 @param_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -76,6 +79,7 @@ def map_command(
     model: str,
     chip: str,
     strategy: str,
+    placement_file: str | None,
     max_chips: int | None,
     params: tuple[str, ...],
     as_json: bool,
@@ -87,7 +91,9 @@ def map_command(
     not fit exits with status 1 and says which resource, where, and what would help.
     """
     max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
-    report = map_summary(model, chip, strategy, max_chips, parse_params(params))
+    report = map_summary(
+        model, chip, strategy, max_chips, parse_params(params), read_placement(placement_file)
+    )
     if as_json:
         echo_json(report)
     else:

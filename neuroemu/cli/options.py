@@ -225,3 +225,24 @@ i_know_option = click.option(
     help="Run even when the run's memory estimate exceeds the memory this machine has "
     "available (the estimate is checked after mapping, before the simulation starts).",
 )
+
+
+placement_option = click.option(
+    "--placement",
+    "placement_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Place the network as this file says instead of by a strategy: a .yaml of cores per "
+    "population ('hidden: \"0-3\"') or a .npy/.npz of one core per neuron; every capacity "
+    "check still applies.",
+)
+
+
+def read_placement(placement_file: str | None) -> Any:
+    """The Placement a ``--placement`` file gives, or None."""
+    if placement_file is None:
+        return None
+    from neuroemu.mapping.given import load_placement
+
+    return load_placement(placement_file)

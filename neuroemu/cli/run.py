@@ -35,6 +35,8 @@ from neuroemu.cli.options import (
     max_neurons_option,
     operating_point_option,
     param_option,
+    placement_option,
+    read_placement,
     scope_option,
     seed_option,
     strategy_option,
@@ -94,6 +96,7 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
 @seed_option
 @device_option
 @strategy_option
+@placement_option
 @max_chips_option
 @max_neurons_option
 @operating_point_option
@@ -136,6 +139,7 @@ def run_command(
     seed: int,
     device: str,
     strategy: str,
+    placement_file: str | None,
     max_chips: int | None,
     max_neurons_per_core: int | None,
     operating_point: str | None,
@@ -173,6 +177,7 @@ def run_command(
         strategy=strategy,
         device=device,
         n_chips=max_chips,
+        placement=read_placement(placement_file),
         window_ms=window_ms,
         report=None if (quiet or as_json) else "stderr",
         gpus=gpus,

@@ -41,6 +41,13 @@ def _cap(quantity: Count | None) -> int | None:
     return None if quantity is None else quantity.require()
 
 
+def _names(populations: list[str], most: int = 3) -> str:
+    """``population 'a'`` or ``populations 'a', 'b', 'c' and 4 more``."""
+    shown = ", ".join(repr(p) for p in populations[:most])
+    more = f" and {len(populations) - most} more" if len(populations) > most else ""
+    return f"population{'s' if len(populations) > 1 else ''} {shown}{more}"
+
+
 def _chip_file(chip: ChipSpec) -> str:
     """The descriptor as the user knows it: ``chips/NAME.yaml`` for bundled ones."""
     if not chip.path:
@@ -87,12 +94,16 @@ class CapacityChecks:
         self.per_chip = chip.cores_per_chip
         self.n_chips_arg = n_chips
         self.limit = self._chip_limit(n_chips)
+        # One warning per neuron model, not per population: a network of 20 NIR layers named
+        # the same model 20 times.
+        unsupported: dict[str, list[str]] = {}
+        for pop in network.populations:
+            if pop.neuron_model.name not in chip.neuron_models:
+                unsupported.setdefault(pop.neuron_model.name, []).append(pop.name)
         self.warnings = [
-            f"population {pop.name!r} uses neuron model {pop.neuron_model.name!r}, which "
-            f"{chip.name!r} does not implement (it has {', '.join(chip.neuron_models)}); the "
-            f"emulation runs the model as written"
-            for pop in network.populations
-            if pop.neuron_model.name not in chip.neuron_models
+            f"neuron model {model!r} ({_names(pops)}) is not one {chip.name!r} implements (it "
+            f"has {', '.join(chip.neuron_models)}); the emulation runs the model as written"
+            for model, pops in unsupported.items()
         ]
         self._check_delays()
         self._check_signs()

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from neuroemu.errors import CapacityError, NeuroEmuError
 from neuroemu.mapping.capacity import CapacityChecks
+from neuroemu.mapping.given import MAX_RANGE, Placement
 from neuroemu.mapping.partition import (
     neuron_graph,
     partition_neurons,
@@ -207,6 +208,7 @@ def map_network(
     strategy: str = "fill",
     n_chips: int | None = None,
     max_neurons_per_core: int | None = None,
+    placement: Placement | None = None,
 ) -> Mapping:
     """Place every neuron of ``network`` on a core of ``chip`` (or of several such chips).
 
@@ -227,6 +229,9 @@ def map_network(
         Place at most this many neurons on a core, below the chip's ``core.neurons``: what
         sPyNNaker users do so that a core's work fits the real-time tick (more cores, chips and
         boards).
+    placement : Placement or None
+        A placement the user already has (:mod:`neuroemu.mapping.given`): used as given instead
+        of a strategy (the mapping's strategy reads ``given``), after every capacity check.
 
     Returns
     -------
@@ -242,6 +247,9 @@ def map_network(
         raise NeuroEmuError(
             f"unknown mapping strategy {strategy!r}: expected one of {', '.join(STRATEGIES)}"
         )
+    if placement is not None:
+        mapper = _Mapper(network, chip, "given", n_chips, max_neurons_per_core)
+        return mapper.given(placement)
     mapper = _Mapper(network, chip, strategy, n_chips, max_neurons_per_core)
     run = {"fill": mapper.fill, "balanced": mapper.balanced, "min-traffic": mapper.min_traffic}
     return run[strategy]()
@@ -325,6 +333,30 @@ class _Mapper(CapacityChecks):
         )
 
     # ---- strategies ---------------------------------------------------------------------
+
+    def given(self, placement: Placement) -> Mapping:
+        """The user's placement, checked as the strategies' placements are."""
+        core = placement.cores_for(self.network)
+        n_used = len(np.unique(core))
+        chips = int(core.max(initial=0)) // self.per_chip + 1
+        most = self.limit if self.limit is not None else MAX_RANGE // self.per_chip
+        if chips > most:
+            top = int(core.max())
+            raise CapacityError(
+                "chips", "placement", chips, most,
+                f"{placement.source}: the placement uses core {top}, on chip {chips} of "
+                f"{self.chip.name!r} ({self.per_chip} cores each), but at most {most} chip(s) "
+                f"are allowed.",
+                "Place the network on lower core numbers, or allow more chips (--max-chips).",
+            )  # fmt: skip
+        evaluation = evaluate_placement(self.table, core, chips * self.per_chip)
+        self._check_fan_out(evaluation)
+        for resource in RESOURCES:
+            limit = getattr(self.caps, resource, None)
+            if limit is not None and evaluation.usage[resource].max(initial=0) > limit:
+                raise self._usage_error(resource, evaluation.usage)
+        note = f"given placement from {placement.source}: {n_used} cores on {chips} chip(s)"
+        return self.mapping(_Placed(core, chips, n_used, evaluation), note)
 
     def fill(self) -> Mapping:
         return self.mapping(self.place())
