@@ -11,11 +11,13 @@ by the mapping) number the populations in order; inputs have their own index spa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
+from neuroemu.activity import Activity
 from neuroemu.errors import NetworkError
 from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel, state_name
 from neuroemu.units import split_unit
@@ -356,6 +358,12 @@ class Network:
         Model name, for reports.
     inference_ms : float or None
         Duration of one inference, where the model defines inferences (energy per inference).
+    readout : callable or None
+        What the model computed, from the run's spikes: ``readout(activity)`` returns named
+        figures (a classifier's ``{'accuracy': 0.95, 'n_inferences': 40}``), so that a report
+        can put the task's result next to its energy per inference. Only the model knows what
+        its spikes mean (which population, which labels), hence a callable from the model's
+        ``build``; traces do not keep it (re-run ``build`` to read a trace out again).
     """
 
     populations: tuple[Population, ...]
@@ -363,6 +371,7 @@ class Network:
     inputs: tuple[Input, ...] = ()
     name: str = "network"
     inference_ms: float | None = None
+    readout: Callable[[Activity], dict[str, float]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for attr in ("populations", "projections", "inputs"):
@@ -468,6 +477,13 @@ class Network:
 
     def global_post(self, proj: Projection) -> np.ndarray:
         return proj.j.astype(np.int64) + self.offsets[proj.post]
+
+    def read_out(self, activity: Activity) -> dict[str, float]:
+        """The model's own figures for ``activity`` (see ``readout``); ``{}`` when it has none."""
+        if self.readout is None:
+            return {}
+        figures = self.readout(activity)
+        return {str(name): float(value) for name, value in figures.items()}
 
     def summary(self) -> dict[str, int]:
         return {
