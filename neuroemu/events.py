@@ -5,7 +5,8 @@
   at delivery time, so a delayed spike still in flight when the run ends is not counted).
 - ``spike_out``: one spike emitted by a neuron (at its own core).
 - ``message``: one spike packet leaving its core for another core that holds at least one of the
-  neuron's targets (one packet per destination core, unicast, at the source core).
+  neuron's targets (one packet per destination core, unicast, at the source core; the
+  neuron's own core too where the descriptor sets `topology.messages_to_own_core`).
 - ``hop``: one router-to-router step of such a packet on the mesh (dimension-order routing; a
   message within a tile has zero hops), charged to the source core.
 - ``chip_crossing``: one chip boundary crossed by a packet, charged to the source core.

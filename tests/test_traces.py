@@ -354,3 +354,23 @@ def test_round_trip_of_a_real_run(tmp_path):
     for name in ("network", "chip", "mapping", "activity", "counts", "report", "gpu_reports"):
         assert_same(getattr(result, name), getattr(trace, name), name)
     assert trace.provenance["device"] == result.activity.device
+
+
+@pytest.mark.brian2
+def test_a_sanafe_priced_run_keeps_its_finer_counts(tmp_path):
+    """Changed neurons, finer counts and tiles in use survive the trace, so the trace re-prices
+    on the same chip to the same energy."""
+    from conftest import make_tiny_network
+
+    from neuroemu.accounting import count_events, estimate_energy
+    from neuroemu.pipeline import run_pipeline
+    from neuroemu.spec.chip import load_chip
+
+    chip = load_chip("loihi-sanafe")
+    result = run_pipeline(make_tiny_network(), chip, duration_ms=30.0, seed=2, device="numpy")
+    assert result.activity.changed and result.counts.detail_per_core
+    trace = read_trace(write_trace(tmp_path / "sanafe.h5", result))
+    for name in ("activity", "counts", "report"):
+        assert_same(getattr(result, name), getattr(trace, name), name)
+    again = estimate_energy(count_events(trace.network, trace.activity, trace.mapping), trace.chip)
+    assert again.total_pj == result.report.total_pj

@@ -108,6 +108,8 @@ def compare(
         scope=scope,
         n_boards=n_boards,
         allow_large=allow_large,
+        # Record changed neurons once if any chip priced here charges them.
+        record_changes=any(c.needs_changed_neurons() for c in chip_specs),
     )
     network, activity = result.network, result.activity
     others, notes = price_elsewhere(

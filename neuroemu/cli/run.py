@@ -189,6 +189,8 @@ def run_command(
         max_neurons_per_core=max_neurons_per_core,
         keep_partial=keep_partial,
         allow_large=allow_large,
+        # Record changed neurons once if any chip priced here charges them.
+        record_changes=any(c.needs_changed_neurons() for c in [first, *more]),
     )
     others, notes = price_elsewhere(
         result.network,

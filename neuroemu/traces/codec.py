@@ -321,6 +321,12 @@ def write_activity(handle: h5py.File, activity: Activity, network: Network) -> N
         node = counters.create_group(name, track_order=True)
         for key, values in arrays.items():
             _put(node, key, values)
+    if activity.changed:  # only runs on chips that charge changed neurons record them
+        changed = group.create_group("changed", track_order=True)
+        for name, train in activity.changed.items():
+            node = changed.create_group(name, track_order=True)
+            _put(node, "neuron", train.neuron)
+            _put(node, "step", train.step, "steps")
 
     sizes = _group_sizes(network)
     spikes = handle.create_group("spikes", track_order=True)
@@ -372,6 +378,12 @@ def read_activity(handle: h5py.File) -> Activity:
         synapse_counters={
             k: {key: d[()] for key, d in g.items()} for k, g in group["synapse_counters"].items()
         },
+        changed={
+            name: Spikes(node["neuron"][()], node["step"][()])
+            for name, node in group["changed"].items()
+        }
+        if "changed" in group
+        else {},
     )
 
 
@@ -397,6 +409,16 @@ def write_counts(group: h5py.Group, counts: EventCounts) -> None:
     per_step = group.create_group("per_step", track_order=True)
     for kind, matrix in counts.per_step.items():
         _put_csr(per_step.create_group(kind), matrix)
+    if counts.detail_per_core:  # the finer counts of chips that price them (SANA-FE's)
+        detail = group.create_group("detail_per_core", track_order=True)
+        for kind, values in counts.detail_per_core.items():
+            _put(detail, kind, values, "events")
+    if counts.n_tiles_used is not None:
+        group.attrs["n_tiles_used"] = int(counts.n_tiles_used)
+    if counts.step_work_bounds_ns:  # the busiest core per step at the ends of the time ranges
+        bounds = group.create_group("step_work_bounds_ns", track_order=True)
+        for bound, values in counts.step_work_bounds_ns.items():
+            _put(bounds, bound, values, "ns")
 
 
 def read_counts(group: h5py.Group) -> EventCounts:
@@ -412,6 +434,13 @@ def read_counts(group: h5py.Group) -> EventCounts:
         window_ms=read_optional(group.attrs, "window_ms"),
         windows={kind: d[()] for kind, d in group["windows"].items()},
         per_step={kind: _read_csr(g) for kind, g in group["per_step"].items()},
+        detail_per_core={k: d[()] for k, d in group["detail_per_core"].items()}
+        if "detail_per_core" in group
+        else {},
+        n_tiles_used=int(group.attrs["n_tiles_used"]) if "n_tiles_used" in group.attrs else None,
+        step_work_bounds_ns={k: d[()] for k, d in group["step_work_bounds_ns"].items()}
+        if "step_work_bounds_ns" in group
+        else {},
     )
 
 
