@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -162,3 +163,39 @@ def model_parameters(name_or_path: str | Path) -> dict[str, Any]:
         return dict(NIR_PARAMETERS)
     module = _import(resolve_model(name_or_path))
     return {n: p.default for n, p in inspect.signature(module.build).parameters.items()}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``neuroemu models list`` shows of a model file, without building it.
+
+    A model file declares its sizes at the default parameters as module constants
+    ``N_NEURONS`` and ``N_SYNAPSES`` and its source as ``REFERENCE`` (building a full-scale
+    microcircuit to count 0.3e9 synapses would take minutes); a file without them shows None.
+    """
+
+    name: str
+    summary: str
+    n_neurons: int | None
+    n_synapses: int | None
+    reference: str | None
+
+
+def model_info(name_or_path: str | Path) -> ModelInfo:
+    """The :class:`ModelInfo` of a bundled model or a model file (imported, not built)."""
+    path = resolve_model(name_or_path)
+    module = _import(path)
+    doc = (module.__doc__ or "").strip()
+    summary = " ".join(doc.split("\n\n")[0].split()) if doc else ""
+
+    def whole(value: Any) -> int | None:
+        return int(value) if isinstance(value, int | float) else None
+
+    reference = getattr(module, "REFERENCE", None)
+    return ModelInfo(
+        name=path.stem,
+        summary=summary,
+        n_neurons=whole(getattr(module, "N_NEURONS", None)),
+        n_synapses=whole(getattr(module, "N_SYNAPSES", None)),
+        reference=str(reference) if reference is not None else None,
+    )
