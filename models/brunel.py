@@ -28,8 +28,10 @@ SIslow    4.5  0.9             synchronous irregular, slow global oscillation
 
 The external input reaches a chip as spikes: one source can fire at most once per step, so each
 neuron gets ``ceil(C_E nu_ext / max_source_rate_hz)`` independent Poisson sources of equal rate
-and weight J (the same mean and, up to the per-step spike probability, the same variance as
-C_E sources at nu_ext). These are counted as ``input_event`` and ``synaptic_event``.
+and weight J: the same mean as C_E sources at nu_ext, and a variance lower by the per-step
+spike probability (a source fires at most once per step: Bernoulli, not Poisson, counts), 10 %
+at the default 100 Hz and 1 ms steps (50 % at 500 Hz, which would damp the fluctuation-driven
+regimes). These are counted as ``input_event`` and ``synaptic_event``.
 
 ``scale`` multiplies N_E and N_I and keeps C_E and C_I (the in-degree, hence the dynamics), as
 the other bundled models do. A known simplification, shared with Brian2's examples: a spike
@@ -43,8 +45,8 @@ scale : float
     Multiplies the number of neurons (default 1.0: 12,500 neurons, 15.6 million recurrent
     synapses); must be >= 0.1 so that C_E = 1,000 excitatory sources exist.
 max_source_rate_hz : float
-    Highest rate of one external Poisson source (default 500 Hz: a spike in half of the 1 ms
-    steps of Loihi or TrueNorth at most).
+    Highest rate of one external Poisson source (default 100 Hz: a spike in at most one in ten
+    of the 1 ms steps of Loihi or TrueNorth; 200 sources per neuron in AI).
 seed : int
     Seed of the connectivity and the initial membrane potentials.
 """
@@ -68,7 +70,7 @@ REFERENCE = "Brunel 2000, J. Comput. Neurosci. 8:183 (model A, Fig. 8)"
 # Sizes at the default parameters (scale 1, regime AI), for `neuroemu models list`: neurons,
 # recurrent synapses N (C_E + C_I), plus one synapse per external source.
 N_NEURONS = 12_500
-N_SYNAPSES = 12_500 * 1_250 + 12_500 * 40
+N_SYNAPSES = 12_500 * 1_250 + 12_500 * 200
 
 # Brunel 2000, Sec. 2 and Fig. 8 caption.
 N_E_FULL = 10_000
@@ -93,7 +95,7 @@ def nu_thr_hz() -> float:
 def build(
     regime: str = "AI",
     scale: float = 1.0,
-    max_source_rate_hz: float = 500.0,
+    max_source_rate_hz: float = 100.0,
     seed: int = 1,
 ) -> Network:
     """Build Brunel's model A in one of the Fig. 8 regimes (see the module docstring)."""

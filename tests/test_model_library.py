@@ -63,11 +63,11 @@ def test_brunel_keeps_the_in_degrees_and_the_external_drive() -> None:
     np.testing.assert_allclose(network.projection("exc_to_inh").weight, 0.1)
     assert float(network.projection("exc_to_exc").delay_ms) == 1.5
     # SIfast: nu_ext = 4 nu_thr = 40 Hz from C_E = 1000 sources = 40 kHz per neuron, carried by
-    # 80 sources of 500 Hz.
+    # 400 sources of 100 Hz.
     ext = network.inputs[0]
-    np.testing.assert_array_equal(_in_degree(network, "ext_to_exc"), 80)
-    np.testing.assert_array_equal(_in_degree(network, "ext_to_inh"), 80)
-    assert ext.size == 80 * 1250 and float(ext.rate_hz) == pytest.approx(500.0)
+    np.testing.assert_array_equal(_in_degree(network, "ext_to_exc"), 400)
+    np.testing.assert_array_equal(_in_degree(network, "ext_to_inh"), 400)
+    assert ext.size == 400 * 1250 and float(ext.rate_hz) == pytest.approx(100.0)
     model = network.population("exc").neuron_model
     assert model.parameters["v_th_mV"] == 20.0 and model.parameters["refractory_ms"] == 2.0
 
