@@ -2,7 +2,7 @@
 
 An architect asks "what if this core had twice the synapse memory?" without copying and editing
 a descriptor. An override names a field by its dotted path and gives a YAML value; an optional
-``DEVICE:`` prefix aims it at one descriptor by name (``h100:power.idle_w=60``), and without a
+``DEVICE:`` prefix aims it at one descriptor by name (``h100:power.idle_power_w=60``), and without a
 prefix it applies to every chip (never to GPUs: the two kinds share field names such as
 ``timing``, and a silent hit on the wrong kind would be worse than a refusal).
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -87,14 +88,13 @@ def parse_override(text: str) -> Override:
     if not sep or not raw.strip() or not all(parts) or device == "":
         raise NeuroEmuError(
             f"--set {text!r}: expected [DEVICE:]FIELD=VALUE with a dotted field, e.g. "
-            f"core.synapse_memory_bits=2097152 or h100:power.idle_w=60"
+            f"core.synapse_memory_bits=2097152 or h100:power.idle_power_w=60"
         )
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise NeuroEmuError(f"--set {text!r}: the value is not valid YAML: {exc}") from None
-    if value is None:
-        raise NeuroEmuError(f"--set {text!r}: expected a value after '='")
+        # The descriptor's own YAML reading: 1e300 is a number there, as in a file.
+        value, _ = parse_yaml(raw, "--set")
+    except DescriptorError as exc:
+        raise NeuroEmuError(f"--set {text!r}: the value is not valid YAML: {exc.problem}") from None
     if parts[0] in _PROTECTED:
         raise NeuroEmuError(f"--set {text!r}: {parts[0]!r} cannot be overridden")
     return Override(device, parts, value, text.strip())
@@ -173,22 +173,25 @@ def apply_overrides(spec: SpecT, overrides: Sequence[Override | str]) -> SpecT:
         return spec
     origin = spec.path or spec.name
     label = f"{origin} (with --set {', '.join(o.text for o in mine)})"
+    # The derived text names the descriptor by file name only: the same settings on the same
+    # descriptor give the same text (and the same result keys) wherever the file lies.
+    source = Path(origin).name
     if spec.text:
         data, _ = parse_yaml(spec.text, origin)
     else:
         data = spec.model_dump(mode="json", exclude={"path", "text"}, exclude_none=True)
     for item in mine:
-        _set(data, item, label, origin)
+        _set(data, item, label, source)
     data["name"] = derived_name(spec.name, mine)
     settings = "; ".join(o.text for o in mine)
-    data["description"] = f"{spec.name} from {origin} with --set {settings}. " + (
+    data["description"] = f"{spec.name} from {source} with --set {settings}. " + (
         data.get("description") or ""
     )
     model = type(spec)
     kind = "chip" if isinstance(spec, ChipSpec) else "gpu"
     # Validated first as data (messages name the setting, not a line of a file nobody wrote) ...
     validate_document(model, {**data, "path": origin, "text": ""}, {}, label, kind=kind)
-    text = f"# Derived from {origin} with --set {settings}\n" + yaml.safe_dump(
+    text = f"# Derived from {source} with --set {settings}\n" + yaml.safe_dump(
         data, sort_keys=False, allow_unicode=True, width=100
     )
     # ... then as text, which is what a trace keeps and reads back.

@@ -95,7 +95,9 @@ def execute(
             workers = n_workers or min(os.cpu_count() or 1, len(groups))
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
-                dashboard_address=None, silence_logs=logging.ERROR,
+                # Loopback only; the scheduler's HTTP server (on even without a dashboard) on
+                # a free port, not 8787, which another cluster may hold.
+                host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
             )  # fmt: skip
             client = Client(cluster)
         else:
@@ -178,6 +180,14 @@ def _running(client: Any, futures: dict[Any, Any], pending: set[Any]) -> int:
         processing = client.processing()
     except Exception:
         return 0
-    keys = {key for tasks in processing.values() for key in tasks}
+    try:
+        threads = client.nthreads()
+    except Exception:
+        threads = {}
     pending_keys = {f.key for f in pending}
-    return sum(len(futures[key][1]) for key in keys if key in pending_keys and key in futures)
+    running = 0
+    for worker, tasks in processing.items():
+        # A worker is handed a task or so ahead of the ones it runs: at most its threads run.
+        ours = [key for key in tasks if key in pending_keys and key in futures]
+        running += sum(len(futures[key][1]) for key in ours[: threads.get(worker, len(ours))])
+    return running

@@ -111,15 +111,12 @@ def _run_locked(
     groups: dict[str, list] = {}
     for job in todo:
         groups.setdefault(job.simulation_key, []).append(job)
-    results = dict(earlier)
     ran: list[str] = []
     trace_folder = str(out.resolve()) if sweep.spec.outputs.traces else None
 
     def record(finished: list[JobResult]) -> None:
         journal.append(finished)
-        for result in finished:
-            results[result.key] = result
-            ran.append(result.key)
+        ran.extend(result.key for result in finished)
         if on_results is not None:
             on_results(finished)
 
@@ -128,5 +125,8 @@ def _run_locked(
         progress = execute(list(groups.values()), record, scheduler, n_workers, trace_folder,
                            on_progress, total=len(sweep.jobs))  # fmt: skip
     finally:
+        # The journal, not this process's memory, says what finished: an interrupt between a
+        # journal line and the bookkeeping after it must not leave a job out of the tables.
+        results = {k: r for k, r in journal.read().items() if k in planned}
         tables = write_tables(out, results.values())
     return SweepOutcome(results, ran, len(earlier), tables, progress)

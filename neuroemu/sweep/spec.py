@@ -245,6 +245,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] = ()) -> Sweep:
                 "overrides": (grid.overrides[o], ("grid", "overrides", o)),
                 "gpu": (None if g is None else grid.gpus[g], ("grid", "gpus", g or 0)),
                 "strategy": strategy, "operating_point": point, "duration_ms": duration,
+                "duration_loc": ("grid", "durations_ms"),
                 "seed": seed,
             }  # fmt: skip
             entries.append((entry, ("grid",)))
@@ -256,6 +257,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] = ()) -> Sweep:
             "overrides": (listed.overrides, (*at, "overrides")), "gpu": (listed.gpu, (*at, "gpu")),
             "strategy": listed.strategy, "operating_point": listed.operating_point,
             "duration_ms": listed.duration_ms, "seed": listed.seed,
+            "duration_loc": (*at, "duration_ms"),
         }, at))  # fmt: skip
     jobs = [_job(load, spec, index, entry) for index, (entry, _) in enumerate(entries)]
     keys: dict[str, int] = {}
@@ -300,7 +302,7 @@ def _job(load: _Loader, spec: SweepSpec, index: int, entry: dict[str, Any]) -> J
     try:
         whole_steps(entry["duration_ms"], chip.timing.dt_ms.require(), "duration_ms")
     except NeuroEmuError as exc:
-        raise load.problem(chip_loc, f"on {chip.name}: {exc}") from None
+        raise load.problem(entry["duration_loc"], f"on {chip.name}: {exc}") from None
     return Job(
         index=index, model=reference, model_label=Path(model_value).stem, model_text=text,
         params=tuple(sorted(params.items())), chip=chip, chip_base=Path(chip_value).stem,

@@ -1,0 +1,305 @@
+"""Sweeps: the file (file:line:field errors), the jobs it expands to, the journal and tables,
+and real runs on Dask -- an external ``dask scheduler`` with two ``dask worker`` processes, the
+default LocalCluster, and a sweep interrupted and resumed."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import TINY_CHIP_YAML
+
+from neuroemu.cli.sweep import sweep_command
+from neuroemu.errors import DescriptorError, NeuroEmuError
+from neuroemu.sweep import load_sweep, run_sweep
+from neuroemu.sweep.jobs import JobResult
+from neuroemu.sweep.results import Journal, read_table, summarise
+
+MODEL = """\
+import numpy as np
+
+from neuroemu.network.connectivity import fixed_probability
+from neuroemu.network.network import Network, PoissonInput, Population, Projection
+
+
+def build(seed: int = 0, rate_hz: float = 50.0) -> Network:
+    rng = np.random.default_rng(seed)
+    exc = Population("exc", 40, "lif", parameters={"v_bias_mV": 14.0},
+                     initial={"v_mV": -65.0 + 15.0 * rng.random(40)})
+    inh = Population("inh", 20, "lif", parameters={"v_bias_mV": 10.0})
+    noise = PoissonInput("noise", 10, rate_hz=rate_hz)
+    projections = []
+    for pre, post, n_pre, n_post, target, w in (
+        ("exc", "exc", 40, 40, "exc", 0.5), ("exc", "inh", 40, 20, "exc", 0.8),
+        ("inh", "exc", 20, 40, "inh", 1.0), ("noise", "exc", 10, 40, "exc", 2.0),
+    ):
+        i, j = fixed_probability(n_pre, n_post, 0.2, rng)
+        projections.append(Projection(pre, post, i, j, w, target=target))
+    return Network((exc, inh), tuple(projections), (noise,), name="tiny")
+"""
+
+# 2 rates x 2 override sets x 3 seeds = 12 jobs; the override does not change what the engine
+# reads, so they are 6 simulations.
+SWEEP = """\
+format_version: 1
+kind: sweep
+name: test
+grid:
+  models: [tinymodel.py]
+  params:
+    rate_hz: [20.0, 80.0]
+  chips: [tiny.yaml]
+  overrides:
+    - {}
+    - {core.synapse_memory_bits: 131072}
+  seeds: [1, 2, 3]
+  durations_ms: [20]
+device: numpy
+outputs:
+  folder: out
+"""
+
+
+def make_sweep(folder: Path, text: str = SWEEP) -> Path:
+    """A sweep folder: the model, the tiny chip and the sweep file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tinymodel.py").write_text(MODEL)
+    (folder / "tiny.yaml").write_text(TINY_CHIP_YAML)
+    (folder / "sweep.yaml").write_text(text)
+    return folder / "sweep.yaml"
+
+
+# --------------------------------------------------------------------------------------------
+# The file and its jobs (no simulation)
+
+
+def test_the_grid_expands_to_jobs_and_shared_simulations(tmp_path: Path) -> None:
+    sweep = load_sweep(make_sweep(tmp_path))
+    assert len(sweep.jobs) == 12 and len(sweep.groups()) == 6
+    assert len({job.key for job in sweep.jobs}) == 12
+    names = {job.chip.name for job in sweep.jobs}
+    assert names == {"tiny", "tiny-set-core.synapse_memory_bits-131072"}
+    assert sweep.folder == tmp_path / "out"
+    # Jobs that differ only in an override the engine does not read share a simulation.
+    for group in sweep.groups():
+        assert len({(j.seed, j.params) for j in group}) == 1 and len(group) == 2
+
+
+def test_explicit_jobs_and_command_line_overrides(tmp_path: Path) -> None:
+    text = SWEEP.replace("grid:", "jobs:\n  - {model: tinymodel.py, chip: tiny.yaml, seed: 9, "
+                         "duration_ms: 10, strategy: balanced, gpu: rtx2070}\ngrid:")  # fmt: skip
+    sweep = load_sweep(make_sweep(tmp_path, text), ("core.neurons=16",))
+    assert len(sweep.jobs) == 13
+    last = sweep.jobs[-1]
+    assert (last.seed, last.strategy, last.gpu and last.gpu.name) == (9, "balanced", "rtx2070")
+    assert all(job.chip.core.neurons.value == 16 for job in sweep.jobs)
+    assert last.overrides == ("core.neurons=16",)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("  seeds: [1, 2, 3]", "  seeds: [1, 2, 2]", ":12: grid.seeds[2]: seed 2 is listed twice"),
+        ("    rate_hz:", "    rate_hertz:", ":7: grid.params.rate_hertz: model 'tinymodel.py' "
+         "has no parameter 'rate_hertz'"),
+        ("chips: [tiny.yaml]", "chips: [tiny.yaml, nochip]", ":8: grid.chips[1]: "),
+        ("{core.synapse_memory_bits: 131072}", "{core.synapse_memory_bits: -1}",
+         ":11: grid.overrides[1]: "),
+        ("{core.synapse_memory_bits: 131072}", "{core.synapse_memry_bits: 1}",
+         "did you mean 'synapse_memory_bits'?"),
+        ("durations_ms: [20]", "durations_ms: [20.5]", ":13: grid.durations_ms: on tiny: "),
+        ("device: numpy", "device: numpy\nthreads: 3", ":15: threads: unknown key"),
+        ("kind: sweep", "kind: experiment", ":2: kind: expected 'sweep'"),
+        ("  models: [tinymodel.py]", "  models: [nomodel.py]", ":5: grid.models[0]: "),
+    ],
+)  # fmt: skip
+def test_sweep_file_errors_name_file_line_and_field(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert old in SWEEP
+    path = make_sweep(tmp_path, SWEEP.replace(old, new))
+    with pytest.raises(DescriptorError) as caught:
+        load_sweep(path)
+    assert str(caught.value).startswith(str(path)), str(caught.value)
+    assert expected in str(caught.value), str(caught.value)
+
+
+def test_a_repeated_job_is_refused(tmp_path: Path) -> None:
+    text = SWEEP.replace("  seeds: [1, 2, 3]", "  seeds: [1]") + (
+        "jobs:\n  - {model: tinymodel.py, chip: tiny.yaml, seed: 1, duration_ms: 20, "
+        "params: {rate_hz: 20.0}}\n"
+    )
+    with pytest.raises(DescriptorError, match="repeats job 0"):
+        load_sweep(make_sweep(tmp_path, text))
+
+
+# --------------------------------------------------------------------------------------------
+# Journal and tables (no simulation)
+
+
+def _result(key: str, index: int, seed: int, total: float) -> JobResult:
+    row = {"job_key": key, "status": "done", "model": "m", "chip": "c", "seed": seed,
+           "device": "c", "total_j": total, "time_s": 1.0, "n_spikes": seed}  # fmt: skip
+    return JobResult(key, index, "done", [row])
+
+
+def test_the_summary_gives_mean_and_spread_over_seeds() -> None:
+    rows = [r for i, t in enumerate([1.0, 2.0, 6.0]) for r in _result(f"k{i}", i, i, t).rows]
+    rows.append({**rows[0], "chip": "other", "total_j": 5.0})
+    failed = {**rows[0], "status": "failed", "total_j": None}
+    (three, one) = summarise([*rows, failed])
+    assert three["n_seeds"] == 3 and three["seeds"] == "0 1 2"
+    assert three["total_j_mean"] == 3.0 and three["total_j_min"] == 1.0
+    assert math.isclose(three["total_j_std"], math.sqrt(((2.0**2) + 1.0 + 3.0**2) / 2))
+    assert (one["chip"], one["n_seeds"], one["total_j_std"]) == ("other", 1, 0.0)
+
+
+def test_the_journal_skips_a_line_torn_by_a_kill(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.append([_result("a", 0, 1, 1.0)])
+    with open(journal.path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(_result("b", 1, 2, 2.0).to_json())[:40])  # cut short
+    journal.append([_result("c", 2, 3, 3.0)])
+    assert sorted(journal.read()) == ["a", "c"]
+
+
+# --------------------------------------------------------------------------------------------
+# Real sweeps on Dask
+
+
+def _rows(folder: Path) -> list[dict]:
+    return read_table(folder / "jobs.parquet")
+
+
+def _check_rows(rows: list[dict]) -> None:
+    """Every one of the 12 jobs has its row, done and priced, in job order."""
+    assert len(rows) == 12
+    assert [r["status"] for r in rows] == ["done"] * 12
+    assert len({r["job_key"] for r in rows}) == 12
+    assert [r["seed"] for r in rows] == [1, 2, 3] * 4
+    assert all(r["total_j"] > 0 and r["time_s"] > 0 for r in rows)
+    plain, changed = [*rows[0:3], *rows[6:9]], [*rows[3:6], *rows[9:12]]
+    assert {r["chip"] for r in plain} == {"tiny"}
+    assert {r["chip"] for r in changed} == {"tiny-set-core.synapse_memory_bits-131072"}
+    assert {r["set.core.synapse_memory_bits"] for r in changed} == {131072}
+    # A shared simulation: the overridden chip saw exactly the spikes of the plain one.
+    assert [r["n_spikes"] for r in plain] == [r["n_spikes"] for r in changed]
+    assert sum(r["n_spikes"] for r in rows[:3]) < sum(r["n_spikes"] for r in rows[6:9])
+
+
+@pytest.fixture(scope="module")
+def external_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A ``dask scheduler`` and two ``dask worker`` processes on loopback."""
+    dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
+    assert dask is not None, "the dask command (dask[distributed]) is not installed"
+    folder = tmp_path_factory.mktemp("dask")
+    address_file = folder / "scheduler.json"
+    env = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                   "--no-dashboard", "--scheduler-file", str(address_file)],
+                                  **quiet)]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        for _ in range(2):
+            processes.append(subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-nanny",
+                 "--no-dashboard", "--local-directory", str(folder)], **quiet,
+            ))  # fmt: skip
+        yield address
+    finally:
+        for process in reversed(processes):  # no nanny: nothing is left behind a kill
+            process.kill()
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, external_cluster: str) -> list[dict]:
+    """The 12-job sweep run uninterrupted against the external scheduler."""
+    path = make_sweep(tmp_path_factory.mktemp("reference"))
+    outcome = run_sweep(path, scheduler=external_cluster)
+    assert len(outcome.ran) == 12 and outcome.kept == 0 and not outcome.failed
+    return _rows(path.parent / "out")
+
+
+@pytest.mark.brian2
+def test_a_sweep_on_an_external_scheduler_with_two_workers(reference: list[dict]) -> None:
+    _check_rows(reference)
+
+
+@pytest.mark.brian2
+def test_a_sweep_on_the_default_local_cluster(tmp_path: Path, reference: list[dict]) -> None:
+    """Through the command, on a LocalCluster: the same numbers, bit for bit, as on the
+    external workers; a failing job is recorded and the others go on."""
+    text = SWEEP.replace("seeds: [1, 2, 3]", "seeds: [1, 3]") + (
+        "jobs:\n  - {model: tinymodel.py, chip: tiny.yaml, seed: 1, duration_ms: 20, "
+        "params: {rate_hz: -5.0}}\n"
+    )
+    result = CliRunner().invoke(sweep_command, [str(make_sweep(tmp_path, text)), "--workers", "1"])
+    assert result.exit_code == 1 and isinstance(result.exception, NeuroEmuError)
+    assert "1 of 9 job(s) failed" in str(result.exception)
+    assert "8 of 9 job(s) done" in result.output
+    rows = _rows(tmp_path / "out")
+    assert rows[:8] == [r for r in reference if r["seed"] != 2]
+    assert rows[8]["status"] == "failed" and "rate" in rows[8]["error"]
+    summary = read_table(tmp_path / "out" / "summary.csv")
+    assert len(summary) == 4 and {r["n_seeds"] for r in summary} == {2}
+    assert {r["seeds"] for r in summary} == {"1 3"}
+
+
+# Ctrl-C as a terminal sends it: Python's own SIGINT handler, even where the parent shell
+# started the test with SIGINT ignored (as non-interactive shells do for background jobs).
+_INTERRUPTIBLE = """\
+import signal
+import sys
+from neuroemu.cli.sweep import sweep_command
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sweep_command.main([sys.argv[1], "--scheduler", sys.argv[2]], standalone_mode=True)
+"""
+
+
+@pytest.mark.brian2
+def test_an_interrupted_sweep_resumes_without_repeating_a_job(
+    tmp_path: Path, reference: list[dict], external_cluster: str
+) -> None:
+    """Ctrl-C after two jobs: exit status 130, finished jobs kept; the rerun does only the
+    others, and the final table equals the uninterrupted sweep's."""
+    path = make_sweep(tmp_path)
+    journal = Journal(tmp_path / "out")
+    command = [sys.executable, "-c", _INTERRUPTIBLE, str(path), external_cluster]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.path.exists() and len(journal.read()) >= 2:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Interrupted: the jobs that finished are kept" in err
+    before = journal.read()
+    assert 2 <= len(before) < 12, "the sweep ended before it could be interrupted"
+    partial = _rows(tmp_path / "out")  # the tables hold what finished
+    assert [r["job_key"] for r in partial] == sorted(before, key=lambda k: before[k].index)
+
+    outcome = run_sweep(path, scheduler=external_cluster)
+    assert outcome.kept == len(before)
+    assert not set(outcome.ran) & set(before), "a finished job ran again"
+    assert sorted([*outcome.ran, *before]) == sorted(r["job_key"] for r in reference)
+    lines = journal.path.read_text().splitlines()
+    keys = [json.loads(line)["key"] for line in lines if line.strip()]
+    assert len(keys) == len(set(keys)) == 12
+    assert _rows(tmp_path / "out") == reference
