@@ -35,8 +35,11 @@ would share the membranes' (negative) leftovers (measured: 16 % over 50 images),
 image is a run of its own (:func:`nir_network`).
 
 ``Network.readout`` gives the test accuracy over the images the run completed, next to the
-energy per inference that ``inference_ms`` lets a report compute. Measured (seed 1, 1 ms
-steps, Loihi's 8-bit weights): see ``tests/test_model_library.py`` and the module constants.
+energy per inference that ``inference_ms`` lets a report compute. Measured (seed 1, loihi,
+8-bit weights, numpy): 95.3 % over all 360 test images (343 right; the ANN: 96.7 %) in a
+7,920 ms run that took 6 s; on loihi 12.4 uJ per inference, of which 0.72 uJ are events
+(9.6 million synaptic events in all, 27k per image) and the rest the chip's leakage over the
+0.11 ms of chip time an image takes.
 
 Parameters
 ----------
