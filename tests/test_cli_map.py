@@ -33,7 +33,7 @@ def test_map_prints_utilisation(chip_file: Path) -> None:
     assert "min %" in out and "max %" in out
     assert "binding resource: neurons (max 100.0 % of a core)" in out
     assert "inter-core synapses:" in out
-    assert "warning: population 'exc' uses neuron model 'coba_lif'" in out
+    assert "warning: neuron model 'coba_lif' (populations 'exc', 'inh') is not one" in out
 
 
 @pytest.mark.parametrize("strategy", ["fill", "balanced", "min-traffic"])
