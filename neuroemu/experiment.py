@@ -79,7 +79,7 @@ class ExperimentSpec(StrictModel):
     duration_ms: PositiveFloat
     seeds: list[int] = Field(min_length=1)
     strategy: Literal["fill", "balanced", "min-traffic"] = "fill"
-    device: Literal["runtime", "cython", "numpy", "cpp"] = "runtime"
+    device: Literal["auto", "runtime", "cython", "numpy", "cpp"] = "runtime"
     n_chips: PositiveInt | None = None
     window_ms: PositiveFloat | None = None
     outputs: Outputs

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,12 @@ from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
 from neuroemu.operating_point import OperatingPoint
 from neuroemu.report import EnergyReport
-from neuroemu.run_budget import RunBudgetWarning, check_run_budget, estimate_run
+from neuroemu.run_budget import (
+    RunBudgetWarning,
+    check_run_budget,
+    choose_device,
+    estimate_run,
+)
 from neuroemu.spec.chip import PLAUSIBLE, ChipSpec, load_chip
 from neuroemu.spec.gpu import load_gpu
 from neuroemu.timesteps import whole_steps
@@ -104,7 +110,7 @@ def run_pipeline(
     seed: int = 1,
     params: dict[str, Any] | None = None,
     strategy: str = "fill",
-    device: str = "runtime",
+    device: str = "auto",
     n_chips: int | None = None,
     window_ms: float | None = None,
     report: str | None = None,
@@ -120,6 +126,7 @@ def run_pipeline(
     allow_large: bool = False,
     record_changes: bool | None = None,
     placement: Placement | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -138,7 +145,9 @@ def run_pipeline(
     strategy : str
         Mapping strategy: ``fill``, ``balanced`` or ``min-traffic``.
     device : str
-        Engine device: ``runtime``, ``cython``, ``numpy`` or ``cpp``.
+        Engine device: ``auto`` (numpy for a short run, cpp_standalone for a long one where a
+        compiler exists; the choice and its reason are in ``notes``), ``runtime``, ``cython``,
+        ``numpy`` or ``cpp``.
     n_chips : int or None
         Chips available (default: as many as needed up to the descriptor's ``max_chips``).
     window_ms : float or None
@@ -176,6 +185,9 @@ def run_pipeline(
         activity will also be priced on such a chip.
     placement : Placement or None
         Place the network as given (:mod:`neuroemu.mapping.given`) instead of by ``strategy``.
+    progress : callable or None
+        Called with one line per phase (mapped, simulating on which device and why, counted
+        and priced), so a long first run is never silent; the CLI prints them on stderr.
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -215,9 +227,24 @@ def run_pipeline(
         placement=placement,
     )
     timings["map_s"] = time.perf_counter() - start
+    say = progress or (lambda _line: None)
+    say(
+        f"mapped {network.n_neurons:,} neurons onto {mapping.n_cores_used:,} cores of "
+        f"{mapping.n_chips} {chip_spec.name} chip(s) ({mapping.strategy}) in "
+        f"{timings['map_s']:.2g} s"
+    )
+    notes: list[str] = []
+    if device == "auto":
+        device, why = choose_device(network, n_steps, mapping.n_cores_used)
+        notes.append(f"device auto -> {why}")
     budget = estimate_run(network, n_steps, mapping.n_cores_used, device)
     for text in check_run_budget(budget, allow_large):
         warnings.warn(text, RunBudgetWarning, stacklevel=2)
+    say(
+        f"simulating {n_steps:,} steps of {chip_dt:g} ms on Brian2's {device} device"
+        + (f" ({notes[0].split(' -> ', 1)[1]})" if notes else "")
+        + ("; the first run of a network compiles its code first" if device != "numpy" else "")
+    )
 
     start = time.perf_counter()
     complete = True
@@ -249,7 +276,12 @@ def run_pipeline(
     chip_report = scope_reports[scope]
     timings["account_s"] = time.perf_counter() - start
 
-    gpu_reports, notes = price_on_gpus(network, activity, gpu_specs, gpu_scope)
+    say(
+        f"simulated in {timings['simulate_s']:.3g} s; counted and priced in "
+        f"{timings['account_s']:.2g} s"
+    )
+    gpu_reports, gpu_notes = price_on_gpus(network, activity, gpu_specs, gpu_scope)
+    notes += gpu_notes
     timings["total_s"] = time.perf_counter() - started
     return RunResult(
         network=network,

@@ -19,6 +19,7 @@ progress report refines it once the run has started.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 from neuroemu.errors import NeuroEmuError
@@ -51,6 +52,12 @@ SECONDS_PER_STEP = {"runtime": 6e-4, "cython": 6e-4, "numpy": 6e-4, "cpp": 5e-6}
 #: Seconds per neuron and step, synaptic work of a typically active network included (measured
 #: here: CUBA, 4,000 neurons, 1.2 ms per step with cython; 0.2 us per neuron-step).
 SECONDS_PER_NEURON_STEP = 1e-7
+#: ``device="auto"``: a run numpy would simulate within this many seconds runs on numpy (no
+#: compiler, nothing to wait for: the cold cython build of CUBA took 111-317 s here, numpy
+#: simulates its 1,000 steps in about 1 s); a longer one goes to cpp_standalone, which compiles
+#: the whole network once (about 25 s cold) and then runs several times faster.
+AUTO_NUMPY_UP_TO_S = 30.0
+
 #: A run expected to take at least this long is announced with its estimate.
 WARN_AFTER_S = 3600.0
 
@@ -173,3 +180,41 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.3g} hours"
     return format_si(seconds, "s")
+
+
+def choose_device(
+    network: Network, n_steps: int, n_cores: int, compiler: bool | None = None
+) -> tuple[str, str]:
+    """The Brian2 device ``auto`` picks for a run, and why, in words.
+
+    Parameters
+    ----------
+    network, n_steps, n_cores
+        The run, as for :func:`estimate_run`.
+    compiler : bool or None
+        Whether a C++ compiler is available (default: looked up on the PATH).
+
+    Returns
+    -------
+    (str, str)
+        ``numpy`` or ``cpp``, and the reason. numpy and cython draw the same random numbers;
+        cpp_standalone draws its own, so a run with random inputs gives other (equally valid)
+        spikes there, which is why the reason is always shown.
+    """
+    if compiler is None:
+        compiler = any(shutil.which(name) for name in ("c++", "g++", "clang++"))
+    numpy_s = estimate_run(network, n_steps, n_cores, "numpy").seconds
+    if numpy_s <= AUTO_NUMPY_UP_TO_S:
+        return "numpy", (
+            f"numpy: a short run (about {_duration(numpy_s)} on numpy), nothing to compile"
+        )
+    if not compiler:
+        return "numpy", (
+            f"numpy: no C++ compiler found, so nothing can be compiled (about "
+            f"{_duration(numpy_s)} on numpy)"
+        )
+    cpp_s = estimate_run(network, n_steps, n_cores, "cpp").seconds
+    return "cpp", (
+        f"cpp: a long run (about {_duration(numpy_s)} on numpy, {_duration(cpp_s)} compiled), "
+        f"worth compiling once; cpp_standalone draws its own random numbers"
+    )

@@ -145,7 +145,7 @@ def test_compare_prints_one_table_for_chips_and_both_gpu_styles(
         "balanced",
     )
     assert result.exit_code == 0, result.output
-    assert fake_pipeline == [("cuba", "tiny_a", 200.0, 3, {"scale": "0.5"}, "balanced", "runtime")]
+    assert fake_pipeline == [("cuba", "tiny_a", 200.0, 3, {"scale": "0.5"}, "balanced", "auto")]
     lines = result.output.splitlines()
     assert lines[0].startswith("model cuba: 60 neurons")
     body = [

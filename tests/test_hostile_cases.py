@@ -183,7 +183,7 @@ EXPERIMENT_CASES = [
     ('exp_model_missing', ['model: m.py', 'model: none.py'], 1, 'TMP/e.yaml:4: model: TMP/none.py: no such model file'),
     ('exp_model_name_traversal', ['model: m.py', 'model: ../evil'], 1, "TMP/e.yaml:4: model: no bundled model '../evil' and no such file: expected a path or one o"),
     ('exp_unknown_key', ['device: numpy', 'device: numpy\nturbo: true'], 1, 'TMP/e.yaml:9: turbo: unknown key; expected one of: chips, description, device, duration_ms'),
-    ('exp_device_bad', ['device: numpy', 'device: quantum'], 1, "TMP/e.yaml:8: device: expected 'runtime', 'cython', 'numpy' or 'cpp', got 'quantum'"),
+    ('exp_device_bad', ['device: numpy', 'device: quantum'], 1, "TMP/e.yaml:8: device: expected 'auto', 'runtime', 'cython', 'numpy' or 'cpp', got 'quantum'"),
     ('exp_param_unknown', ['duration_ms: 20', 'duration_ms: 20\nparams:\n  size: 3'], 1, "TMP/e.yaml:8: params.size: model 'm.py' has no parameter 'size'; its parameters"),
     ('exp_param_bad_type', ['duration_ms: 20', 'duration_ms: 20\nparams:\n  seed: abc'], 1, "TMP/e.yaml:7: params: model parameter seed: expected int, got 'abc'"),
     ('exp_kind_chip', ['kind: experiment', 'kind: chip'], 1, "TMP/e.yaml:2: kind: expected 'experiment', got 'chip'"),

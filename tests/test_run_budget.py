@@ -89,3 +89,29 @@ def test_cli_shows_the_hours_warning_as_one_line(files, monkeypatch):
     done = invoke("run", model, "--chip", chip, "--duration-ms", "20", "--device", "numpy")
     assert done.exit_code == 0, done.output
     assert "Warning: this run would take about" in done.output
+
+
+def test_auto_device_numpy_for_short_cpp_for_long_runs():
+    from neuroemu.run_budget import choose_device
+
+    network = make_tiny_network()
+    device, why = choose_device(network, 1000, 2, compiler=True)
+    assert device == "numpy" and "a short run" in why
+    device, why = choose_device(network, 10**6, 2, compiler=True)
+    assert device == "cpp" and "a long run" in why and "its own random numbers" in why
+    device, why = choose_device(network, 10**6, 2, compiler=False)
+    assert device == "numpy" and "no C++ compiler" in why
+
+
+@pytest.mark.brian2
+def test_auto_says_what_it_chose_and_every_phase(files):
+    model, chip = files
+    lines: list[str] = []
+    from neuroemu.pipeline import run_pipeline
+
+    result = run_pipeline(model, chip, duration_ms=20.0, progress=lines.append)
+    assert result.activity.device.endswith("numpy")  # Brian2 names it runtime-numpy
+    assert any(note.startswith("device auto -> numpy: a short run") for note in result.notes)
+    assert lines[0].startswith("mapped 60 neurons onto")
+    assert "on Brian2's numpy device (numpy: a short run" in lines[1]
+    assert lines[2].startswith("simulated in") and len(lines) == 3

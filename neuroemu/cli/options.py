@@ -90,11 +90,12 @@ seed_option = click.option(
 
 device_option = click.option(
     "--device",
-    type=click.Choice(DEVICES),
-    default="runtime",
+    type=click.Choice(("auto", *DEVICES)),
+    default="auto",
     show_default=True,
-    help="Brian2 target: runtime (cython if a compiler exists, else numpy), cython, numpy, "
-    "or cpp (cpp_standalone, best for long runs).",
+    help="Brian2 target: auto (numpy for a short run, nothing to compile; cpp_standalone for "
+    "a long one where a compiler exists; says which and why), runtime (cython if a compiler "
+    "exists, else numpy), cython, numpy, or cpp (cpp_standalone).",
 )
 
 

@@ -49,6 +49,10 @@ from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import load_chip
 
 
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
 def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]) -> None:
     """The run's report: network, mapping, activity, energy by kind, busiest cores, headline."""
     net = result.network.summary()
@@ -189,6 +193,7 @@ def run_command(
         max_neurons_per_core=max_neurons_per_core,
         keep_partial=keep_partial,
         allow_large=allow_large,
+        progress=None if (quiet or as_json) else _say,
         # Record changed neurons once if any chip priced here charges them.
         record_changes=any(c.needs_changed_neurons() for c in [first, *more]),
     )
