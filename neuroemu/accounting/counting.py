@@ -324,14 +324,7 @@ def count_events(
     chip = mapping.chip
     detail = chip.detail_kinds()
     own_core = chip.topology.messages_to_own_core
-    n_remote, n_hops, n_cross = mapping.spike_routing
-    per_neuron_kinds = {"message": n_remote, "hop": n_hops, "chip_crossing": n_cross}
-    if own_core or "hop_east_west" in detail:
-        packets = packets_per_neuron(mapping, own_core)
-        per_neuron_kinds["message"] = packets["message"]
-        if "hop_east_west" in detail:
-            per_neuron_kinds["hop_east_west"] = packets["hop_east_west"]
-            per_neuron_kinds["hop_north_south"] = packets["hop_north_south"]
+    per_neuron_kinds = routing_per_neuron(mapping)
     routed = [(kind, values) for kind, values in per_neuron_kinds.items() if values.any()]
     received = packet_pattern(mapping, own_core)[:, used] if "message_in" in detail else None
     for pop in network.populations:
@@ -432,6 +425,28 @@ def count_events(
         detail_per_core=detail_per_core,
         n_tiles_used=n_tiles,
     )
+
+
+def routing_per_neuron(mapping: Mapping) -> dict[str, np.ndarray]:
+    """Per neuron, the events one of its spikes causes at its own core, each an int64 array.
+
+    ``message``, ``hop`` and ``chip_crossing`` always (packets to the neuron's own core too where
+    the chip sends them), ``hop_east_west`` and ``hop_north_south`` where the chip asks for them.
+    One function for :func:`count_events` and the per-layer counts
+    (:mod:`neuroemu.accounting.layers`), so that both charge a spike the same packets.
+    """
+    chip = mapping.chip
+    detail = chip.detail_kinds()
+    own_core = chip.topology.messages_to_own_core
+    n_remote, n_hops, n_cross = mapping.spike_routing
+    per_neuron_kinds = {"message": n_remote, "hop": n_hops, "chip_crossing": n_cross}
+    if own_core or "hop_east_west" in detail:
+        packets = packets_per_neuron(mapping, own_core)
+        per_neuron_kinds["message"] = packets["message"]
+        if "hop_east_west" in detail:
+            per_neuron_kinds["hop_east_west"] = packets["hop_east_west"]
+            per_neuron_kinds["hop_north_south"] = packets["hop_north_south"]
+    return per_neuron_kinds
 
 
 def _source_size(network: Network, name: str) -> int:
