@@ -225,6 +225,26 @@ def test_min_traffic_cuts_inter_core_synapses_on_a_clustered_network() -> None:
     assert smart.n_cores_used == fill.n_cores_used == 8
 
 
+def test_tile_numbering_row_or_column_major() -> None:
+    """A 2 x 2 mesh of one-core tiles: row-major puts core 1 east of core 0 and core 2 below
+    core 0; column-major the other way round (which cores are neighbours, hence hops)."""
+    from conftest import TINY_CHIP_YAML
+
+    text = (
+        TINY_CHIP_YAML.replace("cores_per_tile: {value: 2,", "cores_per_tile: {value: 1,")
+        .replace("mesh_height_tiles: {value: 1,", "mesh_height_tiles: {value: 2,")
+    )
+    row = parse_chip(text, "row.yaml")
+    column = parse_chip(
+        text.replace("  max_chips:", "  tile_numbering: column_major\n  max_chips:"), "col.yaml"
+    )
+    network = Network((Population("p", 4 * 32),))
+    by_row = map_network(network, row).core_xy.tolist()
+    by_column = map_network(network, column).core_xy.tolist()
+    assert by_row == [[0, 0], [1, 0], [0, 1], [1, 1]]
+    assert by_column == [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
 def test_multi_chip_numbering_and_coordinates(tiny_chip: ChipSpec) -> None:
     network = Network((Population("big", 200),))
     mapping = map_network(network, tiny_chip, "fill")

@@ -197,8 +197,12 @@ def core_coordinates(chip: ChipSpec, n_chips: int) -> np.ndarray:
     core = np.arange(n_chips * per_chip)
     chip_index = core // per_chip
     tile = (core % per_chip) // per_tile
-    x = (chip_index % grid_width) * width_tiles + tile % width_tiles
-    y = (chip_index // grid_width) * height_tiles + tile // width_tiles
+    if topo.tile_numbering == "column_major":
+        tile_x, tile_y = tile // height_tiles, tile % height_tiles
+    else:
+        tile_x, tile_y = tile % width_tiles, tile // width_tiles
+    x = (chip_index % grid_width) * width_tiles + tile_x
+    y = (chip_index // grid_width) * height_tiles + tile_y
     return np.stack([x, y], axis=1)
 
 

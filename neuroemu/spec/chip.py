@@ -60,8 +60,11 @@ class Topology(StrictModel):
     """How cores are arranged: tiles on a 2-D mesh per chip, chips on boards.
 
     Cores ``c`` of a chip sit in tile ``c // cores_per_tile``; tiles are numbered row by row on a
-    ``mesh_width_tiles x mesh_height_tiles`` mesh. Several chips are laid out on a grid as square
-    as possible, extending the mesh (as Loihi's and TrueNorth's chip-to-chip links do).
+    ``mesh_width_tiles x mesh_height_tiles`` mesh (``tile_numbering: row_major``, the default)
+    or column by column (``column_major``, as SANA-FE numbers Loihi's tiles): the numbering
+    decides which cores are neighbours, so hops depend on it. Several chips are laid out on a
+    grid as square as possible, extending the mesh (as Loihi's and TrueNorth's chip-to-chip
+    links do).
 
     ``messages_to_own_core``: a spike whose targets include neurons on its own core also sends a
     packet to that core (zero hops), as SANA-FE's axon model does; by default (false) only other
@@ -76,6 +79,7 @@ class Topology(StrictModel):
     max_chips: Count | None = None
     inter_chip_link: str | None = None
     messages_to_own_core: bool = False
+    tile_numbering: Literal["row_major", "column_major"] = "row_major"
 
     @model_validator(mode="after")
     def _tiles_hold_cores(self) -> Topology:
