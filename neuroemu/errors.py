@@ -154,3 +154,12 @@ class NirError(NeuroEmuError):
         where = f"node {node!r} ({node_type}): " if node and node_type else ""
         where = f"node {node!r}: " if node and not node_type else where
         super().__init__(f"{path}: {where}{problem}")
+
+
+class NeuroEmuWarning(UserWarning):
+    """Something a user should know about a run that still goes on (the CLI shows one line)."""
+
+
+class QuantisationWarning(NeuroEmuWarning):
+    """Quantising weights to the chip's precision changed them beyond rounding (weights that
+    were non-zero became zero)."""

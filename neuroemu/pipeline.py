@@ -19,7 +19,7 @@ from neuroemu.accounting.pricing import SCOPES
 from neuroemu.activity import Activity
 from neuroemu.comparison import price_on_gpus
 from neuroemu.engine.runner import simulate
-from neuroemu.errors import NeuroEmuError, RunInterrupted
+from neuroemu.errors import NeuroEmuError, QuantisationWarning, RunInterrupted
 from neuroemu.mapping.given import Placement
 from neuroemu.mapping.mapping import Mapping, map_network
 from neuroemu.network.model_files import load_model
@@ -127,6 +127,7 @@ def run_pipeline(
     record_changes: bool | None = None,
     placement: Placement | None = None,
     progress: Callable[[str], None] | None = None,
+    quantise: bool = True,
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -188,6 +189,9 @@ def run_pipeline(
     progress : callable or None
         Called with one line per phase (mapped, simulating on which device and why, counted
         and priced), so a long first run is never silent; the CLI prints them on stderr.
+    quantise : bool
+        Round weights to the chip's precision (the default: a chip stores them so); False runs
+        the weights as written. Weights rounded to zero give a ``QuantisationWarning``.
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -257,6 +261,7 @@ def run_pipeline(
             device=device,
             report=report,
             record_state=record_state,
+            quantise=quantise,
             # a chip that charges updates only to neurons that changed needs them recorded
             record_changes=(
                 chip_spec.needs_changed_neurons() if record_changes is None else record_changes
@@ -267,6 +272,10 @@ def run_pipeline(
             raise
         activity, complete = stopped.partial, False
     timings["simulate_s"] = time.perf_counter() - start
+    zeroed = quantisation_note(network, activity)
+    if zeroed:
+        notes.append(zeroed)
+        warnings.warn(zeroed, QuantisationWarning, stacklevel=2)
 
     start = time.perf_counter()
     counts = count_events(network, activity, mapping, window_ms=window_ms)
@@ -317,6 +326,28 @@ def price_scopes(
             if scope == "chip":
                 raise
     return reports
+
+
+def quantisation_note(network: Network, activity: Activity) -> str | None:
+    """One sentence naming the projections whose quantisation zeroed weights, or None.
+
+    Rounding to the chip's levels is expected; a non-zero weight that becomes zero removes a
+    synapse's effect, which changes the network beyond rounding.
+    """
+    sizes = {proj.name: proj.n_synapses for proj in network.projections}
+    parts = [
+        f"{name}: {report.n_zeroed:,} of {sizes.get(name, 0):,} "
+        f"({100 * report.n_zeroed / max(sizes.get(name, 1), 1):.2g} %) at {report.weight_bits} bits"
+        for name, report in activity.quantisation.items()
+        if report.n_zeroed
+    ]
+    if not parts:
+        return None
+    return (
+        "quantising weights to the chip's precision rounded non-zero weights to zero ("
+        + "; ".join(parts)
+        + "); --no-quantise runs the weights as written"
+    )
 
 
 def map_summary(

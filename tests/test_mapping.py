@@ -230,10 +230,9 @@ def test_tile_numbering_row_or_column_major() -> None:
     core 0; column-major the other way round (which cores are neighbours, hence hops)."""
     from conftest import TINY_CHIP_YAML
 
-    text = (
-        TINY_CHIP_YAML.replace("cores_per_tile: {value: 2,", "cores_per_tile: {value: 1,")
-        .replace("mesh_height_tiles: {value: 1,", "mesh_height_tiles: {value: 2,")
-    )
+    text = TINY_CHIP_YAML.replace(
+        "cores_per_tile: {value: 2,", "cores_per_tile: {value: 1,"
+    ).replace("mesh_height_tiles: {value: 1,", "mesh_height_tiles: {value: 2,")
     row = parse_chip(text, "row.yaml")
     column = parse_chip(
         text.replace("  max_chips:", "  tile_numbering: column_major\n  max_chips:"), "col.yaml"

@@ -25,6 +25,7 @@ from neuroemu.cli.options import (
     operating_point_option,
     param_option,
     placement_option,
+    quantise_option,
     read_placement,
     scope_option,
     seed_option,
@@ -57,6 +58,7 @@ from neuroemu.spec.gpu import load_gpu
 @boards_option
 @gpu_scope_option
 @param_option
+@quantise_option
 @i_know_option
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @deprecated_option("--chips", "--chip NAME (repeatable)", "chips", names, metavar="A,B")
@@ -79,6 +81,7 @@ def compare(
     n_boards: int | None,
     gpu_scope: str | None,
     params: tuple[str, ...],
+    quantise: bool,
     allow_large: bool,
     as_json: bool,
 ) -> None:
@@ -108,6 +111,7 @@ def compare(
         scope=scope,
         n_boards=n_boards,
         allow_large=allow_large,
+        quantise=quantise,
         # Record changed neurons once if any chip priced here charges them.
         record_changes=any(c.needs_changed_neurons() for c in chip_specs),
     )

@@ -247,3 +247,13 @@ def read_placement(placement_file: str | None) -> Any:
     from neuroemu.mapping.given import load_placement
 
     return load_placement(placement_file)
+
+
+quantise_option = click.option(
+    "--quantise/--no-quantise",
+    "quantise",
+    default=True,
+    show_default=True,
+    help="Round weights to the chip's weight_bits, as the chip stores them; --no-quantise runs "
+    "the weights as written (a warning names projections whose weights rounding zeroes).",
+)

@@ -36,6 +36,7 @@ from neuroemu.cli.options import (
     operating_point_option,
     param_option,
     placement_option,
+    quantise_option,
     read_placement,
     scope_option,
     seed_option,
@@ -129,6 +130,7 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
     help="On Ctrl-C, keep the steps done: report them and write the trace marked complete=false "
     "(exit status 130 all the same).",
 )
+@quantise_option
 @i_know_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress report.")
@@ -156,6 +158,7 @@ def run_command(
     trace: str | None,
     force: bool,
     keep_partial: bool,
+    quantise: bool,
     allow_large: bool,
     as_json: bool,
     quiet: bool,
@@ -193,6 +196,7 @@ def run_command(
         max_neurons_per_core=max_neurons_per_core,
         keep_partial=keep_partial,
         allow_large=allow_large,
+        quantise=quantise,
         progress=None if (quiet or as_json) else _say,
         # Record changed neurons once if any chip priced here charges them.
         record_changes=any(c.needs_changed_neurons() for c in [first, *more]),
