@@ -30,6 +30,10 @@ _EXPORTS = {
     "Mapping": "neuroemu.mapping.mapping",
     "map_network": "neuroemu.mapping.mapping",
     "load_model": "neuroemu.network.model_files",
+    "NeuronModel": "neuroemu.network.neuron_models",
+    "SynapticTarget": "neuroemu.network.neuron_models",
+    "load_placement": "neuroemu.mapping.given",
+    "Placement": "neuroemu.mapping.given",
     "STDP": "neuroemu.network.network",
     "Network": "neuroemu.network.network",
     "PoissonInput": "neuroemu.network.network",
@@ -57,11 +61,14 @@ __all__ = [
     "Mapping",
     "Network",
     "NeuroEmuError",
+    "NeuronModel",
+    "Placement",
     "PoissonInput",
     "Population",
     "Projection",
     "RunResult",
     "SpikeTimesInput",
+    "SynapticTarget",
     "__version__",
     "count_events",
     "estimate_energy",
@@ -69,6 +76,7 @@ __all__ = [
     "load_chip",
     "load_gpu",
     "load_model",
+    "load_placement",
     "map_network",
     "run_pipeline",
     "simulate",
@@ -81,6 +89,7 @@ if TYPE_CHECKING:
     from neuroemu.engine.runner import simulate
     from neuroemu.errors import CapacityError, DescriptorError, NeuroEmuError
     from neuroemu.gpu.model import gpu_baseline
+    from neuroemu.mapping.given import Placement, load_placement
     from neuroemu.mapping.mapping import Mapping, map_network
     from neuroemu.network.model_files import load_model
     from neuroemu.network.network import (
@@ -91,6 +100,7 @@ if TYPE_CHECKING:
         Projection,
         SpikeTimesInput,
     )
+    from neuroemu.network.neuron_models import NeuronModel, SynapticTarget
     from neuroemu.pipeline import RunResult, run_pipeline
     from neuroemu.report import EnergyReport
     from neuroemu.spec.chip import ChipSpec, load_chip
