@@ -258,9 +258,10 @@ def test_neurobench_metrics_by_hand():
     # src->a: 2 float64 weights, a 0-d float64 delay, 2 + 2 int32 indices; a->b: 3 weights ...
     assert metrics.projection_bytes.tolist() == [2 * 8 + 8 + 4 * 4, 3 * 8 + 8 + 6 * 4]
     assert metrics.projection_dense_bytes.tolist() == [2 * 8, 2 * 8]
-    n_lif = len(Population("x", 1, "lif").neuron_model.parameters)
-    assert metrics.neuron_bytes.tolist()[1:] == [8 * n_lif, 0]
-    assert metrics.neuron_bytes[0] == 8 * len(network.populations[0].neuron_model.parameters) + 16
+    # lif has 6 parameters (8 bytes each); a gives tau_m_ms per neuron: 5 shared + 2 x 8 bytes
+    assert len(Population("x", 1, "lif").neuron_model.parameters) == 6
+    assert metrics.neuron_bytes.tolist() == [5 * 8 + 2 * 8, 6 * 8, 0]
+    assert metrics.footprint_bytes == 40 + 56 + 56 + 48
 
 
 def test_report_rows_and_plain_data():

@@ -561,7 +561,17 @@ class LayerReport:
     sizes: np.ndarray
 
     def group_rows(self) -> list[dict[str, Any]]:
-        """One flat dict per group (population, then input), in plain Python types."""
+        """One flat dict per group (populations, then inputs), in plain Python types.
+
+        Keys: ``name``, ``type`` (``population`` or ``input``), ``size``; one count per event
+        kind (and per finer count the chip prices); ``<kind>_pj`` per priced kind and
+        ``dynamic_pj`` (None when unpriced); ``work_ns`` and ``work_share``; the NeuroBench
+        figures of the layer over the whole run (``effective_acs``, ``dense_ops``: divide by
+        ``metrics.n_samples`` for the harness's per-sample figures), ``activation_sparsity``
+        (None for an input), ``connection_sparsity`` (None without projections into it),
+        ``footprint_bytes`` and ``dense_footprint_bytes``. Every count, energy, work and byte
+        column sums over the rows to the run's total.
+        """
         c, e, m = self.counts, self.energy, self.metrics
         post = np.array([c.groups.index(p) for p in c.projection_post], dtype=np.int64)
 
@@ -594,7 +604,12 @@ class LayerReport:
         return rows
 
     def projection_rows(self) -> list[dict[str, Any]]:
-        """One flat dict per projection, in plain Python types."""
+        """One flat dict per projection, in plain Python types.
+
+        Keys: ``name``, ``pre``, ``post``, ``synaptic_event``, ``learning_update``, their
+        ``_pj`` and ``dynamic_pj``, ``work_ns``, ``work_share`` (of all groups' work), and the
+        NeuroBench figures of its weight matrix, as in :meth:`group_rows`.
+        """
         c, e, m = self.counts, self.energy, self.metrics
         total_pj = e.projection_total_pj
         share = e.projection_work_share
@@ -617,9 +632,13 @@ class LayerReport:
         return rows
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: ``groups`` and ``projections`` (lists of rows), ``neurobench``
-        (the network's totals) and ``notes`` (what the rows do and do not split)."""
+        """Plain data for JSON: ``n_steps``, ``dt_ms``, ``groups`` and ``projections`` (lists of
+        rows, see :meth:`group_rows`), ``neurobench`` (the network's totals,
+        :meth:`NeuroBenchMetrics.totals`), ``unpriced`` and ``notes`` (what the rows do and do
+        not split)."""
         return {
+            "n_steps": self.counts.n_steps,
+            "dt_ms": self.counts.dt_ms,
             "groups": self.group_rows(),
             "projections": self.projection_rows(),
             "neurobench": self.metrics.totals(),
