@@ -161,10 +161,9 @@ def count_by_layer(
     per_group = {"neuron_update": np.zeros(n_groups, dtype=np.int64)}
     per_group["neuron_update"][: len(pops)] = [p.size * n_steps for p in pops]
     for kind in EVENT_KINDS[1:]:
-        if kind in PROJECTION_KINDS:
-            per_group[kind] = np.bincount(
-                post_row, weights=per_projection[kind], minlength=n_groups
-            ).astype(np.int64)
+        if kind in PROJECTION_KINDS:  # integer sums: no detour through float weights
+            per_group[kind] = np.zeros(n_groups, dtype=np.int64)
+            np.add.at(per_group[kind], post_row, per_projection[kind])
         else:
             per_group[kind] = _row_sums(rows.matrix(kind))
     layers = LayerCounts(
