@@ -16,6 +16,7 @@ from neuroemu.spec.overrides import (
     apply_overrides,
     check_targets,
     derived_name,
+    load_overridden,
     parse_override,
     parse_overrides,
 )
@@ -115,3 +116,14 @@ def test_a_trace_keeps_the_derived_descriptor(tmp_path, tiny) -> None:
     back = read_trace(tmp_path / "run.h5")
     assert back.chip.name == chip.name
     assert back.chip.core.synapse_memory_bits.value == 131072
+
+
+def test_load_overridden_is_what_a_command_does_with_its_set_options(tiny) -> None:
+    chips, gpus = load_overridden(
+        [tiny, "loihi"], ["rtx2070"], ["core.neurons=16", "rtx2070:power.idle_power_w=20"]
+    )
+    assert [c.core.neurons.value for c in chips] == [16, 16]
+    assert [c.name for c in chips] == ["tiny-set-core.neurons-16", "loihi-set-core.neurons-16"]
+    assert gpus[0].power.idle_power_w.value == 20
+    with pytest.raises(NeuroEmuError, match="no chip or GPU named 'h100'"):
+        load_overridden(["loihi"], [], ["h100:power.idle_power_w=20"])

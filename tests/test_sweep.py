@@ -303,3 +303,92 @@ def test_an_interrupted_sweep_resumes_without_repeating_a_job(
     keys = [json.loads(line)["key"] for line in lines if line.strip()]
     assert len(keys) == len(set(keys)) == 12
     assert _rows(tmp_path / "out") == reference
+
+
+# --------------------------------------------------------------------------------------------
+# Plots and the command line (no simulation)
+
+
+def _synthetic_results() -> list[JobResult]:
+    """Two chips x three rates x two seeds, energies made up (one chip slower but cheaper)."""
+    results = []
+    for index, (chip, rate, seed) in enumerate(
+        (c, r, s) for c in ("a", "b") for r in (10.0, 20.0, 40.0) for s in (1, 2)
+    ):
+        energy = rate * (1e-6 if chip == "a" else 3e-7) * (1 + 0.01 * seed)
+        row = {"job_key": f"k{index}", "status": "done", "model": "m", "params": "{}",
+               "chip": chip, "chip_base": chip, "overrides": "", "strategy": "fill",
+               "seed": seed, "duration_ms": 20.0, "param.rate_hz": rate, "device": chip,
+               "device_kind": "chip", "total_j": energy,
+               "time_s": rate * (1e-5 if chip == "a" else 5e-5), "n_spikes": 3}  # fmt: skip
+        results.append(JobResult(f"k{index}", index, "done", [row]))
+    return results
+
+
+def test_the_pareto_front_keeps_what_nothing_beats() -> None:
+    from neuroemu.sweep.plots import pareto_front
+
+    points = [(1.0, 5.0), (2.0, 3.0), (2.5, 4.0), (3.0, 1.0), (0.5, 9.0), (3.0, 1.0)]
+    assert pareto_front(points) == [4, 0, 1, 3]
+
+
+def test_plot_sweep_draws_both_pictures(tmp_path: Path) -> None:
+    from neuroemu.cli.plot_sweep import plot_sweep_command
+    from neuroemu.sweep.results import write_tables
+
+    write_tables(tmp_path, _synthetic_results())
+    runner = CliRunner()
+    result = runner.invoke(plot_sweep_command, [str(tmp_path), "--parameter", "rate_hz"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "energy_vs_rate_hz.png").read_bytes().startswith(b"\x89PNG")
+    result = runner.invoke(plot_sweep_command, [str(tmp_path / "summary.csv"), "--pareto"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pareto.png").stat().st_size > 1000
+    result = runner.invoke(plot_sweep_command, [str(tmp_path), "--parameter", "rate"])
+    assert "no parameter 'rate'; its swept parameters: duration_ms, param.rate_hz" in str(
+        result.exception
+    )
+    result = runner.invoke(plot_sweep_command, [str(tmp_path), "--pareto"])
+    assert "exists; use --force" in str(result.exception)
+
+
+def test_the_sweep_command_refuses_a_bad_file_before_any_job(tmp_path: Path) -> None:
+    path = make_sweep(tmp_path)
+    result = CliRunner().invoke(sweep_command, [str(path), "--set", "core.neurons=0"])
+    assert isinstance(result.exception, DescriptorError)
+    assert str(result.exception) == (
+        f"{tmp_path / 'tiny.yaml'} (with --set core.neurons=0): core.neurons.value: expected "
+        f"greater than 0, got 0"
+    )
+    assert not (tmp_path / "out").exists()
+    result = CliRunner().invoke(sweep_command, [str(path), "--set", "core.neurons"])
+    assert "expected [DEVICE:]FIELD=VALUE" in str(result.exception)
+
+
+def test_the_progress_line_counts_and_estimates(capsys: pytest.CaptureFixture[str]) -> None:
+    from neuroemu.cli.sweep import ProgressLine
+    from neuroemu.sweep.execute import Progress
+
+    line = ProgressLine(width=10)
+    progress = Progress(total=10, done=3, failed=1, running=2, skipped=2,
+                        started=time.perf_counter() - 8.0)  # fmt: skip
+    line(progress)
+    err = capsys.readouterr().err
+    assert "[######....] 6/10 (2 from before): done 3, failed 1, running 2, about 8 s left" in err
+
+
+def test_the_example_sweep_loads() -> None:
+    """sweeps/example.yaml is valid, and its comment's counts are right."""
+    sweep = load_sweep(Path(__file__).resolve().parent.parent / "sweeps" / "example.yaml")
+    assert (len(sweep.jobs), len(sweep.groups())) == (49, 13)
+
+
+@pytest.mark.parametrize("command", ["sweep", "plot_sweep"])
+def test_both_commands_have_help(command: str) -> None:
+    import importlib
+
+    module = importlib.import_module(f"neuroemu.cli.{command}")
+    click_command = getattr(module, f"{command}_command")
+    result = CliRunner().invoke(click_command, ["--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert ("--scheduler" if command == "sweep" else "--pareto") in result.output

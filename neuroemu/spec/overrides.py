@@ -230,3 +230,30 @@ def _set(data: dict[str, Any], item: Override, label: str, origin: str) -> None:
 
 def _scalar(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def load_overridden(
+    chips: Sequence[str | ChipSpec], gpus: Sequence[str | GpuSpec], settings: Sequence[str]
+) -> tuple[list[ChipSpec], list[GpuSpec]]:
+    """Load chips and GPUs (names, paths or loaded specs) and apply ``--set`` settings.
+
+    What a command that loads devices does with its ``--set`` options, in one call: the
+    settings are parsed (one of each field per device), a ``DEVICE:`` prefix must name a loaded
+    device, and each device gets the settings aimed at it.
+
+    Returns
+    -------
+    chips, gpus : list of ChipSpec, list of GpuSpec
+        In the order given, each derived where a setting applies and as loaded otherwise.
+    """
+    from neuroemu.spec.chip import load_chip
+    from neuroemu.spec.gpu import load_gpu
+
+    parsed = parse_overrides(settings)
+    chip_specs = [c if isinstance(c, ChipSpec) else load_chip(c) for c in chips]
+    gpu_specs = [g if isinstance(g, GpuSpec) else load_gpu(g) for g in gpus]
+    check_targets(parsed, [c.name for c in chip_specs] + [g.name for g in gpu_specs])
+    return (
+        [apply_overrides(chip, parsed) for chip in chip_specs],
+        [apply_overrides(gpu, parsed) for gpu in gpu_specs],
+    )

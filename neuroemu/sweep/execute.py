@@ -102,12 +102,14 @@ def execute(
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="10s")
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
+        # OSError: no scheduler at the address; RuntimeError: a local worker process did not
+        # come up in time (a machine loaded far past its cores).
         if cluster is not None:
             cluster.close()
-        raise NeuroEmuError(
-            f"cannot reach the Dask scheduler {scheduler or '(local)'}: {exc}"
-        ) from None
+        cause = exc.__cause__ or exc
+        where = f"reach the Dask scheduler {scheduler}" if scheduler else "start a local cluster"
+        raise NeuroEmuError(f"cannot {where}: {type(cause).__name__}: {cause}") from None
     try:
         client.register_plugin(_engine_plugin(), name="neuroemu-engine")
         _run(client, groups, on_results, trace_folder, progress, on_progress, tick_s, wait)

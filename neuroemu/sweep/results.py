@@ -77,8 +77,11 @@ class Journal:
             return
         try:
             # A torn tail from a killed run must not glue onto our first line.
-            needs_newline = self.path.exists() and self.path.stat().st_size > 0 and (
-                not self.path.read_bytes().endswith(b"\n"))  # fmt: skip
+            needs_newline = False
+            if self.path.exists() and self.path.stat().st_size > 0:
+                with open(self.path, "rb") as tail:
+                    tail.seek(-1, os.SEEK_END)
+                    needs_newline = tail.read(1) != b"\n"
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(("\n" if needs_newline else "") + lines)
                 handle.flush()

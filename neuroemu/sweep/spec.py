@@ -186,8 +186,11 @@ class _Loader:
                 if exc.path != reference:  # a problem inside the chip file: its own file:line
                     raise
                 raise self.problem(loc, exc.problem) from None
+            extra = overrides_for(base, self.extra)
+            # The command line's settings alone first: their errors are not the file's.
+            apply_overrides(base, extra)
             try:
-                mine = [*overrides_for(base, self.extra), *parse_overrides(texts)]
+                mine = [*extra, *parse_overrides(texts)]
                 self.chips[key] = (apply_overrides(base, mine), tuple(o.text for o in mine))
             except NeuroEmuError as exc:
                 raise self.problem(set_loc, str(exc)) from None
