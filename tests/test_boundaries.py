@@ -124,6 +124,12 @@ LIBRARIES: dict[str, tuple[tuple[str, ...], str]] = {
         ("network/nir_import.py", "network/nir_export.py", "network/nir_inputs.py"),
         "an optional extra (neuroemu[nir]), imported lazily by the NIR modules only",
     ),
+    "dask": (("sweep/execute.py",), "an optional extra (neuroemu[sweep]): distributed execution"),
+    "distributed": (
+        ("sweep/execute.py",),
+        "an optional extra (neuroemu[sweep]): the scheduler, its clients and workers",
+    ),
+    "pyarrow": (("sweep/results.py",), "an optional extra (neuroemu[sweep]): Parquet tables"),
     "fcntl": ((), "Windows has no fcntl; lock files with the filelock library"),
 }
 
