@@ -11,10 +11,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from neuroemu.accounting import EventCounts, count_events, estimate_energy
+from neuroemu.accounting.layers import LayerReport, layer_report
 from neuroemu.accounting.pricing import SCOPES
 from neuroemu.activity import Activity
 from neuroemu.comparison import price_on_gpus
@@ -59,6 +61,12 @@ class RunResult:
     complete: bool = True
     scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @cached_property
+    def layers(self) -> LayerReport:
+        """Counts, energy, work share and NeuroBench metrics per population and projection
+        (:mod:`neuroemu.accounting.layers`); computed on first use, they sum to the totals."""
+        return layer_report(self.network, self.activity, self.mapping, self.counts, self.chip)
 
     def summary(self) -> dict[str, Any]:
         """The run as plain data (what ``neuroemu run --json`` prints); numpy scalars and

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 
 from neuroemu.errors import NeuroEmuError
+from neuroemu.events import EVENT_KINDS
 from neuroemu.outputs import write_atomically
 from neuroemu.report import EnergyReport
 from neuroemu.units import format_si
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from neuroemu.accounting.counting import EventCounts
+    from neuroemu.accounting.layers import LayerReport
     from neuroemu.activity import Activity
     from neuroemu.mapping.mapping import Mapping
     from neuroemu.network.network import Network
@@ -59,6 +61,8 @@ class RunLike(Protocol):
     def model(self) -> str: ...
     @property
     def seed(self) -> int: ...
+    @property
+    def layers(self) -> LayerReport: ...
 
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under all common CVD types.
@@ -344,6 +348,40 @@ def _bar_label(report: EnergyReport) -> str:
     return f"{report.device}\n({kind})"
 
 
+def figure_layers(trace: RunLike) -> Figure:
+    """Dynamic energy per population (and input), stacked by event kind, with its work share.
+
+    The bars sum to the run's dynamic energy (static energy belongs to no layer and is left
+    out, said in the title); the label over each bar is the layer's share of the cores' work.
+    """
+    layers = trace.layers
+    rows = layers.group_rows()
+    names = [str(row["name"]) for row in rows]
+    kinds = [k for k in EVENT_KINDS if any(row.get(f"{k}_pj") for row in rows)]
+    figure = _figure(max(6.0, 1.1 * len(rows) + 4), 4.8)
+    ax = figure.add_subplot()
+    bottom = np.zeros(len(rows))
+    for index, kind in enumerate(kinds):
+        values = np.array([float(row.get(f"{kind}_pj") or 0.0) for row in rows]) * 1e-12
+        ax.bar(names, values, bottom=bottom, color=OKABE_ITO[index % len(OKABE_ITO)],
+               label=kind, width=0.6, edgecolor="white", linewidth=0.5)  # fmt: skip
+        bottom += values
+    for x, (row, top) in enumerate(zip(rows, bottom, strict=True)):
+        ax.text(x, top, f"{100 * float(row.get('work_share') or 0.0):.0f} % of work",
+                ha="center", va="bottom", fontsize="small")  # fmt: skip
+    ax.set_ylabel("dynamic energy (J)")
+    ax.set_xlabel("population or input")
+    ax.set_title(_title(trace, "Dynamic energy per layer (static energy not split)"))
+    if kinds:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="kind")
+    return figure
+
+
+def plot_layers(trace: RunLike, path: str | Path) -> Path:
+    """:func:`figure_layers`, written to the PNG file ``path``."""
+    return _save(figure_layers(trace), path)
+
+
 def plot_raster(trace: RunLike, path: str | Path, max_spikes: int = 300_000) -> Path:
     """:func:`figure_raster`, written to the PNG file ``path``."""
     return _save(figure_raster(trace, max_spikes), path)
@@ -371,4 +409,5 @@ PLOTS: dict[str, Any] = {
     "rates": plot_rates,
     "cores": plot_cores,
     "energy": plot_energy,
+    "layers": plot_layers,
 }

@@ -68,7 +68,7 @@ def test_energy_compares_chips_and_gpus(trace, tmp_path):
     assert_picture(path)
 
 
-@pytest.mark.parametrize("kind", ["raster", "rates", "cores", "energy"])
+@pytest.mark.parametrize("kind", ["raster", "rates", "cores", "energy", "layers"])
 def test_figures_come_from_a_run_or_a_trace_and_save_nothing(result, trace, tmp_path, kind,
                                                              monkeypatch):  # fmt: skip
     from matplotlib.figure import Figure

@@ -8,6 +8,7 @@ tables (tabulate) and JSON. Energies arrive in pJ or J and are shown with SI pre
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,6 +21,7 @@ from neuroemu.report import EnergyReport
 from neuroemu.units import format_si
 
 if TYPE_CHECKING:
+    from neuroemu.accounting.layers import LayerReport
     from neuroemu.pipeline import RunResult
 
 
@@ -105,10 +107,11 @@ def energy_table(report: EnergyReport) -> str:
 
 
 def top_cores(result: RunResult, n: int = 5) -> str:
-    """The ``n`` cores with the most dynamic energy."""
+    """The ``n`` cores with the most dynamic energy, and how many busy cores it leaves out."""
     per_core = result.report.per_core_pj
     if per_core is None:
         return "per-core energy: unpriced (see above)"
+    busy = int(np.count_nonzero(per_core > 0))
     order = np.argsort(per_core)[::-1][:n]
     rows = []
     for core in order:
@@ -125,9 +128,52 @@ def top_cores(result: RunResult, n: int = 5) -> str:
                 pj(per_core[core]),
             ]
         )
-    return tabulate(
+    table = tabulate(
         rows, headers=["core", "chip", "local", "neurons", "synaptic events", "dynamic energy"]
     )
+    left_out = busy - len(rows)
+    if left_out > 0:
+        table += (
+            f"\n({left_out:,} more core(s) with energy not shown; --json has every core, "
+            f"--by population the layers)"
+        )
+    return table
+
+
+def layer_table(layers: LayerReport, by: str) -> str:
+    """Per-population (or per-projection) rows: events, dynamic energy, work share and the
+    NeuroBench figures, then a total row that equals the run's totals."""
+    rows = layers.group_rows() if by == "population" else layers.projection_rows()
+    columns: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("name", "name", str),
+        ("size" if by == "population" else "pre", "size" if by == "population" else "pre", str),
+        ("spike_out" if by == "population" else "post", "spikes" if by == "population" else "post",
+         str),
+        ("synaptic_event", "synaptic events", lambda v: f"{int(v):,}"),
+        ("dynamic_pj", "dynamic energy", lambda v: "unpriced" if v is None else pj(v)),
+        ("work_share", "work share", lambda v: f"{100 * v:.1f} %"),
+        ("effective_acs", "synaptic ops (NeuroBench)", lambda v: f"{int(v):,}"),
+    ]  # fmt: skip
+    if by == "population":
+        columns.append(("activation_sparsity", "activation sparsity", lambda v: f"{v:.3f}"))
+    else:
+        columns.append(("connection_sparsity", "connection sparsity", lambda v: f"{v:.3f}"))
+    body = [[show(row.get(key)) if row.get(key) is not None or key == "dynamic_pj" else ""
+             for key, _, show in columns] for row in rows]  # fmt: skip
+    totals = layers.to_dict()["neurobench"]
+    energies = [row.get("dynamic_pj") for row in rows]
+    # Projection rows hold only synaptic and learning events, so their shares need not reach 100 %.
+    share = sum(float(r.get("work_share") or 0.0) for r in rows)
+    events = sum(int(r.get("synaptic_event") or 0) for r in rows)
+    acs = int(sum(r.get("effective_acs") or 0 for r in rows))
+    energy = "unpriced" if None in energies else pj(sum(e or 0.0 for e in energies))
+    total_row = ["total", "", "", f"{events:,}", energy, f"{100 * share:.1f} %", f"{acs:,}", ""]
+    if by == "population":
+        total_row[2] = f"{sum(int(r.get('spike_out') or 0) for r in rows):,}"
+        total_row[7] = f"{totals.get('activation_sparsity', float('nan')):.3f}"
+    else:
+        total_row[7] = f"{totals.get('connection_sparsity', float('nan')):.3f}"
+    return tabulate([*body, total_row], headers=[title for _, title, _ in columns])
 
 
 def headline_lines(report: EnergyReport) -> list[str]:

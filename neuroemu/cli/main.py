@@ -67,7 +67,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "plot": (
         "neuroemu.cli.plot",
         "plot_command",
-        "Draw a PNG from one TRACE (raster, rates, cores), or compare several (energy).",
+        "Draw a PNG from one TRACE (raster, rates, cores, layers), or compare several (energy).",
     ),
 }
 

@@ -12,7 +12,7 @@ from neuroemu.outputs import check_output
 @click.command("plot")
 @click.argument("traces", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, path_type=Path))  # fmt: skip
-@click.option("--kind", type=click.Choice(["raster", "rates", "cores", "energy"]),
+@click.option("--kind", type=click.Choice(["raster", "rates", "cores", "energy", "layers"]),
               default="raster", show_default=True, help="What to draw.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="PNG file to write (default: TRACE_KIND.png next to the trace).")  # fmt: skip
@@ -22,11 +22,11 @@ from neuroemu.outputs import check_output
 def plot_command(
     traces: tuple[Path, ...], kind: str, output: Path | None, quantity: str, force: bool
 ) -> None:
-    """Draw a PNG from one TRACE (raster, rates, cores), or compare several (energy).
+    """Draw a PNG from one TRACE (raster, rates, cores, layers), or compare several (energy).
 
     --kind energy draws every chip and GPU report of all the traces given, side by side.
     """
-    from neuroemu.plots import plot_cores, plot_energy, plot_raster, plot_rates
+    from neuroemu.plots import plot_cores, plot_energy, plot_layers, plot_raster, plot_rates
     from neuroemu.traces.file import read_trace
 
     if kind != "energy" and len(traces) != 1:
@@ -43,6 +43,8 @@ def plot_command(
         written = plot_cores(loaded[0], target, quantity=quantity)
     elif kind == "rates":
         written = plot_rates(loaded[0], target)
+    elif kind == "layers":
+        written = plot_layers(loaded[0], target)
     else:
         written = plot_raster(loaded[0], target)
     click.echo(f"wrote {written}")

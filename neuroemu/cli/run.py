@@ -16,6 +16,7 @@ from neuroemu.cli.format import (
     energy_table,
     format_comparison,
     headline_lines,
+    layer_table,
     mapping_lines,
     scope_lines,
     top_cores,
@@ -54,7 +55,9 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
-def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]) -> None:
+def print_result(
+    result: RunResult, others: list[EnergyReport], notes: list[str], by: str | None = None
+) -> None:
     """The run's report: network, mapping, activity, energy by kind, busiest cores, headline."""
     net = result.network.summary()
     click.echo(
@@ -76,6 +79,8 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
         )
     click.echo("\n" + energy_table(result.report))
     click.echo("\n" + top_cores(result))
+    if by is not None:
+        click.echo("\n" + layer_table(result.layers, by))
     click.echo("")
     for line in headline_lines(result.report):
         click.echo(line)
@@ -132,6 +137,13 @@ def print_result(result: RunResult, others: list[EnergyReport], notes: list[str]
 )
 @quantise_option
 @i_know_option
+@click.option(
+    "--by",
+    type=click.Choice(["population", "projection"]),
+    default=None,
+    help="Also print events, dynamic energy, work share and NeuroBench metrics per population "
+    "(or per projection); they sum to the totals. --json always carries both as 'layers'.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--quiet", is_flag=True, help="No progress report.")
 @deprecated_option("--chips", "--max-chips N", "max_chips", int, type=int, metavar="N")
@@ -160,6 +172,7 @@ def run_command(
     keep_partial: bool,
     quantise: bool,
     allow_large: bool,
+    by: str | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -217,12 +230,13 @@ def run_command(
         write_trace(trace, result, command=" ".join(["neuroemu", *sys.argv[1:]]), force=force)
     if as_json:
         summary = result.summary()
+        summary["layers"] = result.layers.to_dict()
         if more:
             summary["chips"] = [r.summary() for r in others]
             summary["notes"] = [*notes, *result.notes]
         echo_json(summary)
     else:
-        print_result(result, [*others, *result.gpu_reports], [*notes, *result.notes])
+        print_result(result, [*others, *result.gpu_reports], [*notes, *result.notes], by)
         if trace is not None:
             click.echo(f"trace written to {trace}")
     if not result.complete:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import io
 import json
@@ -32,6 +33,7 @@ import h5py
 import numpy as np
 
 from neuroemu.accounting.counting import EventCounts
+from neuroemu.accounting.layers import LayerReport, layer_report
 from neuroemu.activity import Activity
 from neuroemu.errors import NeuroEmuError, TraceError
 from neuroemu.events import EVENT_KINDS
@@ -109,6 +111,12 @@ class Trace:
     @property
     def seed(self) -> int:
         return int(self.provenance.get("seed", self.activity.seed))
+
+    @functools.cached_property
+    def layers(self) -> LayerReport:
+        """Per-population and per-projection results, recomputed exactly from what the trace
+        holds (network, mapping, activity, counts, chip), as the run computed them."""
+        return layer_report(self.network, self.activity, self.mapping, self.counts, self.chip)
 
     def __repr__(self) -> str:
         # The default dataclass repr printed every array of the run (58,764 characters for a
