@@ -23,6 +23,7 @@ from neuroemu.errors import DescriptorError, NeuroEmuError
 from neuroemu.sweep import load_sweep, run_sweep
 from neuroemu.sweep.jobs import JobResult
 from neuroemu.sweep.results import Journal, read_table, summarise
+from neuroemu.traces.file import read_trace
 
 MODEL = """\
 import numpy as np
@@ -244,7 +245,9 @@ def test_a_sweep_on_an_external_scheduler_with_two_workers(reference: list[dict]
 def test_a_sweep_on_the_default_local_cluster(tmp_path: Path, reference: list[dict]) -> None:
     """Through the command, on a LocalCluster: the same numbers, bit for bit, as on the
     external workers; a failing job is recorded and the others go on."""
-    text = SWEEP.replace("seeds: [1, 2, 3]", "seeds: [1, 3]") + (
+    text = SWEEP.replace("seeds: [1, 2, 3]", "seeds: [1, 3]").replace(
+        "  folder: out\n", "  folder: out\n  traces: true\n"
+    ) + (
         "jobs:\n  - {model: tinymodel.py, chip: tiny.yaml, seed: 1, duration_ms: 20, "
         "params: {rate_hz: -5.0}}\n"
     )
@@ -253,7 +256,14 @@ def test_a_sweep_on_the_default_local_cluster(tmp_path: Path, reference: list[di
     assert "1 of 9 job(s) failed" in str(result.exception)
     assert "8 of 9 job(s) done" in result.output
     rows = _rows(tmp_path / "out")
-    assert rows[:8] == [r for r in reference if r["seed"] != 2]
+    traces = [row.pop("trace") for row in rows]
+    expected = [{k: v for k, v in r.items() if k != "trace"} for r in reference]
+    assert rows[:8] == [r for r in expected if r["seed"] != 2]
+    # Traces on request, one per job, keeping the overridden descriptor.
+    assert all(traces[:8]) and not traces[8]
+    trace = read_trace(tmp_path / "out" / traces[2])
+    assert trace.chip.name == rows[2]["chip"] == "tiny-set-core.synapse_memory_bits-131072"
+    assert trace.chip.core.synapse_memory_bits.value == 131072
     assert rows[8]["status"] == "failed" and "rate" in rows[8]["error"]
     summary = read_table(tmp_path / "out" / "summary.csv")
     assert len(summary) == 4 and {r["n_seeds"] for r in summary} == {2}
@@ -271,31 +281,45 @@ sweep_command.main([sys.argv[1], "--scheduler", sys.argv[2]], standalone_mode=Tr
 """
 
 
+def _stop_after(path: Path, address: str, n_jobs: int, how: signal.Signals) -> tuple[int, str]:
+    """Start the sweep in a process, send it ``how`` once ``n_jobs`` jobs are journaled; its
+    exit status and standard error."""
+    journal = Journal(path.parent / "out")
+    command = [sys.executable, "-c", _INTERRUPTIBLE, str(path), address]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if journal.path.exists() and len(journal.read()) >= n_jobs:
+            break
+        time.sleep(0.02)
+    process.send_signal(how)
+    _, err = process.communicate(timeout=60)
+    return process.returncode, err
+
+
 @pytest.mark.brian2
 def test_an_interrupted_sweep_resumes_without_repeating_a_job(
     tmp_path: Path, reference: list[dict], external_cluster: str
 ) -> None:
-    """Ctrl-C after two jobs: exit status 130, finished jobs kept; the rerun does only the
-    others, and the final table equals the uninterrupted sweep's."""
+    """Ctrl-C after two jobs (exit status 130, finished jobs kept in the tables), then a kill
+    -9 after two more; the rerun does only the others, and the final table equals the
+    uninterrupted sweep's."""
     path = make_sweep(tmp_path)
     journal = Journal(tmp_path / "out")
-    command = [sys.executable, "-c", _INTERRUPTIBLE, str(path), external_cluster]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if journal.path.exists() and len(journal.read()) >= 2:
-            break
-        time.sleep(0.02)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
+    status, err = _stop_after(path, external_cluster, 2, signal.SIGINT)
+    assert status == 130, err
     assert "Interrupted: the jobs that finished are kept" in err
-    before = journal.read()
-    assert 2 <= len(before) < 12, "the sweep ended before it could be interrupted"
+    first = journal.read()
+    assert 2 <= len(first) < 12, "the sweep ended before it could be interrupted"
     partial = _rows(tmp_path / "out")  # the tables hold what finished
-    assert [r["job_key"] for r in partial] == sorted(before, key=lambda k: before[k].index)
+    assert [r["job_key"] for r in partial] == sorted(first, key=lambda k: first[k].index)
 
-    outcome = run_sweep(path, scheduler=external_cluster)
+    status, _ = _stop_after(path, external_cluster, len(first) + 2, signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    before = journal.read()
+    assert set(first) < set(before) and len(before) < 12
+
+    outcome = run_sweep(path, scheduler=external_cluster)  # the killed run's lock is gone
     assert outcome.kept == len(before)
     assert not set(outcome.ran) & set(before), "a finished job ran again"
     assert sorted([*outcome.ran, *before]) == sorted(r["job_key"] for r in reference)
