@@ -437,3 +437,37 @@ def test_balanced_bisects_a_load_cap_when_capacities_bind() -> None:
         for m in (fill, balanced)
     }
     assert busiest["balanced"] < busiest["fill"]
+
+
+def _conv_layer(c_in: int, c_out: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """3 x 3 convolution, padding 1, neurons in (channel, y, x) order as NIR and PyTorch store."""
+    i, j = [], []
+    for co in range(c_out):
+        for y in range(size):
+            for x in range(size):
+                post = (co * size + y) * size + x
+                for ci in range(c_in):
+                    for dy in (-1, 0, 1):
+                        for dx in (-1, 0, 1):
+                            if 0 <= y + dy < size and 0 <= x + dx < size:
+                                i.append((ci * size + y + dy) * size + x + dx)
+                                j.append(post)
+    return np.array(i), np.array(j)
+
+
+def test_fill_packs_a_channel_major_conv_layer_by_its_inputs(tiny_chip: ChipSpec) -> None:
+    """8 input maps of 8 x 8, 16 output maps. In network order a core of conv neurons sees
+    every input map over the rows its neurons span, so fan-in (256 on the tiny chip) binds and
+    fill needs 64 cores; ordered by their inputs, a core holds a few positions x 16 maps and
+    fill needs 48, the least that neurons need."""
+    i, j = _conv_layer(8, 16, 8)
+    network = Network(
+        (Population("image", 512), Population("conv", 1024)),
+        (Projection("image", "conv", i, j, 0.1),),
+    )
+    mapping = map_network(network, tiny_chip, "fill")
+    check_mapping(network, tiny_chip, mapping)
+    assert mapping.n_cores_used == 48  # network order: 64
+    assert any("needed 64 cores" in w and "order of their inputs" in w for w in mapping.warnings)
+    # Populations are never interleaved: image neurons first, then conv.
+    assert mapping.core_of_neuron[:512].max() < mapping.core_of_neuron[512:].min()
