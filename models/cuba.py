@@ -22,6 +22,11 @@ import numpy as np
 from neuroemu.network.connectivity import fixed_probability, require_memory, scaled_probability
 from neuroemu.network.network import Network, Population, Projection
 
+REFERENCE = "Brette et al. 2007, J. Comput. Neurosci. 23:349 (benchmark 2)"
+# Sizes at the default parameters, for `neuroemu models list` (synapses: the expected count).
+N_NEURONS = 4_000
+N_SYNAPSES = 320_000
+
 
 def build(
     scale: float = 1.0,

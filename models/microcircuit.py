@@ -74,6 +74,11 @@ import numpy as np
 from neuroemu.network.network import Network, PoissonInput, Population, Projection
 from neuroemu.network.neuron_models import NEURON_MODELS
 
+REFERENCE = "Potjans & Diesmann 2014, Cereb. Cortex 24:785"
+# Sizes at full scale, for `neuroemu models list` (synapse_numbers_full().sum()).
+N_NEURONS = 77_169
+N_SYNAPSES = 298_880_968
+
 POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948])
 # Connection probabilities, [target, source], in the order of POPULATIONS (PD14 Table 5).

@@ -59,6 +59,7 @@ class RunResult:
     gpu_reports: list[EnergyReport] = field(default_factory=list)
     # False for the steps an interrupted run did (kept with keep_partial): never a full run.
     complete: bool = True
+    readout: dict[str, float] = field(default_factory=dict)
     scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -100,6 +101,7 @@ class RunResult:
             "scopes": {scope: r.summary() for scope, r in self.scope_reports.items()},
             "gpus": [r.summary() for r in self.gpu_reports],
             "notes": list(self.notes),
+            "readout": dict(self.readout),
             "timings_s": self.timings_s,
         }
 
@@ -316,6 +318,8 @@ def run_pipeline(
         scope_reports=scope_reports,
         notes=notes,
         complete=complete,
+        # A model's own results (a classifier's accuracy), from completed inferences only.
+        readout=network.read_out(activity),
     )
 
 

@@ -10,7 +10,15 @@ from neuroemu.mapping.mapping import map_network
 from neuroemu.network.model_files import bundled_model_names, load_model, parse_params
 from neuroemu.spec.chip import load_chip
 
-SMALL = {"coba": {"scale": "0.1"}, "cuba": {"scale": "0.1"}, "microcircuit": {"scale": "0.01"}}
+SMALL = {
+    "brunel": {"scale": "0.1"},
+    "coba": {"scale": "0.1"},
+    "cuba": {"scale": "0.1"},
+    "digits": {"n_images": "10"},
+    "microcircuit": {"scale": "0.01"},
+    "stdp": {"n_inputs": "100"},
+    "synfire": {"n_groups": "3"},
+}
 
 
 def test_every_bundled_model_is_covered():

@@ -54,6 +54,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "export_command",
         "Write MODEL (a bundled model, a .py file or a .nir file) as a NIR graph.",
     ),
+    "models": (
+        "neuroemu.cli.models",
+        "models",
+        "List the bundled models (models/*.py) with their sizes and references.",
+    ),
     "inspect": (
         "neuroemu.cli.inspect",
         "inspect_command",

@@ -84,6 +84,9 @@ def print_result(
     click.echo("")
     for line in headline_lines(result.report):
         click.echo(line)
+    if result.readout:  # the model's own results, next to the energy per inference
+        figures = ", ".join(f"{name} {value:.4g}" for name, value in result.readout.items())
+        click.echo(f"model readout: {figures}")
     if len(result.scope_reports) > 1:
         click.echo("energy by scope (chips used; whole boards; wall with supplies and host):")
         for line in scope_lines(result.scope_reports):
