@@ -483,3 +483,27 @@ def test_unknown_changed_neuron_energy_is_unpriced_not_zero():
     assert report.dynamic_pj["neuron_update"] is None
     assert "neuron_update" in report.unpriced
     assert report.dynamic_pj["synaptic_event"] > 0
+
+
+@pytest.mark.brian2
+def test_plastic_input_synapses_learn_and_count_as_brute_force(tiny_chip) -> None:
+    """STDP straight from a Poisson input (no relay population): weights change in Brian2 and
+    learning updates (one per delivered input spike and per post spike, per synapse) equal
+    the brute-force count."""
+    from neuroemu.engine.runner import simulate
+    from neuroemu.mapping.mapping import map_network
+
+    rng = np.random.default_rng(4)
+    cells = Population("cells", 20, "lif", parameters={"v_bias_mV": 12.0})
+    noise = PoissonInput("noise", 30, rate_hz=40.0)
+    i, j = fixed_probability(30, 20, 0.3, rng)
+    plastic = Projection("noise", "cells", i, j, 2.0, delay_ms=1.0, plasticity=STDP())
+    network = Network((cells,), (plastic,), (noise,), name="plastic_input")
+    activity = simulate(network, tiny_chip, 50.0, seed=3, device="numpy")
+    assert activity.spikes["noise"].neuron.size and activity.spikes["cells"].neuron.size
+    assert not np.allclose(activity.final_weights[plastic.name], plastic.weight)
+    mapping = map_network(network, tiny_chip)
+    counts = count_events(network, activity, mapping)
+    expected = brute_force(network, activity, mapping)
+    assert counts.per_core["learning_update"].tolist() == expected["learning_update"].tolist()
+    assert int(counts.per_core["learning_update"].sum()) > 0

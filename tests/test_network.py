@@ -16,7 +16,6 @@ from neuroemu.network.connectivity import (
     one_to_one,
 )
 from neuroemu.network.network import (
-    STDP,
     Network,
     PoissonInput,
     Population,
@@ -114,14 +113,6 @@ MALFORMED = [
         "non-integer indices",
         lambda: Projection("a", "b", np.array([0.0, 1.5]), np.array([0, 1]), 1.0),
         "projection 'a_to_b': i and j must be integer arrays",
-    ),
-    (
-        "STDP from an input",
-        lambda: two_pops(
-            Projection("noise", "b", IDX, IDX, 1.0, plasticity=STDP()),
-            inputs=(PoissonInput("noise", 3, 5.0),),
-        ),
-        "projection 'noise_to_b': STDP needs a population as pre, not input 'noise'",
     ),
     (
         "size zero",

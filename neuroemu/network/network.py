@@ -418,11 +418,6 @@ class Network:
                     f"projection {proj.name!r}: target {proj.target!r} is not a synaptic target "
                     f"of model {model.name!r}; expected one of {sorted(model.targets)}"
                 )
-            if proj.plasticity is not None and proj.pre not in pops:
-                raise NetworkError(
-                    f"projection {proj.name!r}: STDP needs a population as pre, not input "
-                    f"{proj.pre!r}"
-                )
 
     # ---- index spaces -------------------------------------------------------------------
 
