@@ -200,6 +200,8 @@ def _check_rows(rows: list[dict]) -> None:
 @pytest.fixture(scope="module")
 def external_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A ``dask scheduler`` and two ``dask worker`` processes on loopback."""
+    pytest.importorskip("distributed", reason="needs the sweep extra: dask[distributed]")
+    pytest.importorskip("pyarrow", reason="needs the sweep extra: pyarrow")
     dask = shutil.which("dask", path=str(Path(sys.executable).parent)) or shutil.which("dask")
     assert dask is not None, "the dask command (dask[distributed]) is not installed"
     folder = tmp_path_factory.mktemp("dask")
@@ -359,6 +361,8 @@ def test_the_pareto_front_keeps_what_nothing_beats() -> None:
 def test_plot_sweep_draws_both_pictures(tmp_path: Path) -> None:
     from neuroemu.cli.plot_sweep import plot_sweep_command
     from neuroemu.sweep.results import write_tables
+
+    pytest.importorskip("pyarrow", reason="needs the sweep extra: pyarrow")
 
     write_tables(tmp_path, _synthetic_results())
     runner = CliRunner()
