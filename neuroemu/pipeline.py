@@ -35,7 +35,7 @@ from neuroemu.run_budget import (
     estimate_run,
 )
 from neuroemu.spec.chip import PLAUSIBLE, ChipSpec, load_chip
-from neuroemu.spec.gpu import load_gpu
+from neuroemu.spec.gpu import GpuSpec, load_gpu
 from neuroemu.timesteps import whole_steps
 
 DT_BOUNDS = PLAUSIBLE[("timing", "dt_ms")]
@@ -125,7 +125,7 @@ def run_pipeline(
     window_ms: float | None = None,
     report: str | None = None,
     record_state: dict[str, list[str]] | None = None,
-    gpus: tuple[str, ...] = (),
+    gpus: tuple[str | GpuSpec, ...] = (),
     gpu_scope: str = "board",
     dt_ms: float | None = None,
     operating_point: str | OperatingPoint | None = None,
@@ -227,7 +227,7 @@ def run_pipeline(
     n_steps = whole_steps(duration_ms, chip_dt, "duration_ms")
     if window_ms is not None:
         whole_steps(window_ms, chip_dt, "window_ms")
-    gpu_specs = [load_gpu(name) for name in gpus]
+    gpu_specs = [g if isinstance(g, GpuSpec) else load_gpu(g) for g in gpus]
     network = build_network(model, params, seed)
     timings["build_s"] = time.perf_counter() - started
 

@@ -4,6 +4,7 @@ records the settings, and a trace keeps the derived text."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 from conftest import TINY_CHIP_YAML
@@ -127,3 +128,20 @@ def test_load_overridden_is_what_a_command_does_with_its_set_options(tiny) -> No
     assert gpus[0].power.idle_power_w.value == 20
     with pytest.raises(NeuroEmuError, match="no chip or GPU named 'h100'"):
         load_overridden(["loihi"], [], ["h100:power.idle_power_w=20"])
+
+
+def test_set_on_the_command_line_derives_the_chip_map_uses() -> None:
+    from click.testing import CliRunner
+
+    from neuroemu.cli.main import cli
+
+    plain = CliRunner().invoke(cli, ["map", "cuba", "--chip", "loihi", "--json"])
+    halved = CliRunner().invoke(
+        cli, ["map", "cuba", "--chip", "loihi", "--set", "core.neurons=512", "--json"]
+    )
+    assert plain.exit_code == 0 and halved.exit_code == 0, halved.output
+    before, after = json.loads(plain.output), json.loads(halved.output)
+    assert after["chip"] == "loihi-set-core.neurons-512"
+    assert after["n_cores_used"] > before["n_cores_used"]
+    bad = CliRunner().invoke(cli, ["map", "cuba", "--chip", "loihi", "--set", "core.neurons=-5"])
+    assert bad.exit_code == 1 and "(with --set core.neurons=-5): core.neurons.value" in bad.output

@@ -29,13 +29,13 @@ from neuroemu.cli.options import (
     read_placement,
     scope_option,
     seed_option,
+    set_option,
     strategy_option,
 )
 from neuroemu.comparison import comparison_rows, price_elsewhere
 from neuroemu.network.model_files import parse_params
 from neuroemu.pipeline import run_pipeline
-from neuroemu.spec.chip import load_chip
-from neuroemu.spec.gpu import load_gpu
+from neuroemu.spec.overrides import load_overridden
 
 
 @click.command("compare")
@@ -59,6 +59,7 @@ from neuroemu.spec.gpu import load_gpu
 @gpu_scope_option
 @param_option
 @quantise_option
+@set_option
 @i_know_option
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 @deprecated_option("--chips", "--chip NAME (repeatable)", "chips", names, metavar="A,B")
@@ -82,6 +83,7 @@ def compare(
     gpu_scope: str | None,
     params: tuple[str, ...],
     quantise: bool,
+    overrides: tuple[str, ...],
     allow_large: bool,
     as_json: bool,
 ) -> None:
@@ -91,8 +93,7 @@ def compare(
     with the reason instead of a row.
     """
     given = apply_deprecated(ctx, {"chips": chips, "gpus": gpus})
-    chip_specs = [load_chip(name) for name in given["chips"]]
-    gpu_specs = [load_gpu(name) for name in given["gpus"]]
+    chip_specs, gpu_specs = load_overridden(given["chips"], given["gpus"], overrides)
     if not chip_specs:
         raise click.UsageError("--chip is needed at least once (the network runs on the first)")
     if dt_ms is not None:

@@ -59,6 +59,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "models",
         "List the bundled models (models/*.py) with their sizes and references.",
     ),
+    "sweep": (
+        "neuroemu.cli.sweep",
+        "sweep_command",
+        "Run a SWEEP file on Dask: every job once, resumable, with result tables.",
+    ),
+    "plot-sweep": (
+        "neuroemu.cli.plot_sweep",
+        "plot_sweep_command",
+        "Draw a PNG from a sweep's RESULTS (its output folder or its summary table).",
+    ),
     "inspect": (
         "neuroemu.cli.inspect",
         "inspect_command",

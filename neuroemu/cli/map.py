@@ -21,10 +21,12 @@ from neuroemu.cli.options import (
     param_option,
     placement_option,
     read_placement,
+    set_option,
     strategy_option,
 )
 from neuroemu.network.model_files import parse_params
 from neuroemu.pipeline import map_summary
+from neuroemu.spec.overrides import load_overridden
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -71,6 +73,7 @@ def format_report(report: dict[str, Any]) -> str:
 @placement_option
 @max_chips_option
 @param_option
+@set_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @deprecated_option("--chips", "--max-chips N", "max_chips", int, type=int, metavar="N")
 @click.pass_context
@@ -82,6 +85,7 @@ def map_command(
     placement_file: str | None,
     max_chips: int | None,
     params: tuple[str, ...],
+    overrides: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Map MODEL (a bundled model name, a .py file or a .nir graph) onto the cores of a chip.
@@ -91,8 +95,9 @@ def map_command(
     not fit exits with status 1 and says which resource, where, and what would help.
     """
     max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
+    (chip_spec,), _ = load_overridden([chip], [], overrides)
     report = map_summary(
-        model, chip, strategy, max_chips, parse_params(params), read_placement(placement_file)
+        model, chip_spec, strategy, max_chips, parse_params(params), read_placement(placement_file)
     )
     if as_json:
         echo_json(report)

@@ -257,3 +257,14 @@ quantise_option = click.option(
     help="Round weights to the chip's weight_bits, as the chip stores them; --no-quantise runs "
     "the weights as written (a warning names projections whose weights rounding zeroes).",
 )
+
+
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="[DEVICE:]FIELD=VALUE",
+    help="Override a descriptor field (repeatable), e.g. --set core.synapse_memory_bits=2097152; "
+    "without DEVICE: every chip, with it the chip or GPU of that name. The derived descriptor is "
+    "validated like a file, marked estimated, and its name records the setting.",
+)

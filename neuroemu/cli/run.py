@@ -41,6 +41,7 @@ from neuroemu.cli.options import (
     read_placement,
     scope_option,
     seed_option,
+    set_option,
     strategy_option,
 )
 from neuroemu.comparison import price_elsewhere
@@ -48,7 +49,7 @@ from neuroemu.network.model_files import parse_params
 from neuroemu.outputs import check_output
 from neuroemu.pipeline import RunResult, run_pipeline
 from neuroemu.report import EnergyReport
-from neuroemu.spec.chip import load_chip
+from neuroemu.spec.overrides import load_overridden
 
 
 def _say(line: str) -> None:
@@ -139,6 +140,7 @@ def print_result(
     "(exit status 130 all the same).",
 )
 @quantise_option
+@set_option
 @i_know_option
 @click.option(
     "--by",
@@ -174,6 +176,7 @@ def run_command(
     force: bool,
     keep_partial: bool,
     quantise: bool,
+    overrides: tuple[str, ...],
     allow_large: bool,
     by: str | None,
     as_json: bool,
@@ -188,7 +191,8 @@ def run_command(
     if trace is not None:  # before the (possibly long) run, not after it
         check_output(trace, force, inputs=[model, *chips], what="trace")
     # Every descriptor is read before the (possibly long) run, so a typo fails at once.
-    first, *more = [load_chip(name) for name in chips]
+    chip_specs, gpu_specs = load_overridden(chips, gpus, overrides)
+    first, *more = chip_specs
     if dt_ms is not None:
         more = [chip.with_timestep(dt_ms) for chip in more]
     result = run_pipeline(
@@ -203,7 +207,7 @@ def run_command(
         placement=read_placement(placement_file),
         window_ms=window_ms,
         report=None if (quiet or as_json) else "stderr",
-        gpus=gpus,
+        gpus=tuple(gpu_specs),
         gpu_scope=gpu_scope or ("board" if scope == "chip" else scope),
         dt_ms=dt_ms,
         operating_point=operating_point,
