@@ -76,6 +76,7 @@ def price_on_chip(
 ) -> EnergyReport:
     """Map ``network`` onto ``chip`` and price the given ``activity`` there (no new run), at
     an operating point (default: the chip's own) and a scope."""
+    network = network.chip_view()  # host-side populations are the chip's inputs
     mapping = map_network(network, chip, strategy=strategy, n_chips=n_chips)
     point = None if operating_point is None else OperatingPoint.parse(operating_point)
     return estimate_energy(count_events(network, activity, mapping), chip, point, scope)

@@ -344,7 +344,9 @@ def _check_runs(experiment: Experiment, allow_large: bool = False) -> None:
                 where = at(("window_ms",), "window_ms")
                 raise NeuroEmuError(f"{where} on {chip.name}: {exc}") from exc
         try:
-            mapping = map_network(network, chip, strategy=spec.strategy, n_chips=experiment.n_chips)
+            mapping = map_network(
+                network.chip_view(), chip, strategy=spec.strategy, n_chips=experiment.n_chips
+            )
         except CapacityError as exc:
             raise NeuroEmuError(
                 f"{where_chip}: the model does not fit on {chip.name!r} (seed {spec.seeds[0]}): "

@@ -67,7 +67,9 @@ class RunResult:
     def layers(self) -> LayerReport:
         """Counts, energy, work share and NeuroBench metrics per population and projection
         (:mod:`neuroemu.accounting.layers`); computed on first use, they sum to the totals."""
-        return layer_report(self.network, self.activity, self.mapping, self.counts, self.chip)
+        return layer_report(
+            self.network.chip_view(), self.activity, self.mapping, self.counts, self.chip
+        )
 
     def summary(self) -> dict[str, Any]:
         """The run as plain data (what ``neuroemu run --json`` prints); numpy scalars and
@@ -232,8 +234,9 @@ def run_pipeline(
     timings["build_s"] = time.perf_counter() - started
 
     start = time.perf_counter()
+    on_chip = network.chip_view()  # host-side populations become the chip's inputs
     mapping = map_network(
-        network,
+        on_chip,
         chip_spec,
         strategy=strategy,
         n_chips=n_chips,
@@ -243,7 +246,7 @@ def run_pipeline(
     timings["map_s"] = time.perf_counter() - start
     say = progress or (lambda _line: None)
     say(
-        f"mapped {network.n_neurons:,} neurons onto {mapping.n_cores_used:,} cores of "
+        f"mapped {on_chip.n_neurons:,} neurons onto {mapping.n_cores_used:,} cores of "
         f"{mapping.n_chips} {chip_spec.name} chip(s) ({mapping.strategy}) in "
         f"{timings['map_s']:.2g} s"
     )
@@ -288,7 +291,7 @@ def run_pipeline(
         warnings.warn(zeroed, QuantisationWarning, stacklevel=2)
 
     start = time.perf_counter()
-    counts = count_events(network, activity, mapping, window_ms=window_ms)
+    counts = count_events(on_chip, activity, mapping, window_ms=window_ms)
     scope_reports = price_scopes(counts, chip_spec, point, n_boards)
     if scope not in scope_reports:  # the reason (too few boards) as an error
         estimate_energy(counts, chip_spec, point, scope, n_boards)
@@ -375,7 +378,7 @@ def map_summary(
     network = model if isinstance(model, Network) else load_model(model, dict(params or {}))
     chip_spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
     mapping = map_network(
-        network, chip_spec, strategy=strategy, n_chips=n_chips, placement=placement
+        network.chip_view(), chip_spec, strategy=strategy, n_chips=n_chips, placement=placement
     )
     return {
         "model": network.name,

@@ -507,3 +507,38 @@ def test_plastic_input_synapses_learn_and_count_as_brute_force(tiny_chip) -> Non
     expected = brute_force(network, activity, mapping)
     assert counts.per_core["learning_update"].tolist() == expected["learning_update"].tolist()
     assert int(counts.per_core["learning_update"].sum()) > 0
+
+
+@pytest.mark.brian2
+def test_host_side_populations_are_simulated_not_placed(tiny_chip, tmp_path) -> None:
+    """An input stage and a readout on the host (on_chip=False): simulated, not placed; the
+    input stage's spikes reach the chip as input events; every count equals the brute force
+    on the chip's view, and the trace reads back."""
+    from neuroemu.pipeline import run_pipeline
+    from neuroemu.traces.file import read_trace, write_trace
+
+    rng = np.random.default_rng(5)
+    retina = Population("retina", 30, "lif", parameters={"v_bias_mV": 16.0}, on_chip=False)
+    hidden = Population("hidden", 40, "lif", parameters={"v_bias_mV": 12.0})
+    readout = Population("readout", 5, "lif", on_chip=False)
+    noise = PoissonInput("noise", 10, rate_hz=50.0)
+    projections = [
+        Projection("noise", "retina", *fixed_probability(10, 30, 0.5, rng), 2.0),
+        Projection("retina", "hidden", *fixed_probability(30, 40, 0.3, rng), 3.0, delay_ms=1.0),
+        Projection("hidden", "hidden", *fixed_probability(40, 40, 0.1, rng), 0.5),
+        Projection("hidden", "readout", *fixed_probability(40, 5, 0.5, rng), 1.0),
+    ]
+    network = Network((retina, hidden, readout), tuple(projections), (noise,), name="host")
+    result = run_pipeline(network, tiny_chip, duration_ms=40.0, seed=2, device="numpy")
+    assert result.activity.spikes["retina"].neuron.size > 0
+    view = network.chip_view()
+    assert [p.name for p in view.populations] == ["hidden"]
+    assert len(result.mapping.core_of_neuron) == 40
+    expected = brute_force(view, result.activity, result.mapping)
+    for kind in EVENT_KINDS:
+        assert result.counts.per_core[kind].tolist() == expected[kind].tolist(), kind
+    assert int(result.counts.per_core["neuron_update"].sum()) == 40 * result.activity.n_steps
+    assert int(result.counts.per_core["input_event"].sum()) > 0
+    trace = read_trace(write_trace(tmp_path / "host.h5", result))
+    assert not trace.network.population("retina").on_chip
+    assert trace.layers.to_dict() == result.layers.to_dict()

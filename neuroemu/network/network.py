@@ -50,6 +50,10 @@ class Population:
         ``t_refractory_ms``), because the engine sets both the same way; where a per-neuron
         parameter is the membrane's resting value (``v_rest``, ``E_l``, ``v_reset``, ``c``) and
         no ``v`` is given, ``v`` starts there, as it does for a scalar.
+    on_chip : bool
+        False for a host-side population (an input stage or a readout that runs on the host
+        computer): simulated like any other, but not placed on the chip; its spikes that reach
+        the chip are counted as input events (:meth:`Network.chip_view`).
     """
 
     name: str
@@ -57,6 +61,7 @@ class Population:
     model: NeuronModel
     parameters: dict[str, float | np.ndarray]
     initial: dict[str, float | np.ndarray]
+    on_chip: bool
 
     def __init__(
         self,
@@ -65,6 +70,7 @@ class Population:
         model: NeuronModel | str = "lif",
         parameters: dict[str, float | np.ndarray] | None = None,
         initial: dict[str, float | np.ndarray] | None = None,
+        on_chip: bool = True,
     ) -> None:
         # Written out (not generated) so that ``model`` accepts a library model's name while the
         # attribute is typed as the NeuronModel it resolves to.
@@ -101,6 +107,7 @@ class Population:
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "parameters", parameters)
         object.__setattr__(self, "initial", initial)
+        object.__setattr__(self, "on_chip", bool(on_chip))
         object.__setattr__(self, "_resolved", resolved)
         for key, value in initial.items():
             base, _ = split_unit(key)
@@ -446,6 +453,31 @@ class Network:
     @cached_property
     def n_synapses(self) -> int:
         return sum(p.n_synapses for p in self.projections)
+
+    def chip_view(self) -> Network:
+        """The network as the chip sees it: host-side populations (``on_chip=False``) become
+        input sources of the same size, projections into them (readouts on the host) are left
+        out, and the rest is unchanged. The activity of a run needs no change: a host
+        population's spikes, recorded under its name, are that input's spikes. Without host
+        populations this is the network itself.
+        """
+        host = {pop.name for pop in self.populations if not pop.on_chip}
+        if not host:
+            return self
+        empty = np.empty(0, dtype=np.int64)
+        inputs = [
+            SpikeTimesInput(pop.name, pop.size, empty, np.empty(0))
+            for pop in self.populations
+            if pop.name in host
+        ]
+        return Network(
+            tuple(pop for pop in self.populations if pop.name not in host),
+            tuple(proj for proj in self.projections if proj.post not in host),
+            (*self.inputs, *inputs),
+            name=self.name,
+            inference_ms=self.inference_ms,
+            readout=self.readout,
+        )
 
     def population(self, name: str) -> Population:
         for pop in self.populations:

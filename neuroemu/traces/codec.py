@@ -176,6 +176,8 @@ def write_network(group: h5py.Group, network: Network) -> None:
     for pop in network.populations:
         node = populations.create_group(pop.name, track_order=True)
         node.attrs["size"] = int(pop.size)
+        if not pop.on_chip:  # written only when set, so on-chip traces are as before
+            node.attrs["on_chip"] = False
         _write_model(node.create_group("model", track_order=True), pop.model)
         node.create_group("parameters", track_order=True).attrs.update(pop.parameters)
         initial = node.create_group("initial", track_order=True)
@@ -215,6 +217,7 @@ def read_network(group: h5py.Group) -> Network:
             _read_model(node["model"]),
             parameters=read_scalars(node["parameters"].attrs),
             initial={k: _value(v) for k, v in node["initial"].items()},
+            on_chip=bool(node.attrs.get("on_chip", True)),
         )
         for name, node in group["populations"].items()
     ]

@@ -116,7 +116,9 @@ class Trace:
     def layers(self) -> LayerReport:
         """Per-population and per-projection results, recomputed exactly from what the trace
         holds (network, mapping, activity, counts, chip), as the run computed them."""
-        return layer_report(self.network, self.activity, self.mapping, self.counts, self.chip)
+        return layer_report(
+            self.network.chip_view(), self.activity, self.mapping, self.counts, self.chip
+        )
 
     def __repr__(self) -> str:
         # The default dataclass repr printed every array of the run (58,764 characters for a
@@ -325,9 +327,10 @@ def _check_consistent(trace: Trace) -> None:
                 f"{trace.path}: /mapping/usage/{name}: expected {n_cores} values (one per "
                 f"core), found shape {np.shape(usage)}"
             )
-    if np.shape(trace.mapping.core_of_neuron) != (trace.network.n_neurons,):
+    placed = trace.network.chip_view().n_neurons  # host-side populations are not placed
+    if np.shape(trace.mapping.core_of_neuron) != (placed,):
         raise TraceError(
-            f"{trace.path}: /mapping/core_of_neuron: expected {trace.network.n_neurons} values, "
+            f"{trace.path}: /mapping/core_of_neuron: expected {placed} values, "
             f"found shape {np.shape(trace.mapping.core_of_neuron)}"
         )
     missing = [kind for kind in EVENT_KINDS if kind not in trace.counts.per_core]
