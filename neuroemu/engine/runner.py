@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import re
 import time
@@ -91,6 +92,10 @@ def _brian2() -> Any:
     except ImportError as exc:  # pragma: no cover - brian2 is a core dependency
         raise SimulationError(f"cannot import brian2: {exc}") from exc
     b2.prefs.logging.console_log_level = "WARNING"
+    # Importing Brian2 turns on logging.captureWarnings, which sends every later Python warning
+    # of the process (neuroemu's own included) into Brian2's log as "WARNING file:line: ...";
+    # turning it off restores whatever showed warnings before (the CLI's one-line form).
+    logging.captureWarnings(False)
     return b2
 
 
