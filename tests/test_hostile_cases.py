@@ -110,7 +110,7 @@ CLI_CASES = [
     ('seed_text', ['run', 'TMP/m.py', '--chip', 'TMP/tiny.yaml', '--seed', 'one'], 2, "Invalid value for '--seed': 'one' is not a valid integer range."),
     ('chip_missing', ['run', 'TMP/m.py', '--chip', 'nosuchchip'], 1, "nosuchchip: no bundled chip 'nosuchchip' and no such file: expected a path or one of "),
     ('chip_typo', ['run', 'TMP/m.py', '--chip', 'lohi'], 1, "lohi: no bundled chip 'lohi' and no such file: expected a path or one of "),
-    ('chip_traversal', ['run', 'TMP/m.py', '--chip', '../../etc/passwd'], 1, '../../etc/passwd:1: expected a YAML mapping, got str'),
+    ('chip_traversal', ['run', 'TMP/m.py', '--chip', 'TMP/../../../../../../../../../../etc/passwd'], 1, '/../../../../../../../../../../etc/passwd:1: expected a YAML mapping, got str'),
     ('chip_devzero', ['chips', 'check', '/dev/zero'], 1, '/dev/zero: not a regular file (a folder, device or pipe): expected a YAML file'),
     ('chip_folder', ['chips', 'check', 'TMP'], 1, 'TMP: not a regular file (a folder, device or pipe): expected a YAML file'),
     ('chip_empty', ['chips', 'check', '/dev/null'], 1, '/dev/null: not a regular file (a folder, device or pipe): expected a YAML file'),
