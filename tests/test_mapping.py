@@ -471,3 +471,22 @@ def test_fill_packs_a_channel_major_conv_layer_by_its_inputs(tiny_chip: ChipSpec
     assert any("needed 64 cores" in w and "order of their inputs" in w for w in mapping.warnings)
     # Populations are never interleaved: image neurons first, then conv.
     assert mapping.core_of_neuron[:512].max() < mapping.core_of_neuron[512:].min()
+
+
+def test_the_summary_names_what_forced_the_spread(tiny_chip: ChipSpec, monkeypatch) -> None:
+    """Kept in network order, the conv layer's cores close on fan-in: the summary says fan-in
+    forced the spread, counted core by core."""
+    import neuroemu.mapping.mapping as mapping_module
+
+    monkeypatch.setattr(mapping_module, "SPREAD_FACTOR", 100.0)  # keep network order
+    i, j = _conv_layer(8, 16, 8)
+    network = Network(
+        (Population("image", 512), Population("conv", 1024)),
+        (Projection("image", "conv", i, j, 0.1),),
+    )
+    mapping = map_network(network, tiny_chip, "fill")
+    summary = mapping.summary()
+    assert mapping.n_cores_used == 64
+    assert summary["spread_by"] == "fan_in"
+    assert summary["cores_closed_by"]["fan_in"] >= 32
+    assert sum(summary["cores_closed_by"].values()) == mapping.n_cores_used

@@ -57,6 +57,14 @@ def format_report(report: dict[str, Any]) -> str:
     if binding is not None:
         peak = report["utilisation"][binding]["max_percent"]
         lines.append(f"binding resource: {binding} (max {peak:.1f} % of a core)")
+    closed = {
+        k: v for k, v in report.get("cores_closed_by", {}).items() if k in report["utilisation"]
+    }
+    if closed:
+        counts = ", ".join(
+            f"{name} {n}" for name, n in sorted(closed.items(), key=lambda kv: -kv[1])
+        )
+        lines.append(f"cores closed by: {counts} (the resource that forced the spread first)")
     lines.append(
         f"inter-core synapses: {report['inter_core_synapses']:,} of "
         f"{report['neuron_synapses']:,} between neurons "

@@ -16,6 +16,7 @@ Cores are numbered globally: core ``c`` is local core ``c % cores_per_chip`` of 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -67,6 +68,11 @@ class Mapping:
     warnings : list of str
         Things the user should know that do not stop the mapping (neuron model not native to the
         chip, weights rounded to zero...).
+    closed_by : dict
+        Why the packer closed each core -> how many cores: a resource that would have
+        overflowed, or ``end`` (the network ran out), ``balance`` and ``partition`` (the
+        strategy's own stops). The resource that closed most cores forced the spread, which can
+        differ from the most utilised one. Empty for a given placement.
     """
 
     chip: ChipSpec
@@ -78,6 +84,7 @@ class Mapping:
     dest_synapses: sp.csr_matrix
     input_dest_synapses: sp.csr_matrix
     warnings: list[str] = field(default_factory=list)
+    closed_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def cores_per_chip(self) -> int:
@@ -172,6 +179,10 @@ class Mapping:
             for name, values in per_resource.items()
         }
         binding = max(max_percent, key=max_percent.__getitem__, default=None)
+        # What closed most cores forced the spread (a convolution's cores close on fan-in
+        # while neurons show the highest utilisation); without packing facts, the fullest.
+        forcing = {k: v for k, v in self.closed_by.items() if k in RESOURCES}
+        spread_by = max(forcing, key=forcing.__getitem__) if forcing else binding
         total = int(self.dest_synapses.sum())
         inter = self.inter_core_synapses()
         return {
@@ -182,6 +193,8 @@ class Mapping:
             "n_cores_used": self.n_cores_used,
             "utilisation": utilisation,
             "binding_resource": binding,
+            "spread_by": spread_by,
+            "cores_closed_by": dict(self.closed_by),
             "inter_core_synapses": inter,
             "neuron_synapses": total,
             "inter_core_fraction": inter / total if total else 0.0,
@@ -268,6 +281,7 @@ class _Placed:
     n_chips: int
     n_cores_used: int
     evaluation: Evaluation
+    closed_by: dict[str, int] = field(default_factory=dict)
 
 
 class _Mapper(CapacityChecks):
@@ -314,7 +328,8 @@ class _Mapper(CapacityChecks):
                     raise self._usage_error(resource, usage)
             out = self.caps.output_axons
             if out is None or usage["output_axons"].max() <= out:
-                return _Placed(core, chips, n_used, evaluation)
+                closed = Counter(packing.limited_by)
+                return _Placed(core, chips, n_used, evaluation, dict(sorted(closed.items())))
             # A margin of one axon per neuron absorbs the small shifts of a repack.
             remote = evaluation.n_remote + 1
             estimate = remote if estimate is None else np.maximum(estimate, remote)
@@ -337,6 +352,7 @@ class _Mapper(CapacityChecks):
             dest_synapses=dest,
             input_dest_synapses=inputs,
             warnings=[*self.warnings, *([note] if note else [])],
+            closed_by=dict(placed.closed_by),
         )
 
     # ---- strategies ---------------------------------------------------------------------

@@ -277,6 +277,8 @@ def write_mapping(group: h5py.Group, mapping: Mapping) -> None:
     _set(limits.attrs, **mapping.limits)
     _put_csr(group.create_group("dest_synapses"), mapping.dest_synapses)
     _put_csr(group.create_group("input_dest_synapses"), mapping.input_dest_synapses)
+    if mapping.closed_by:
+        group.create_group("closed_by", track_order=True).attrs.update(mapping.closed_by)
 
 
 def read_mapping(group: h5py.Group, chip: ChipSpec) -> Mapping:
@@ -293,6 +295,9 @@ def read_mapping(group: h5py.Group, chip: ChipSpec) -> Mapping:
         dest_synapses=_read_csr(group["dest_synapses"]),
         input_dest_synapses=_read_csr(group["input_dest_synapses"]),
         warnings=read_strings(group.attrs, "warnings"),
+        closed_by={k: int(v) for k, v in group["closed_by"].attrs.items()}
+        if "closed_by" in group
+        else {},
     )
 
 
