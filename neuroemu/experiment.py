@@ -82,6 +82,9 @@ class ExperimentSpec(StrictModel):
     device: Literal["auto", "runtime", "cython", "numpy", "cpp"] = "runtime"
     n_chips: PositiveInt | None = None
     window_ms: PositiveFloat | None = None
+    # Descriptor fields to change on every chip ({"core.synapse_memory_bits": 2097152}), as
+    # --set does; each derived chip is validated like a file and named after its settings.
+    overrides: dict[str, str | int | float | bool] = Field(default_factory=dict)
     outputs: Outputs
 
     @field_validator("seeds")
@@ -147,13 +150,15 @@ def load_experiment(
     gpu_scope: str | None = None,
     operating_point: str | None = None,
     scope: str = "chip",
+    overrides: Sequence[str] = (),
 ) -> Experiment:
     """Read and validate an experiment file; load its chips, check its model and GPUs.
 
     ``chips``, ``gpus``, ``max_chips`` and ``gpu_scope``, when given, replace the file's lists
     and settings (the command line's ``--chip``, ``--gpu``, ``--max-chips``, ``--gpu-scope``);
     they are names or paths as typed, not relative to the experiment file. ``operating_point``
-    and ``scope`` price every chip at that operating point and scope.
+    and ``scope`` price every chip at that operating point and scope. ``overrides`` (the
+    command line's ``--set``) apply after the file's own ``overrides``.
 
     Raises
     ------
@@ -189,6 +194,17 @@ def load_experiment(
             if exc.path != reference:  # a problem inside the chip file: its own file:line
                 raise
             raise _problem(name, lines, ("chips", index), exc.problem) from None
+    from neuroemu.spec.overrides import apply_overrides, check_targets, parse_overrides
+
+    settings = [f"{key}={json.dumps(value)}" for key, value in spec.overrides.items()]
+    try:
+        in_file = parse_overrides(settings)
+        chip_specs = [apply_overrides(chip, in_file) for chip in chip_specs]
+    except NeuroEmuError as exc:
+        raise _problem(name, lines, ("overrides",), str(exc)) from None
+    typed = parse_overrides(overrides)  # --set: its own messages
+    check_targets(typed, [chip.name for chip in chip_specs])
+    chip_specs = [apply_overrides(chip, typed) for chip in chip_specs]
     names = [c.name for c in chip_specs]
     for index, chip_name in enumerate(names):
         if chip_name in names[:index]:

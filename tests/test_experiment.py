@@ -189,3 +189,23 @@ def test_traces_can_be_switched_off(folder, monkeypatch):
     rows = run_experiment(path)
     assert [p.name for p in (folder / "out").iterdir()] == ["results.csv"]
     assert {r["trace"] for r in rows} == {""}
+
+
+def test_overrides_in_the_file_and_on_the_command_line_derive_the_chips(folder):
+    path = folder / "exp.yaml"
+    path.write_text(
+        EXPERIMENT.replace("device: numpy", "device: numpy\noverrides:\n  core.neurons: 16")
+    )
+    loaded = load_experiment(path)
+    (chip,) = loaded.chips
+    assert chip.name == "tiny-set-core.neurons-16" and chip.core.neurons.require() == 16
+    assert chip.core.neurons.estimated  # a value nobody published
+    both = load_experiment(path, overrides=["core.fan_in=128"])
+    assert both.chips[0].core.neurons.require() == 16 and both.chips[0].core.fan_in.require() == 128
+    path.write_text(
+        EXPERIMENT.replace("device: numpy", "device: numpy\noverrides:\n  core.neurons: -1")
+    )
+    with pytest.raises(DescriptorError) as caught:
+        load_experiment(path)
+    assert str(caught.value).startswith(f"{path}:11: overrides:")
+    assert "core.neurons" in str(caught.value)

@@ -19,6 +19,7 @@ from neuroemu.cli.options import (
     max_chips_option,
     operating_point_option,
     scope_option,
+    set_option,
 )
 from neuroemu.errors import NeuroEmuError
 from neuroemu.units import format_si
@@ -38,6 +39,7 @@ from neuroemu.units import format_si
 @gpu_scope_option
 @click.option("--force", is_flag=True, help="Overwrite traces and the table of an earlier run.")
 @i_know_option
+@set_option
 def experiment_command(
     experiment: Path,
     chips: tuple[str, ...],
@@ -48,6 +50,7 @@ def experiment_command(
     gpu_scope: str | None,
     force: bool,
     allow_large: bool,
+    overrides: tuple[str, ...],
 ) -> None:
     """Run an EXPERIMENT file: every chip x seed, one trace per run, a CSV results table.
 
@@ -60,7 +63,9 @@ def experiment_command(
     def progress(line: str) -> None:
         click.echo(line, err=True)
 
-    loaded = load_experiment(experiment, chips, gpus, max_chips, gpu_scope, operating_point, scope)
+    loaded = load_experiment(
+        experiment, chips, gpus, max_chips, gpu_scope, operating_point, scope, overrides
+    )
     rows = run_experiment(loaded, force=force, progress=progress, allow_large=allow_large)
     if not rows:
         raise NeuroEmuError(f"{experiment}: the experiment produced no results")
