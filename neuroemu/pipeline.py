@@ -63,6 +63,17 @@ class RunResult:
     scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        # The default repr printed the network, the mapping and every array (67,773 characters
+        # for a 400-neuron run): one line says which run this is.
+        state = "" if self.complete else ", interrupted"
+        return (
+            f"<RunResult {self.model} on {self.chip.name}, seed {self.seed}: "
+            f"{self.network.n_neurons:,} neurons on {self.mapping.n_cores_used} cores, "
+            f"{self.activity.n_spikes:,} spikes in {self.activity.duration_ms:g} ms{state}; "
+            f"{self.report!r}>"
+        )
+
     @cached_property
     def layers(self) -> LayerReport:
         """Counts, energy, work share and NeuroBench metrics per population and projection

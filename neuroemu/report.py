@@ -9,6 +9,7 @@ unknown) is listed in ``unpriced`` and makes the totals ``None``, never zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -74,6 +75,32 @@ class EnergyReport:
     operating_point: str = ""
     low: EnergyReport | None = None
     high: EnergyReport | None = None
+
+    def __repr__(self) -> str:
+        # The default repr printed every per-core array (5,647 characters for a small run).
+        total = "unpriced" if self.total_j is None else f"{self.total_j:.4g} J"
+        return (
+            f"<EnergyReport {self.device} ({self.device_kind}, {self.style}, {self.scope} scope): "
+            f"{total} for {self.simulated_ms:g} ms simulated, {self.time_s:.4g} s on device>"
+        )
+
+    def to_dataframe(self) -> Any:
+        """Energy per part (event kind or GPU term, and static) as a pandas DataFrame, with
+        the low and high ends of its range; pandas is imported only here."""
+        from neuroemu.dataframes import to_dataframe
+
+        def part_of(report: EnergyReport | None, part: str) -> float | None:
+            if report is None:
+                return None
+            return report.static_pj if part == "static" else report.dynamic_pj.get(part)
+
+        rows = []
+        for part in [*self.dynamic_pj, "static"]:
+            value = part_of(self, part)
+            low = value if self.low is None else part_of(self.low, part)
+            high = value if self.high is None else part_of(self.high, part)
+            rows.append({"part": part, "energy_pj": value, "low_pj": low, "high_pj": high})
+        return to_dataframe(rows, index="part")
 
     def bounds(self, name: str) -> tuple[float | None, float | None, float | None]:
         """``(value, low, high)`` of a figure (``'total_j'``, ``'time_s'``...); the ends equal

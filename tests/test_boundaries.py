@@ -47,6 +47,7 @@ LAYERS: dict[str, int | None] = {
     "resources.py": 0,
     "operating_point.py": 0,
     "outputs.py": 0,
+    "dataframes.py": 0,
     # 1: what is being estimated (spec may import network, not the reverse: FORBIDDEN below)
     "spec/": 1,
     "network/": 1,

@@ -93,3 +93,40 @@ def test_a_trace_has_a_one_line_repr(trace):
     text = repr(trace)
     assert len(text) < 300 and "\n" not in text
     assert text.startswith("<Trace ") and "on tiny, seed 3" in text and "60 neurons" in text
+
+
+def test_every_result_object_has_a_short_repr(result):
+    for name in ("network", "mapping", "counts", "report"):
+        text = repr(getattr(result, name))
+        assert text.startswith("<") and len(text) < 300 and "\n" not in text, name
+    text = repr(result)
+    assert text.startswith("<RunResult ") and len(text) < 600 and "<EnergyReport tiny" in text
+
+
+def test_reports_and_counts_become_dataframes(result):
+    pandas = pytest.importorskip("pandas")
+    frame = result.report.to_dataframe()
+    assert isinstance(frame, pandas.DataFrame) and "static" in frame.index
+    assert frame["energy_pj"].sum() == pytest.approx(result.report.total_pj)
+    counts = result.counts.to_dataframe()
+    assert int(counts["synaptic_event"].sum()) == int(
+        result.counts.per_core["synaptic_event"].sum()
+    )
+
+
+def test_to_dataframe_without_pandas_says_how(monkeypatch):
+    import importlib
+
+    from neuroemu.dataframes import to_dataframe
+    from neuroemu.errors import NeuroEmuError
+
+    real = importlib.import_module
+
+    def no_pandas(name, *args):
+        if name == "pandas":
+            raise ImportError("no pandas")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", no_pandas)
+    with pytest.raises(NeuroEmuError, match="pip install pandas"):
+        to_dataframe([{"name": "a"}])

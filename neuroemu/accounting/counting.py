@@ -93,6 +93,27 @@ class EventCounts:
     detail_per_core: dict[str, np.ndarray] = field(default_factory=dict)
     n_tiles_used: int | None = None
 
+    def __repr__(self) -> str:
+        # The default repr printed every per-core and per-step array.
+        totals = self.totals()
+        busiest = ", ".join(f"{k} {v:,}" for k, v in totals.items() if v)
+        return (
+            f"<EventCounts on {self.chip_name}: {self.n_steps:,} steps on {self.n_cores_used} "
+            f"cores; {busiest or 'no events'}>"
+        )
+
+    def to_dataframe(self) -> Any:
+        """Events per core (rows: the cores' global numbers) and kind (columns) as a pandas
+        DataFrame; pandas is imported only here."""
+        from neuroemu.dataframes import to_dataframe
+
+        n_cores = len(next(iter(self.per_core.values()))) if self.per_core else 0
+        rows = [
+            {"core": core, **{kind: int(v[core]) for kind, v in self.per_core.items()}}
+            for core in range(n_cores)
+        ]
+        return to_dataframe(rows, index="core")
+
     def step_work_at(self, bound: Bound) -> np.ndarray:
         """Per-step work of the busiest core in ns at ``bound`` of the per-event times."""
         return self.step_work_bounds_ns.get(bound, self.step_work_ns)

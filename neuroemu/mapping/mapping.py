@@ -158,6 +158,12 @@ class Mapping:
         remote = self.core_of_neuron[coo.row] != coo.col
         return int(coo.data[remote].sum())
 
+    def __repr__(self) -> str:
+        return (
+            f"<Mapping on {self.chip.name} ({self.strategy}): {len(self.core_of_neuron):,} "
+            f"neurons on {self.n_cores_used} of {self.n_cores} cores, {self.n_chips} chip(s)>"
+        )
+
     def summary(self) -> dict[str, object]:
         """What ``neuroemu map`` reports: chips and cores used, utilisation, traffic, warnings.
 

@@ -454,6 +454,12 @@ class Network:
     def n_synapses(self) -> int:
         return sum(p.n_synapses for p in self.projections)
 
+    def __repr__(self) -> str:
+        return (
+            f"<Network {self.name!r}: {len(self.populations)} populations, {self.n_neurons:,} "
+            f"neurons, {self.n_synapses:,} synapses, {self.n_input_sources:,} input sources>"
+        )
+
     def chip_view(self) -> Network:
         """The network as the chip sees it: host-side populations (``on_chip=False``) become
         input sources of the same size, projections into them (readouts on the host) are left
