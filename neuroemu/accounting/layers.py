@@ -23,7 +23,6 @@ the sums are exact by construction, and :func:`count_by_layer` checks them again
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +39,7 @@ from neuroemu.accounting.counting import (
 from neuroemu.accounting.detail import changed_neurons, packet_pattern
 from neuroemu.accounting.neurobench import NeuroBenchMetrics, neurobench_metrics
 from neuroemu.activity import Activity
+from neuroemu.dataframes import to_dataframe
 from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.mapping.mapping import Mapping
@@ -507,16 +507,8 @@ class LayerReport:
         """
         if by not in ("population", "projection"):
             raise NeuroEmuError(f"by={by!r}: expected 'population' or 'projection'")
-        try:  # by name: pandas is optional and ships no type information
-            pandas = importlib.import_module("pandas")
-        except ImportError as error:
-            raise NeuroEmuError(
-                "to_dataframe needs pandas, which is not installed: pip install pandas "
-                "(or use to_dict(), which needs nothing)"
-            ) from error
         rows = self.group_rows() if by == "population" else self.projection_rows()
-        columns = None if rows else ["name"]
-        return pandas.DataFrame(rows, columns=columns).set_index("name")
+        return to_dataframe(rows, index="name")
 
 
 NOTES: tuple[str, ...] = (
