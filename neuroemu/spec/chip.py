@@ -579,8 +579,12 @@ class ChipSpec(StrictModel):
         The new ``timing.dt_ms`` says in its note that the user set it and what the descriptor
         gives, so reports and ``chips show`` never pass it off as the descriptor's.
         """
-        if not (math.isfinite(dt_ms) and dt_ms > 0):
-            raise NeuroEmuError(f"dt_ms must be a positive number of ms, got {dt_ms!r}")
+        low, high, _ = PLAUSIBLE[("timing", "dt_ms")]
+        if not (math.isfinite(dt_ms) and low <= dt_ms <= high):
+            raise NeuroEmuError(
+                f"dt_ms must lie in [{low:g}, {high:g}] ms (the bounds of a descriptor's "
+                f"timing.dt_ms), got {dt_ms!r}"
+            )
         own = self.timing.dt_ms.require()
         quantity = Positive(
             value=dt_ms,
