@@ -246,8 +246,9 @@ def _price(job: Job, network: Any, activity: Any, trace_folder: str | None) -> l
     from neuroemu.pipeline import RunResult, price_scopes
 
     point = None if job.operating_point is None else OperatingPoint.parse(job.operating_point)
-    mapping = map_network(network, job.chip, strategy=job.strategy, n_chips=job.n_chips)
-    counts = count_events(network, activity, mapping)
+    on_chip = network.chip_view()  # host-side populations are the chip's inputs
+    mapping = map_network(on_chip, job.chip, strategy=job.strategy, n_chips=job.n_chips)
+    counts = count_events(on_chip, activity, mapping)
     scope_reports = price_scopes(counts, job.chip, point)
     if job.scope not in scope_reports:  # the reason (too few boards) as an error
         estimate_energy(counts, job.chip, point, job.scope)
