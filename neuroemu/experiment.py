@@ -37,9 +37,10 @@ from neuroemu.spec.descriptor import (
     Loc,
     PositiveFloat,
     StrictModel,
-    dotted,
+    file_reference,
     line_of,
     parse_yaml,
+    problem_at,
     read_text,
     validate_document,
 )
@@ -133,15 +134,6 @@ class Experiment:
         return f"{self.model_label}_{chip.name}_seed{seed}.h5"
 
 
-def _relative(base: Path, value: str, suffixes: tuple[str, ...]) -> str:
-    """A file reference relative to the experiment file; a bundled name stays as it is."""
-    return str(base / value) if value.endswith(suffixes) else value
-
-
-def _problem(path: str, lines: dict[Loc, int], loc: Loc, message: str) -> DescriptorError:
-    return DescriptorError(path, line_of(lines, loc), dotted(loc), message)
-
-
 def load_experiment(
     path: str | Path,
     chips: Sequence[str] = (),
@@ -173,27 +165,27 @@ def load_experiment(
     data, lines = parse_yaml(read_text(path), name)
     spec = validate_document(ExperimentSpec, data, lines, name, kind="experiment")
     base = path.parent
-    model = _relative(base, spec.model, (".py",))
+    model = file_reference(base, spec.model, (".py",))
     try:
         accepted = model_parameters(resolve_model(model))
     except NeuroEmuError as exc:
-        raise _problem(name, lines, ("model",), str(exc)) from None
+        raise problem_at(name, lines, ("model",), str(exc)) from None
     for key in spec.params:
         if key not in accepted:
-            raise _problem(
+            raise problem_at(
                 name, lines, ("params", key),
                 f"model {spec.model!r} has no parameter {key!r}; its parameters: "
                 f"{', '.join(accepted)}",
             )  # fmt: skip
     chip_specs = [load_chip(name) for name in chips]
     for index, chip in enumerate(spec.chips if not chips else []):
-        reference = _relative(base, chip, (".yaml", ".yml"))
+        reference = file_reference(base, chip, (".yaml", ".yml"))
         try:
             chip_specs.append(load_chip(reference))
         except DescriptorError as exc:
             if exc.path != reference:  # a problem inside the chip file: its own file:line
                 raise
-            raise _problem(name, lines, ("chips", index), exc.problem) from None
+            raise problem_at(name, lines, ("chips", index), exc.problem) from None
     from neuroemu.spec.overrides import apply_overrides, check_targets, parse_overrides
 
     settings = [f"{key}={json.dumps(value)}" for key, value in spec.overrides.items()]
@@ -201,7 +193,7 @@ def load_experiment(
         in_file = parse_overrides(settings)
         chip_specs = [apply_overrides(chip, in_file) for chip in chip_specs]
     except NeuroEmuError as exc:
-        raise _problem(name, lines, ("overrides",), str(exc)) from None
+        raise problem_at(name, lines, ("overrides",), str(exc)) from None
     typed = parse_overrides(overrides)  # --set: its own messages
     check_targets(typed, [chip.name for chip in chip_specs])
     chip_specs = [apply_overrides(chip, typed) for chip in chip_specs]
@@ -211,19 +203,19 @@ def load_experiment(
             message = f"chip {chip_name!r} is listed twice: expected distinct chips"
             if chips:
                 raise NeuroEmuError(f"--chip {chip_name}: {message}")
-            raise _problem(name, lines, ("chips", index), message)
+            raise problem_at(name, lines, ("chips", index), message)
     gpu_references = []
     for gpu in gpus:
         load_gpu(gpu)
         gpu_references.append(gpu)
     for index, gpu in enumerate(spec.gpus if not gpus else []):
-        reference = _relative(base, gpu, (".yaml", ".yml"))
+        reference = file_reference(base, gpu, (".yaml", ".yml"))
         try:
             load_gpu(reference)
         except DescriptorError as exc:
             if exc.path != reference:
                 raise
-            raise _problem(name, lines, ("gpus", index), exc.problem) from None
+            raise problem_at(name, lines, ("gpus", index), exc.problem) from None
         gpu_references.append(reference)
     return Experiment(
         spec=spec,

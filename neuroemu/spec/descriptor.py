@@ -463,6 +463,18 @@ def dotted(loc: Loc) -> str:
 ModelT = TypeVar("ModelT", bound=StrictModel)
 
 
+def problem_at(path: str, lines: dict[Loc, int], loc: Loc, message: str) -> DescriptorError:
+    """A :class:`DescriptorError` at the line of ``loc`` in a file parsed by :func:`parse_yaml`
+    (experiment and sweep files report their own problems this way)."""
+    return DescriptorError(path, line_of(lines, loc), dotted(loc), message)
+
+
+def file_reference(base: Path, value: str, suffixes: tuple[str, ...]) -> str:
+    """``value`` as a path relative to ``base`` if it names a file (ends in one of
+    ``suffixes``); a bundled name (``loihi``, ``cuba``) stays as it is."""
+    return str(base / value) if value.endswith(suffixes) else value
+
+
 def validate_document(
     model: type[ModelT], data: Any, lines: dict[Loc, int], path: str, kind: str
 ) -> ModelT:

@@ -24,9 +24,9 @@ from neuroemu.spec.descriptor import (
     Loc,
     PositiveFloat,
     StrictModel,
-    dotted,
-    line_of,
+    file_reference,
     parse_yaml,
+    problem_at,
     read_text,
     validate_document,
 )
@@ -153,10 +153,10 @@ class _Loader:
         self.models: dict[str, tuple[str, str, dict[str, Any]]] = {}
 
     def problem(self, loc: Loc, message: str) -> DescriptorError:
-        return DescriptorError(self.name, line_of(self.lines, loc), dotted(loc), message)
+        return problem_at(self.name, self.lines, loc, message)
 
     def relative(self, value: str, suffixes: tuple[str, ...]) -> str:
-        return str(self.base / value) if value.endswith(suffixes) else value
+        return file_reference(self.base, value, suffixes)
 
     def model(self, value: str, loc: Loc) -> tuple[str, str, dict[str, Any]]:
         """(resolved reference, source text, accepted parameters)."""
