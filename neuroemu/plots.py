@@ -71,13 +71,14 @@ STATIC_COLOUR = "#999999"
 HATCHES = ("", "//", "..", "xx")
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
+    """A Figure built without pyplot (headless, no backend switch); the sweep plots use it too."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _save(figure: Figure, path: str | Path) -> Path:
+def save_png(figure: Figure, path: str | Path) -> Path:
     """Write the PNG atomically (a temporary name in the target folder, then a rename)."""
     target = Path(path)
     if not target.parent.is_dir():
@@ -103,7 +104,7 @@ def figure_raster(trace: RunLike, max_spikes: int = 300_000) -> Figure:
         that a long run still renders in seconds.
     """
     activity, network = trace.activity, trace.network
-    figure = _figure(9, 5)
+    figure = new_figure(9, 5)
     ax = figure.add_subplot()
     total = sum(len(activity.spikes.get(p.name, ())) for p in network.populations)
     keep = min(1.0, max_spikes / total) if total else 1.0
@@ -148,7 +149,7 @@ def figure_rates(trace: RunLike, bin_ms: float | None = None) -> Figure:
     n_bins = math.ceil(activity.n_steps / steps_per_bin)
     edges_ms = np.arange(n_bins + 1) * steps_per_bin * dt
     edges_ms[-1] = activity.duration_ms
-    figure = _figure(9, 4.5)
+    figure = new_figure(9, 4.5)
     ax = figure.add_subplot()
     for index, pop in enumerate(network.populations):
         spikes = activity.spikes.get(pop.name)
@@ -231,7 +232,7 @@ def figure_cores(trace: RunLike, quantity: str = "energy") -> Figure:
     grid[rows[used], cols[used]] = values[used]
     width_cells = chip.topology.mesh_width_tiles.require() * sub_w
     height_cells = chip.topology.mesh_height_tiles.require() * sub_h
-    figure = _figure(float(np.clip(3 + 0.6 * grid.shape[1], 7, 14)),
+    figure = new_figure(float(np.clip(3 + 0.6 * grid.shape[1], 7, 14)),
                      float(np.clip(2 + 0.6 * grid.shape[0], 3.5, 10)))  # fmt: skip
     ax = figure.add_subplot()
     cmap = colormaps["cividis"].with_extremes(bad="#e5e5e5")
@@ -300,7 +301,7 @@ def figure_energy(items: RunLike | EnergyReport | Sequence[RunLike | EnergyRepor
         parts += [p for p in report.dynamic_pj if p not in parts]
     styles = {p: (OKABE_ITO[k % 8], HATCHES[(k // 8) % len(HATCHES)]) for k, p in enumerate(parts)}
     styles["static"] = (STATIC_COLOUR, "\\\\")
-    figure = _figure(max(7, 1.3 * len(reports) + 4), 5.5)
+    figure = new_figure(max(7, 1.3 * len(reports) + 4), 5.5)
     ax = figure.add_subplot()
     drawn: set[str] = set()
     for x, report in enumerate(reports):
@@ -358,7 +359,7 @@ def figure_layers(trace: RunLike) -> Figure:
     rows = layers.group_rows()
     names = [str(row["name"]) for row in rows]
     kinds = [k for k in EVENT_KINDS if any(row.get(f"{k}_pj") for row in rows)]
-    figure = _figure(max(6.0, 1.1 * len(rows) + 4), 4.8)
+    figure = new_figure(max(6.0, 1.1 * len(rows) + 4), 4.8)
     ax = figure.add_subplot()
     bottom = np.zeros(len(rows))
     for index, kind in enumerate(kinds):
@@ -379,29 +380,29 @@ def figure_layers(trace: RunLike) -> Figure:
 
 def plot_layers(trace: RunLike, path: str | Path) -> Path:
     """:func:`figure_layers`, written to the PNG file ``path``."""
-    return _save(figure_layers(trace), path)
+    return save_png(figure_layers(trace), path)
 
 
 def plot_raster(trace: RunLike, path: str | Path, max_spikes: int = 300_000) -> Path:
     """:func:`figure_raster`, written to the PNG file ``path``."""
-    return _save(figure_raster(trace, max_spikes), path)
+    return save_png(figure_raster(trace, max_spikes), path)
 
 
 def plot_rates(trace: RunLike, path: str | Path, bin_ms: float | None = None) -> Path:
     """:func:`figure_rates`, written to the PNG file ``path``."""
-    return _save(figure_rates(trace, bin_ms), path)
+    return save_png(figure_rates(trace, bin_ms), path)
 
 
 def plot_cores(trace: RunLike, path: str | Path, quantity: str = "energy") -> Path:
     """:func:`figure_cores`, written to the PNG file ``path``."""
-    return _save(figure_cores(trace, quantity), path)
+    return save_png(figure_cores(trace, quantity), path)
 
 
 def plot_energy(
     items: RunLike | EnergyReport | Sequence[RunLike | EnergyReport], path: str | Path
 ) -> Path:
     """:func:`figure_energy`, written to the PNG file ``path``."""
-    return _save(figure_energy(items), path)
+    return save_png(figure_energy(items), path)
 
 
 PLOTS: dict[str, Any] = {

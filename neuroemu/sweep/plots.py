@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from neuroemu.errors import NeuroEmuError
-from neuroemu.plots import OKABE_ITO, _figure, _save
+from neuroemu.plots import OKABE_ITO, new_figure, save_png
 
 # Columns a configuration is told apart by, besides its chip, in the legend.
 _SERIES = ("strategy", "operating_point", "model", "params", "overrides", "duration_ms")
@@ -97,7 +97,7 @@ def plot_energy_vs_parameter(
     x = parameter_column(chips, parameter)
     if f"{metric}_mean" not in chips[0]:
         raise NeuroEmuError(f"the summary has no figure {metric!r}")
-    figure = _figure(7.5, 5)
+    figure = new_figure(7.5, 5)
     ax = figure.add_subplot()
     numeric = all(_finite(r.get(x)) for r in chips)
     for k, (label, members) in enumerate(sorted(series_of(chips, x).items())):
@@ -114,7 +114,7 @@ def plot_energy_vs_parameter(
     ax.set_ylabel(f"{metric} (mean over seeds, log scale)")
     ax.set_title(f"{metric} against {x}, per chip")
     ax.legend(fontsize="small")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def plot_pareto(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
@@ -125,7 +125,7 @@ def plot_pareto(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
         raise NeuroEmuError("the summary has no priced chip rows to plot")
     points = [(r["time_s_mean"], r["total_j_mean"]) for r in chips]
     front = pareto_front(points)
-    figure = _figure(7.5, 5.5)
+    figure = new_figure(7.5, 5.5)
     ax = figure.add_subplot()
     names = sorted({str(r.get("chip_base")) for r in chips})
     for k, name in enumerate(names):
@@ -143,7 +143,7 @@ def plot_pareto(rows: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.set_ylabel("energy (J, mean over seeds)")
     ax.set_title("Energy against time on chip; the front: nothing both cheaper and faster")
     ax.legend(fontsize="small")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def _finite(value: Any) -> bool:
