@@ -19,7 +19,9 @@ import numpy as np
 
 from neuroemu.activity import Activity
 from neuroemu.errors import NetworkError
+from neuroemu.network.inference import InferenceSchedule
 from neuroemu.network.neuron_models import NEURON_MODELS, NeuronModel, state_name
+from neuroemu.network.structure import ConvStructure
 from neuroemu.units import split_unit
 
 
@@ -266,6 +268,9 @@ class Projection:
         Plasticity rule, if the weights learn.
     name : str
         Identifier; defaults to ``pre_to_post``.
+    structure : ConvStructure or None
+        The convolution the synapses were built from (``conv2d`` helper, NIR import), so that a
+        chip with a shared-weight encoding can store the kernel instead of every synapse.
     """
 
     pre: str
@@ -277,6 +282,7 @@ class Projection:
     target: str
     plasticity: STDP | None
     name: str
+    structure: ConvStructure | None
 
     def __init__(
         self,
@@ -289,6 +295,7 @@ class Projection:
         target: str = "exc",
         plasticity: STDP | None = None,
         name: str = "",
+        structure: ConvStructure | None = None,
     ) -> None:
         # Written out (not generated) so that ``weight`` and ``delay_ms`` accept scalars while the
         # attributes are typed as the arrays they are normalised to: ``weight`` one value per
@@ -297,6 +304,7 @@ class Projection:
         object.__setattr__(self, "post", post)
         object.__setattr__(self, "target", target)
         object.__setattr__(self, "plasticity", plasticity)
+        object.__setattr__(self, "structure", structure)
         label = name or f"{pre}_to_{post}"
         object.__setattr__(self, "name", label)
         _check_name(label, "projection")
@@ -371,6 +379,8 @@ class Network:
         can put the task's result next to its energy per inference. Only the model knows what
         its spikes mean (which population, which labels), hence a callable from the model's
         ``build``; traces do not keep it (re-run ``build`` to read a trace out again).
+    inference : InferenceSchedule or None
+        Steps per inference and the reset schedule, for networks run as a stream of inferences.
     """
 
     populations: tuple[Population, ...]
@@ -379,6 +389,7 @@ class Network:
     name: str = "network"
     inference_ms: float | None = None
     readout: Callable[[Activity], dict[str, float]] | None = field(default=None, repr=False)
+    inference: InferenceSchedule | None = None
 
     def __post_init__(self) -> None:
         for attr in ("populations", "projections", "inputs"):
@@ -397,6 +408,14 @@ class Network:
             raise NetworkError(f"inference_ms must be > 0, got {self.inference_ms}")
         sizes = {g.name: g.size for g in (*self.populations, *self.inputs)}
         pops = {p.name: p for p in self.populations}
+        if self.inference is not None:
+            named = (*(self.inference.reset or ()), *self.inference.offsets)
+            unknown = sorted({n for n in named if n not in pops})
+            if unknown:
+                raise NetworkError(
+                    f"inference schedule names unknown population(s) {unknown}; expected some "
+                    f"of {sorted(pops)}"
+                )
         for proj in self.projections:
             if proj.pre not in sizes:
                 raise NetworkError(
@@ -419,6 +438,14 @@ class Network:
                         f"projection {proj.name!r}: {side} indices must lie in [0, {size}) "
                         f"(size of {group!r}), found [{idx.min()}, {idx.max()}]"
                     )
+            if proj.structure is not None and (
+                proj.structure.n_in != sizes[proj.pre] or proj.structure.n_out != sizes[proj.post]
+            ):
+                raise NetworkError(
+                    f"projection {proj.name!r}: its convolution maps {proj.structure.n_in} to "
+                    f"{proj.structure.n_out} neurons, but {proj.pre!r} has {sizes[proj.pre]} "
+                    f"and {proj.post!r} has {sizes[proj.post]}"
+                )
             model = pops[proj.post].neuron_model
             if proj.target not in model.targets:
                 raise NetworkError(
@@ -483,6 +510,7 @@ class Network:
             name=self.name,
             inference_ms=self.inference_ms,
             readout=self.readout,
+            inference=self.inference,
         )
 
     def population(self, name: str) -> Population:
