@@ -22,6 +22,7 @@ from neuroemu.network.model_files import load_model, model_parameters  # noqa: E
 from neuroemu.network.network import Network, Population, Projection, SpikeTimesInput  # noqa: E402
 from neuroemu.network.nir_export import export_nir, to_nir  # noqa: E402
 from neuroemu.network.nir_import import import_nir, load_nir  # noqa: E402
+from neuroemu.network.structure import ConvStructure  # noqa: E402
 
 
 def assert_same_network(a: Network, b: Network) -> None:
@@ -44,6 +45,7 @@ def assert_same_network(a: Network, b: Network) -> None:
         for field in ("i", "j", "weight"):
             np.testing.assert_array_equal(getattr(x, field)[ox], getattr(y, field)[oy], x.name)
         np.testing.assert_array_equal(x.delays_ms()[ox], y.delays_ms()[oy], err_msg=x.name)
+        assert x.structure == y.structure, x.name
     assert [s.name for s in a.inputs] == [s.name for s in b.inputs]
 
 
@@ -57,8 +59,10 @@ def test_conv_expands_every_tap_with_stride_and_padding() -> None:
     # the zero tap (0, 0, 1, 1) of output (0, 0, 0) reads input (0, 0, 0): stride 2, pad 1
     at = (conv1.j == 0) & (conv1.i == 0)
     assert conv1.weight[at].tolist() == [0.0]
+    assert conv1.structure == ConvStructure((2, 8, 8), (4, 4, 4), (3, 3), (2, 2), (1, 1))
     conv2 = network.projection("conv2")  # pooled spikes of lif1 through SumPool2d, groups=2
     assert conv2.pre == "lif1" and conv2.post == "if1"
+    assert conv2.structure is None  # a pooling then a convolution: no one kernel
     lif1 = network.population("lif1")
     assert lif1.size == 64 and lif1.parameters["tau_s"].shape == (64,)
     # the conv1 bias lands in lif1's bias, per channel
@@ -116,6 +120,62 @@ def test_network_built_here_round_trips(tmp_path) -> None:
     export_nir(network, tmp_path / "mine.nir")
     back = load_nir(tmp_path / "mine.nir")
     assert_same_network(network, back)
+
+
+def _conv_network(drop_zero: bool = False) -> Network:
+    """Input (2, 9, 9) -> conv2d (s2, p1) -> lif (4, 5, 5) -> depthwise 3x3 -> lif2 -> Linear."""
+    from neuroemu.network.connectivity import conv2d
+
+    rng = np.random.default_rng(5)
+    w1 = rng.normal(size=(4, 2, 3, 3))
+    w1[1, 0, 2, 2] = 0.0
+    i1, j1, v1, s1 = conv2d((2, 9, 9), 4, 3, w1, stride=2, padding=1)
+    if drop_zero:
+        i1, j1, v1 = i1[v1 != 0], j1[v1 != 0], v1[v1 != 0]
+    i2, j2, v2, s2 = conv2d(s1.out_shape, 4, 3, rng.normal(size=(4, 1, 3, 3)), groups=4)
+    bias = np.repeat(rng.normal(size=4), 25)  # one value per channel: rides on the Conv2d
+    pops = (
+        Population("lif", s1.n_out, "nir_lif", {"bias": bias}),
+        Population("lif2", s2.n_out, "nir_lif"),
+        Population("out", 3, "nir_lif"),
+    )
+    projections = (
+        Projection("x", "lif", i1, j1, v1, 1.0, "in", name="conv1", structure=s1),
+        Projection("lif", "lif2", i2, j2, v2, target="in", name="conv2", structure=s2),
+        Projection("lif2", "out", np.arange(36), np.arange(36) % 3, 0.2, target="in"),
+    )
+    source = SpikeTimesInput("x", s1.n_in, np.array([0, 5]), np.array([1.0, 2.0]))
+    return Network(pops, projections, (source,), name="convs")
+
+
+@pytest.mark.parametrize("drop_zero", [False, True], ids=["every_tap", "zeros_dropped"])
+def test_conv_projection_exports_as_conv2d_and_comes_back(drop_zero, tmp_path) -> None:
+    network = _conv_network(drop_zero)
+    graph = to_nir(network)
+    assert type(graph.nodes["conv1"]).__name__ == "Conv2d"
+    assert type(graph.nodes["conv2"]).__name__ == "Conv2d"
+    assert graph.nodes["conv2"].groups == 4
+    assert graph.nodes["x"].input_type["input"].tolist() == [2, 9, 9]
+    assert ("neuroemu_i" in graph.nodes["conv1"].metadata) == drop_zero
+    assert graph.nodes["conv1_delay"].delay.shape == (4, 5, 5)
+    export_nir(network, tmp_path / "convs.nir")
+    back = load_nir(tmp_path / "convs.nir")
+    assert_same_network(network, back)
+    assert back.projection("conv1").n_synapses == network.projection("conv1").n_synapses
+
+
+def test_a_conv_whose_synapses_are_not_its_taps_exports_as_linear() -> None:
+    network = _conv_network()
+    conv = network.projection("conv2")
+    weight = conv.weight.copy()
+    weight[0] += 1.0  # two weights for one kernel entry: not a convolution any more
+    changed = Projection(
+        "lif", "lif2", conv.i, conv.j, weight, target="in", name="conv2", structure=conv.structure
+    )
+    projections = tuple(changed if p.name == "conv2" else p for p in network.projections)
+    graph = to_nir(Network(network.populations, projections, network.inputs))
+    assert type(graph.nodes["conv2"]).__name__ == "Linear"
+    assert type(graph.nodes["conv1"]).__name__ == "Conv2d"
 
 
 def test_load_model_and_cli_export(tmp_path) -> None:

@@ -1,7 +1,9 @@
 """Connectivity generators in numpy: they return ``(i, j)`` index arrays, seeded and exact.
 
 They run before any simulation so that every synapse is known to the mapping and the accounting,
-and so the same seed gives the same synapses whatever simulator runs the network.
+and so the same seed gives the same synapses whatever simulator runs the network. A convolution
+(:func:`conv2d`, :func:`sum_pool2d`) also returns its weights and the :class:`ConvStructure` a
+chip that stores kernels needs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import numpy as np
 
 from neuroemu.errors import ModelError, NetworkError
+from neuroemu.network.structure import ConvStructure, conv_output_size
 
 # Bytes one sampled synapse costs while it is generated (two int64 indices).
 _BYTES_PER_SYNAPSE = 16
@@ -183,3 +186,140 @@ def all_to_all(n_pre: int, n_post: int, allow_self: bool = True) -> tuple[np.nda
         keep = i != j
         i, j = i[keep], j[keep]
     return i, j
+
+
+def _pair(value: int | tuple[int, int] | np.ndarray, name: str) -> tuple[int, int]:
+    flat = np.atleast_1d(np.asarray(value)).ravel()
+    if flat.size not in (1, 2) or not np.all(flat == np.round(flat)):
+        raise NetworkError(f"conv2d: {name} must be an int or a pair of ints, got {value!r}")
+    return (int(flat[0]), int(flat[-1]))
+
+
+def conv2d_taps(
+    structure: ConvStructure,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every synapse of a convolution: pre index, post index and the flat index of its weight.
+
+    Torch's ``Conv2d`` (a cross-correlation): output ``(co, y, x)`` reads input
+    ``(ci, y s - p + a d, x s - p + b d)`` through weight ``(co, ci - g C_in/groups, a, b)``,
+    ``g = co // (C_out / groups)``. A tap that lands on padding is no synapse; every other is,
+    whatever its weight. Vectorised over channels and output positions, one pass per kernel
+    position ``(a, b)``; synapses come in that order (tap, then output channel, input channel,
+    output row and column).
+
+    Returns
+    -------
+    i, j : array of int64
+        Pre (input map) and post (output map) neuron of each synapse, channel-major.
+    tap : array of int64
+        Index of its weight in the flattened ``(C_out, C_in / groups, kh, kw)`` kernel.
+    """
+    c_in, height, width = structure.in_shape
+    c_out, h_out, w_out = structure.out_shape
+    k_h, k_w = structure.kernel
+    per_group = c_in // structure.groups
+    co = np.arange(c_out, dtype=np.int64)[:, None, None, None]
+    cl = np.arange(per_group, dtype=np.int64)[None, :, None, None]
+    y = np.arange(h_out, dtype=np.int64)[None, None, :, None]
+    x = np.arange(w_out, dtype=np.int64)[None, None, None, :]
+    ci = (co // (c_out // structure.groups)) * per_group + cl
+    full = (c_out, per_group, h_out, w_out)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for a in range(k_h):
+        y_in = y * structure.stride[0] - structure.padding[0] + a * structure.dilation[0]
+        for b in range(k_w):
+            x_in = x * structure.stride[1] - structure.padding[1] + b * structure.dilation[1]
+            inside = np.broadcast_to(
+                (y_in >= 0) & (y_in < height) & (x_in >= 0) & (x_in < width), full
+            )
+            pre = np.broadcast_to((ci * height + y_in) * width + x_in, full)[inside]
+            post = np.broadcast_to((co * h_out + y) * w_out + x, full)[inside]
+            tap = np.broadcast_to(((co * per_group + cl) * k_h + a) * k_w + b, full)[inside]
+            parts.append((pre, post, tap))
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+
+
+def conv2d(
+    in_shape: tuple[int, int, int],
+    out_channels: int,
+    kernel: int | tuple[int, int],
+    weights: np.ndarray | float = 1.0,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, ConvStructure]:
+    """A 2-D convolution as explicit synapses, with the :class:`ConvStructure` it came from.
+
+    Same meaning as ``torch.nn.Conv2d`` (cross-correlation; zero padding adds no synapse) over
+    neurons numbered channel-major, ``c * H * W + y * W + x`` (see :func:`conv2d_taps`).
+
+    Parameters
+    ----------
+    in_shape : (C_in, H, W)
+        Shape of the presynaptic map.
+    out_channels : int
+        ``C_out``; the output's height and width follow from the rest (torch's formula).
+    kernel, stride, padding, dilation : int or (rows, columns)
+    weights : array or float
+        The kernel, ``(C_out, C_in / groups, kh, kw)`` (torch's layout), or one weight for every
+        synapse (as sum pooling). For random kernels draw the array with a seeded generator.
+    groups : int
+        Channel groups (``C_in`` for a depthwise convolution).
+
+    Returns
+    -------
+    i, j : array of int64
+        Pre and post neuron of each synapse.
+    weight : array of float
+        Its weight (float32 kept, else float64).
+    structure : ConvStructure
+        Shapes, kernel, stride, padding, dilation, groups: pass it to ``Projection(structure=)``.
+    """
+    c_in, height, width = (int(v) for v in in_shape)
+    k = _pair(kernel, "kernel")
+    s, p, d = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
+    h_out, w_out = (
+        conv_output_size(*args) for args in zip((height, width), k, s, p, d, strict=True)
+    )
+    out = (h_out, w_out)
+    if min(out) < 1:
+        raise NetworkError(
+            f"conv2d: a ({c_in}, {height}, {width}) input with kernel {k}, padding {p} and "
+            f"dilation {d} has no output position (output {out[0]} x {out[1]})"
+        )
+    structure = ConvStructure(
+        (c_in, height, width), (int(out_channels), h_out, w_out), k, s, p, d, int(groups)
+    )
+    kernel_shape = (int(out_channels), c_in // structure.groups, *k)
+    values = np.asarray(weights)
+    if values.ndim == 0:
+        values = np.broadcast_to(values, kernel_shape)
+    if values.shape != kernel_shape:
+        raise NetworkError(
+            f"conv2d: weights have shape {values.shape}; expected (C_out, C_in / groups, kh, "
+            f"kw) = {kernel_shape}, or a scalar"
+        )
+    if not np.all(np.isfinite(values)):
+        raise NetworkError("conv2d: weights have NaN or infinite values")
+    require_memory(
+        float(structure.n_out) * structure.weights_per_out_channel * (_BYTES_PER_SYNAPSE + 16),
+        f"a convolution {structure.in_shape} -> {structure.out_shape} with kernel {k}",
+    )
+    i, j, tap = conv2d_taps(structure)
+    dtype = np.float32 if values.dtype == np.float32 else np.float64
+    return i, j, values.astype(dtype, copy=False).ravel()[tap], structure
+
+
+def sum_pool2d(
+    in_shape: tuple[int, int, int],
+    kernel: int | tuple[int, int],
+    stride: int | tuple[int, int] | None = None,
+    padding: int | tuple[int, int] = 0,
+    weight: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, ConvStructure]:
+    """Sum pooling per channel (stride defaults to the kernel), exactly a depthwise
+    :func:`conv2d` (``groups = C``) whose kernel is all ``weight``: one weight shared by all."""
+    channels = int(in_shape[0])
+    step = kernel if stride is None else stride
+    return conv2d(in_shape, channels, kernel, float(weight), step, padding, 1, channels)

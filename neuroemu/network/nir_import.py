@@ -6,8 +6,10 @@ NIR's units (time constants in seconds, the rest dimensionless). The linear node
 neuron nodes (``Affine``, ``Linear``, ``Scale``, ``Conv1d``, ``Conv2d``, ``SumPool2d``,
 ``AvgPool2d``, ``Flatten``, ``Delay``, and the ``Input``/``Output`` of nested graphs) are
 composed into one projection per path, expanded to explicit synapses
-(:mod:`neuroemu.network.nir_layers`); an ``Affine`` bias, carried through the later layers,
-becomes the ``bias`` parameter of the neurons it feeds. The top-level ``Input`` nodes are the
+(:mod:`neuroemu.network.nir_layers`); a path whose one weight-carrying node is a convolution
+or a pooling keeps its :class:`~neuroemu.network.structure.ConvStructure` on the projection,
+for chips that store kernels. An ``Affine`` bias, carried through the later layers, becomes
+the ``bias`` parameter of the neurons it feeds. The top-level ``Input`` nodes are the
 network's inputs, fed by spike trains or a Poisson rate (:mod:`neuroemu.network.nir_inputs`).
 This module walks the graph: it inlines nested graphs, traces every path of linear nodes back
 from each neuron node to a source (an Input or a neuron node) and composes the layers along it;
@@ -47,6 +49,7 @@ from neuroemu.network.nir_nodes import (
     Shape,
     neuron_parameters,
 )
+from neuroemu.network.structure import ConvStructure
 
 
 @dataclass
@@ -58,6 +61,10 @@ class _Term:
     pattern: sp.csr_matrix
     delay_s: sp.csr_matrix  # delay in seconds of each of the pattern's entries
     last: str  # last weight-carrying node on the path, names the projection
+    # the convolution the path is, when its only weight-carrying node is one (Conv1d, Conv2d,
+    # a pooling); ``plain``: no weight-carrying node yet (the source itself, a Delay, a Flatten)
+    structure: ConvStructure | None = None
+    plain: bool = True
 
 
 class _Context:
@@ -122,9 +129,9 @@ class _Context:
         shape = shapes.pop()
         layer = LINEAR[type(node).__name__](node, shape, self.checks, name)
         bias = layer.values @ sum(b for _, b, _ in traced) + layer.bias
-        carries = type(node).__name__ not in ("Delay", "Input", "Output", "Flatten")
+        carries = type(node).__name__ not in _PASSING
         terms = [
-            _compose(self.checks, layer, term, name if carries else term.last)
+            _compose(self.checks, layer, term, name if carries else term.last, carries)
             for pres, _, _ in traced
             for term in pres
         ]
@@ -132,9 +139,17 @@ class _Context:
         return self.traced[name]
 
 
-def _compose(checks: NodeChecks, layer: layers.LinearMap, term: _Term, last: str) -> _Term:
+#: Linear nodes that move elements without weighting them: a path through them keeps the
+#: convolution it carries (a Flatten keeps the channel-major numbering).
+_PASSING = ("Delay", "Input", "Output", "Flatten")
+
+
+def _compose(
+    checks: NodeChecks, layer: layers.LinearMap, term: _Term, last: str, carries: bool
+) -> _Term:
     """``layer`` applied after ``term``: the product of the weights, on the product of the
-    patterns, each synapse's delay the one of the paths that meet in it."""
+    patterns, each synapse's delay the one of the paths that meet in it; the path's
+    convolution, if ``layer`` is its first weight-carrying node and a convolution."""
     pattern = (layer.pattern @ term.pattern).tocoo()
     rows, cols = pattern.row, pattern.col
     shape = pattern.shape
@@ -156,12 +171,18 @@ def _compose(checks: NodeChecks, layer: layers.LinearMap, term: _Term, last: str
     if layer.delay_s is not None:
         delay_s = delay_s + layer.delay_s[rows]
     ones = np.ones(len(rows))
+    if not carries:
+        structure, plain = term.structure, term.plain
+    else:
+        structure, plain = (layer.structure if term.plain else None), False
     return _Term(
         term.source,
         sp.csr_matrix((values, (rows, cols)), shape=shape),
         sp.csr_matrix((ones, (rows, cols)), shape=shape),
         sp.csr_matrix((delay_s, (rows, cols)), shape=shape),
         last,
+        structure,
+        plain,
     )
 
 
@@ -364,6 +385,7 @@ def _projections(found: list[tuple[_Term, str]]) -> list[Projection]:
                 delay_ms=delays,
                 target="in",
                 name=label,
+                structure=term.structure,
             )
         )
     return out

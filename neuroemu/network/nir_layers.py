@@ -15,6 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from neuroemu.network.connectivity import conv2d_taps
+from neuroemu.network.structure import ConvStructure, conv_output_size
+
 
 @dataclass(frozen=True)
 class LinearMap:
@@ -32,6 +35,8 @@ class LinearMap:
         Shape of the output (NIR's, without a batch dimension).
     delay_s : ndarray or None
         Delay of each output element in seconds (NIR ``Delay``), None for none.
+    structure : ConvStructure or None
+        The convolution (or pooling, a depthwise convolution) the map expands, if it is one.
     """
 
     values: sp.csr_matrix
@@ -39,6 +44,7 @@ class LinearMap:
     bias: np.ndarray
     out_shape: tuple[int, ...]
     delay_s: np.ndarray | None = None
+    structure: ConvStructure | None = None
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, shape: tuple[int, int]) -> tuple:
@@ -91,31 +97,34 @@ def conv2d(
 
     ``weight`` is ``(C_out, C_in / groups, k_h, k_w)`` and ``in_shape`` ``(C_in, H, W)``; the
     output is ``(C_out, H_out, W_out)`` with ``H_out = (H + 2 p - d (k - 1) - 1) // s + 1``.
-    Every tap that lands inside the input is a synapse, whatever its weight.
+    Every tap that lands inside the input is a synapse, whatever its weight
+    (:func:`neuroemu.network.connectivity.conv2d_taps`); the map keeps its
+    :class:`ConvStructure`.
     """
-    c_out, c_per_group, k_h, k_w = weight.shape
-    c_in, height, width = in_shape
-    h_out = (height + 2 * padding[0] - dilation[0] * (k_h - 1) - 1) // stride[0] + 1
-    w_out = (width + 2 * padding[1] - dilation[1] * (k_w - 1) - 1) // stride[1] + 1
-    co, cl, a, b, y, x = np.meshgrid(
-        np.arange(c_out),
-        np.arange(c_per_group),
-        np.arange(k_h),
-        np.arange(k_w),
-        np.arange(max(h_out, 0)),
-        np.arange(max(w_out, 0)),
-        indexing="ij",
+    c_out, _, k_h, k_w = weight.shape
+    out = [
+        conv_output_size(size, k, s, p, d)
+        for size, k, s, p, d in zip(
+            in_shape[1:], (k_h, k_w), stride, padding, dilation, strict=True
+        )
+    ]
+    structure = ConvStructure(
+        in_shape, (c_out, out[0], out[1]), (k_h, k_w), stride, padding, dilation, groups
     )
-    y_in = y * stride[0] - padding[0] + a * dilation[0]
-    x_in = x * stride[1] - padding[1] + b * dilation[1]
-    ci = (co // (c_out // groups)) * c_per_group + cl
-    inside = (y_in >= 0) & (y_in < height) & (x_in >= 0) & (x_in < width)
-    rows = ((co * h_out + y) * w_out + x)[inside]
-    cols = ((ci * height + y_in) * width + x_in)[inside]
-    vals = weight[co, cl, a, b][inside]
-    values, pattern = _csr(rows, cols, vals, (c_out * h_out * w_out, c_in * height * width))
+    cols, rows, tap = conv2d_taps(structure)
+    values, pattern = _csr(rows, cols, weight.ravel()[tap], (structure.n_out, structure.n_in))
     b_out = np.zeros(c_out) if bias is None else np.broadcast_to(np.asarray(bias, float), (c_out,))
-    return LinearMap(values, pattern, np.repeat(b_out, h_out * w_out), (c_out, h_out, w_out))
+    return LinearMap(
+        values, pattern, np.repeat(b_out, out[0] * out[1]), structure.out_shape, None, structure
+    )
+
+
+def restrict(layer: LinearMap, i: np.ndarray, j: np.ndarray) -> LinearMap:
+    """``layer`` with only the synapses ``(j, i)`` (post, pre) of its pattern kept."""
+    keep = sp.csr_matrix((np.ones(len(i)), (j, i)), shape=layer.pattern.shape)
+    pattern = layer.pattern.multiply(keep).tocsr()
+    values = layer.values.multiply(keep).tocsr()
+    return LinearMap(values, pattern, layer.bias, layer.out_shape, layer.delay_s, layer.structure)
 
 
 def same_padding(kernel: tuple[int, ...], dilation: tuple[int, ...]) -> tuple[int, ...]:

@@ -182,9 +182,17 @@ def _conv(node: Any, shape: Shape, ctx: NodeChecks, name: str, one_d: bool) -> l
         )
     bias = ctx.array(node, name, "bias").ravel()
     result = layers.conv2d(weight, bias, in_shape, stride, padding, dilation, groups)
+    meta = getattr(node, "metadata", None) or {}
+    if "neuroemu_i" in meta and "neuroemu_j" in meta:  # the taps neuroemu's export kept
+        i, j = np.asarray(meta["neuroemu_i"], int), np.asarray(meta["neuroemu_j"], int)
+        result = layers.restrict(result, i, j)
     if one_d:
         return layers.LinearMap(
-            result.values, result.pattern, result.bias, (result.out_shape[0], result.out_shape[2])
+            result.values,
+            result.pattern,
+            result.bias,
+            (result.out_shape[0], result.out_shape[2]),
+            structure=result.structure,
         )
     return result
 
