@@ -1,4 +1,5 @@
-"""The model library: Brunel, synfire chain, STDP and the spiking digits classifier.
+"""The model library: Brunel, synfire chain, STDP and the spiking digits classifier (the
+convolutional gesture and PilotNet models: tests/test_conv_models.py).
 
 Build-only checks compare sizes and degrees with the papers' numbers; the few Brian2 runs
 (marked) check that each model does what its paper says, on loihi's 1 ms step, in seconds.
@@ -257,6 +258,8 @@ def test_models_list_shows_sizes_and_references() -> None:
     assert result.exit_code == 0, result.output
     assert "brunel" in result.output and "12,500" in result.output
     assert "Song, Miller & Abbott 2000" in result.output
+    assert "pilotnet" in result.output and "10,685,862" in result.output  # tests/test_conv_models
+    assert "gesture" in result.output and "18,678" in result.output
     result = CliRunner().invoke(models, ["list", "--json"])
     assert result.exit_code == 0
     assert '"n_synapses": 4810' in result.output

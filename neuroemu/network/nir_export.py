@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from neuroemu.errors import NirError
+from neuroemu.network.connectivity import conv2d_taps
 from neuroemu.network.network import Network, Population, Projection
 from neuroemu.network.nir_nodes import NEURONS
 
@@ -97,8 +98,6 @@ def conv_kernel(proj: Projection) -> tuple[np.ndarray, bool] | None:
 
 
 def _n_taps(proj: Projection) -> int:
-    from neuroemu.network.connectivity import conv2d_taps
-
     return len(conv2d_taps(proj.structure)[0])  # type: ignore[arg-type]
 
 
