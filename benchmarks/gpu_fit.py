@@ -1,11 +1,12 @@
 """Calibrate the event-driven GPU constants against published wall-clock timings.
 
-Reads ``benchmarks/data/gpu_timings.yaml`` (published simulation times of GeNN, Brian2GeNN and
-NEST GPU runs, with their citations), rebuilds every case it can as a neuroemu
+Reads the published simulation times of GeNN, Brian2GeNN and NEST GPU runs, with their
+citations (``neuroemu/data/gpu_timings.yaml``), rebuilds every case it can as
+:mod:`neuroemu.gpu.published_timings` does for ``neuroemu validate`` (a neuroemu
 :class:`~neuroemu.network.network.Network` with an :class:`~neuroemu.activity.Activity` of the
-published rate (synthetic spike trains, fixed seeds: the GPU model needs only event counts), prices
-it with :func:`neuroemu.gpu.model.gpu_baseline` (``style="event-driven"``) on the bundled
-descriptor as it is, and then fits, per GPU generation, the descriptor's event-driven constants
+published rate, priced with :func:`neuroemu.gpu.model.gpu_baseline`, ``style="event-driven"``, on
+the bundled descriptor as it is; the scaling rules are in that module's docstring), and then fits,
+per GPU generation, the descriptor's event-driven constants
 
     timing.atomic_throughput_gops, timing.launch_latency_us, timing.memory_fraction,
     timing.sync_us, timing.host_copy_latency_us, timing.row_latency_us
@@ -33,18 +34,6 @@ top of what the roofline charges (``timing.row_latency_us``, optional in a descr
 absent). Each generation is fitted twice: with the row latency free (the adopted fit) and with it
 held at zero (the model before the term existed), to show what the term explains.
 
-Scaling, exact for the model's counts:
-
-- A homogeneous network of ``N = b x N0`` neurons with a fixed fan-out is priced as ``batch=b``
-  copies of an ``N0``-neuron network with the same fan-out (every kernel's work is proportional to
-  the batch; the launches per step are not), so million-neuron cases need no 1e9-synapse Network.
-  The model walks the rows of batch copies in parallel, but one network of ``b x N0`` neurons
-  walks ``b`` times the rows of a copy one after another, so the cases are priced with the row
-  latency multiplied by ``b`` (it enters the time only as ``rows x row_latency``: exact).
-  The microcircuit is built at ``scale`` with full in-degrees (``k_scale=1``) and ``batch=1/scale``.
-- Stationary activity is simulated over a window of steps and the time multiplied by
-  ``published steps / window steps``.
-
 Run ``python benchmarks/gpu_fit.py`` (about 20 s on two cores); ``--quick`` skips the
 leave-one-out refits.
 """
@@ -53,43 +42,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
-import inspect
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy.optimize import least_squares
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models import microcircuit  # noqa: E402
-from neuroemu.activity import Activity, Spikes  # noqa: E402
+from neuroemu.activity import Activity  # noqa: E402
 from neuroemu.gpu import model as gpu_model  # noqa: E402
-from neuroemu.gpu.model import gpu_baseline  # noqa: E402
-from neuroemu.network.connectivity import (  # noqa: E402
-    all_to_all,
-    fixed_indegree,
-    fixed_probability,
-    one_to_one,
+from neuroemu.gpu.published_timings import (  # noqa: E402
+    PublishedTiming,
+    RebuiltRun,
+    load_published_timings,
+    price_run,
+    rebuild_timing,
 )
-from neuroemu.network.network import (  # noqa: E402
-    Network,
-    Population,
-    Projection,
-    SpikeTimesInput,
-)
-from neuroemu.network.neuron_models import LIF, NeuronModel, SynapticTarget  # noqa: E402
+from neuroemu.network.network import Network  # noqa: E402
 from neuroemu.spec.descriptor import NonNegative  # noqa: E402
 from neuroemu.spec.gpu import GpuSpec, bundled_gpu_names, load_gpu  # noqa: E402
 
-DATA = ROOT / "benchmarks" / "data" / "gpu_timings.yaml"
 PARAMS = (
     "atomic_throughput_gops",
     "launch_latency_us",
@@ -116,30 +94,6 @@ BOUNDS = {
     "host_copy_latency_us": (0.01, 1e3),
     "row_latency_us": (1e-4, 100.0),
 }
-SEED = 20240611
-
-# COBAHH's Hodgkin-Huxley neuron (Traub & Miles) with two exponential conductances, exponential
-# Euler. Only flops_per_update, the state variables and the refractory flag reach the GPU model:
-# six rate functions (about 31 flops and 6 exp), the exponential-Euler updates of m, n and h
-# (18 flops, 3 exp) and of V (about 25 flops, 1 exp), two conductance decays, threshold and
-# refractoriness: about 80 flops and 10 exp, counted here as 120 (an exp as 4). The neuron kernel
-# of these cases is memory- or launch-bound whatever this count is within a factor of 3.
-HH_COBA = NeuronModel(
-    name="hh_coba",
-    description="COBAHH neuron (Brette et al. 2007, benchmark 3), for the GPU model only",
-    equations="dv/dt = 0*mV/ms : volt (unless refractory)",
-    threshold="v > -20*mV",
-    reset="",
-    refractory="refractory",
-    method="exact",
-    parameters={"refractory_ms": 3.0},
-    targets={
-        "exc": SynapticTarget("g_E_post += w", "nS"),
-        "inh": SynapticTarget("g_I_post += w", "nS"),
-    },
-    flops_per_update=120,
-    state_units={"v": "mV", "m": "1", "n": "1", "h": "1", "g_E": "nS", "g_I": "nS"},
-)
 
 
 # ---- the data ----------------------------------------------------------------------------------
@@ -147,193 +101,76 @@ HH_COBA = NeuronModel(
 
 @dataclass
 class Case:
-    """One published timing, flattened from its study."""
+    """One published timing (:class:`~neuroemu.gpu.published_timings.PublishedTiming`), its
+    rebuilt run, and its modelled times before and after the fit."""
 
-    id: str
-    data: dict[str, Any]
-    network: Network | None = None
-    activity: Activity | None = None
-    batch: int = 1
-    step_scale: float = 1.0
+    timing: PublishedTiming
+    run: RebuiltRun | None = None
     before: float | None = None
     after: float | None = None
 
     @property
+    def id(self) -> str:
+        return self.timing.id
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.timing.data
+
+    @property
     def wall_s(self) -> float:
-        return float(self.data["wall_s"])
+        return self.timing.wall_s
 
     @property
     def descriptor(self) -> str | None:
-        return self.data.get("gpu", {}).get("descriptor")
+        return self.timing.descriptor
 
     @property
     def generation(self) -> str:
-        return str(self.data.get("gpu", {}).get("generation", "?"))
+        return self.timing.generation
 
     @property
     def fit(self) -> bool:
-        return bool(self.data.get("fit", False)) and not self.holdout
+        return self.timing.fit
 
     @property
     def holdout(self) -> bool:
-        return bool(self.data.get("holdout", False))
+        return self.timing.holdout
 
     @property
     def evaluate(self) -> bool:
-        return bool(self.data.get("evaluate", True)) and self.descriptor is not None
+        return self.timing.evaluate
+
+    @property
+    def network(self) -> Network:
+        assert self.run is not None, "rebuild() the case first"
+        return self.run.network
+
+    @property
+    def activity(self) -> Activity:
+        assert self.run is not None, "rebuild() the case first"
+        return self.run.activity
+
+    @property
+    def batch(self) -> int:
+        assert self.run is not None, "rebuild() the case first"
+        return self.run.batch
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def load_cases(path: Path = DATA) -> tuple[list[Case], dict[str, str]]:
-    """All cases of the data file, each with its study's keys merged in."""
-    doc = yaml.safe_load(path.read_text())
-    cases = []
-    for study in doc["studies"]:
-        shared = {k: v for k, v in study.items() if k not in ("cases", "id")}
-        for entry in study["cases"]:
-            data = _merge(shared, entry)
-            data["study"] = study["id"]
-            cases.append(Case(id=entry["id"], data=data))
-    return cases, doc["sources"]
-
-
-# ---- rebuilding the cases ----------------------------------------------------------------------
-
-
-def _bernoulli_spikes(n: int, steps: int, p: float, rng: np.random.Generator) -> Spikes:
-    """Each neuron fires at each step with probability ``p`` (Poisson at rate p / dt)."""
-    step, neuron = np.nonzero(rng.random((steps, n)) < p)
-    return Spikes(neuron, step)
-
-
-def _lockstep_spikes(n: int, steps: int, period: int, phase: int = 0) -> Spikes:
-    """All ``n`` neurons fire together every ``period`` steps, from step ``phase``."""
-    fire = np.arange(phase % period, steps, period)
-    return Spikes(np.tile(np.arange(n), len(fire)), np.repeat(fire, n))
-
-
-def build_cobahh(spec: dict[str, Any], dt_ms: float) -> tuple[Network, dict[str, Spikes], int, int]:
-    """COBAHH with ~``fan_out`` random targets per neuron, as ``batch`` copies of a base network."""
-    neurons = int(spec["neurons"])
-    base = min(neurons, int(spec["base_neurons"]))
-    if neurons % base:
-        raise ValueError(f"{neurons} neurons is not a whole number of {base}-neuron copies")
-    batch = neurons // base
-    rng = np.random.default_rng(SEED + neurons)
-    sizes = {"exc": int(0.8 * base), "inh": base - int(0.8 * base)}
-    prob = min(1.0, float(spec["fan_out"]) / base)
-    pops = tuple(Population(name, size, HH_COBA) for name, size in sizes.items())
-    projections = []
-    for pre, target in (("exc", "exc"), ("inh", "inh")):
-        for post in ("exc", "inh"):
-            i, j = fixed_probability(sizes[pre], sizes[post], prob, rng)
-            weight = (rng.random(len(i)) * 1e-9).astype(np.float32)
-            projections.append(Projection(pre, post, i, j, weight, 0.0, target=target))
-    network = Network(pops, tuple(projections), name="cobahh")
-    steps = int(spec["window_steps"])
-    p_fire = float(spec["rate_hz"]) * dt_ms * 1e-3
-    spikes = {name: _bernoulli_spikes(size, steps, p_fire, rng) for name, size in sizes.items()}
-    return network, spikes, batch, steps
-
-
-def _connect(rule: dict[str, Any], n_pre: int, n_post: int, rng: np.random.Generator) -> tuple:
-    kind = rule["rule"]
-    if kind == "fixed_fan_out":  # every source has exactly k distinct targets
-        targets, sources = fixed_indegree(n_post, n_pre, int(rule["k"]), rng)
-        return sources, targets
-    if kind == "fixed_probability":
-        return fixed_probability(n_pre, n_post, float(rule["p"]), rng)
-    if kind == "one_to_one":
-        return one_to_one(n_pre)
-    if kind == "all_to_all":
-        return all_to_all(n_pre, n_post)
-    raise ValueError(f"unknown connection rule {kind!r}")
-
-
-def build_snab(spec: dict[str, Any], dt_ms: float) -> tuple[Network, dict[str, Spikes], int, int]:
-    """A SNABSuite energy benchmark: LIF groups firing in lockstep, spike-source arrays, one
-    connector with one weight and the default 1 ms delay.
-
-    The neurons are ``lif`` (a voltage and a refractory counter, plus one input accumulator per
-    incoming projection): the state GeNN keeps for an IF_cond_exp neuron, whose conductances are
-    the synapse groups' input variables.
-    """
-    rng = np.random.default_rng(SEED)
-    groups = spec.get("groups", [])
-    sources = spec.get("sources", [])
-    periods = [int(g["period_steps"]) for g in (*groups, *sources) if g["period_steps"]]
-    steps = int(spec.get("window_steps") or int(spec["window_periods"]) * max(periods))
-    pops = tuple(Population(g["name"], int(g["size"]), LIF) for g in groups)
-    spikes: dict[str, Spikes] = {}
-    for g in groups:
-        if g["period_steps"]:
-            spikes[g["name"]] = _lockstep_spikes(int(g["size"]), steps, int(g["period_steps"]))
-    inputs = []
-    for s in sources:
-        fire = _lockstep_spikes(int(s["size"]), steps, int(s["period_steps"]), s["first_step"])
-        spikes[s["name"]] = fire
-        inputs.append(SpikeTimesInput(s["name"], int(s["size"]), fire.neuron, fire.step * dt_ms))
-    sizes = {g["name"]: int(g["size"]) for g in (*groups, *sources)}
-    projections = []
-    for rule in spec.get("connections", []):
-        i, j = _connect(rule, sizes[rule["pre"]], sizes[rule["post"]], rng)
-        projections.append(Projection(rule["pre"], rule["post"], i, j, 0.1, delay_ms=1.0))
-    return Network(pops, tuple(projections), tuple(inputs), name="snab"), spikes, 1, steps
-
-
-def build_microcircuit(
-    spec: dict[str, Any], dt_ms: float
-) -> tuple[Network, dict[str, Spikes], int, int]:
-    """The microcircuit at ``scale`` with full in-degrees, ``1/scale`` copies, Poisson spikes at
-    the published full-scale population rates."""
-    scale = float(spec["scale"])
-    batch = round(1.0 / scale)
-    network = microcircuit.build(scale=scale, k_scale=1.0, background="noise", seed=1)
-    rng = np.random.default_rng(SEED)
-    steps = int(spec["window_steps"])
-    spikes = {}
-    for pop, rate in zip(network.populations, microcircuit.FULL_MEAN_RATES_HZ, strict=True):
-        spikes[pop.name] = _bernoulli_spikes(pop.size, steps, rate * dt_ms * 1e-3, rng)
-    return network, spikes, batch, steps
-
-
-BUILDERS: dict[str, Callable[..., tuple[Network, dict[str, Spikes], int, int]]] = {
-    "cobahh": build_cobahh,
-    "snab": build_snab,
-    "microcircuit": build_microcircuit,
-}
+def load_cases(path: Path | None = None) -> tuple[list[Case], dict[str, str]]:
+    """All cases of the data file (default: the bundled one), each with its study's keys."""
+    timings, sources = load_published_timings(path)
+    return [Case(timing) for timing in timings], sources
 
 
 def rebuild(case: Case) -> None:
-    """Attach the case's network, activity, batch and step scale."""
-    spec = case.data["rebuild"]
-    dt_ms = float(case.data["network"]["dt_ms"])
-    network, spikes, batch, steps = BUILDERS[spec["builder"]](spec, dt_ms)
-    case.network, case.batch = network, batch
-    case.activity = Activity(dt_ms=dt_ms, n_steps=steps, spikes=spikes, seed=SEED, device="model")
-    published_steps = round(float(case.data["bio_time_s"]) * 1e3 / dt_ms)
-    case.step_scale = published_steps / steps
+    """Attach the case's rebuilt run (network, activity, batch, step scale)."""
+    case.run = rebuild_timing(case.timing)
 
 
-# Newer neuroemu takes the run's step counts as ``steps=``; older versions recount them on every
-# call, which memoised_step_activity() below avoids.
-PASS_STEPS = "steps" in inspect.signature(gpu_baseline).parameters
-
-
-def _steps_kw(case: Case) -> dict[str, Any]:
-    if not PASS_STEPS:
-        return {}
-    assert case.network is not None and case.activity is not None
-    return {"steps": gpu_model.step_activity(case.network, case.activity)}
+def _steps(case: Case) -> gpu_model.StepActivity:
+    """The case's step counts (memoised inside :func:`memoised_step_activity`)."""
+    return gpu_model.step_activity(case.network, case.activity)
 
 
 @contextlib.contextmanager
@@ -382,21 +219,10 @@ def timing_values(spec: GpuSpec) -> dict[str, float]:
 
 
 def price(case: Case, spec: GpuSpec) -> float:
-    """Modelled wall-clock time of the published run, in seconds (the row latency times the
-    case's batch: see the module docstring)."""
-    assert case.network is not None and case.activity is not None
-    if case.batch > 1 and spec.timing.row_latency_us is not None:
-        spec = with_timing(spec, {ROW: spec.timing.row_latency_us.require() * case.batch})
-    report = gpu_baseline(
-        case.network,
-        case.activity,
-        spec,
-        style="event-driven",
-        batch=case.batch,
-        record_spikes=bool(case.data.get("record_spikes", False)),
-        **_steps_kw(case),
-    )
-    return report.time_s * case.step_scale
+    """Modelled wall-clock time of the published run, in seconds
+    (:func:`neuroemu.gpu.published_timings.price_run`, the descriptor's values)."""
+    assert case.run is not None, "rebuild() the case first"
+    return price_run(case.run, spec, steps=_steps(case))[0]
 
 
 # A free constant whose largest |d log t / d log c| over the cases falls below this at the optimum
@@ -463,10 +289,9 @@ def identify(cases: list[Case], specs: dict[str, GpuSpec]) -> dict[str, str]:
     descriptor's values: constant -> "free: why" or "fixed: why"."""
     shares = []
     for c in cases:
-        assert c.network is not None and c.activity is not None
         record = bool(c.data.get("record_spikes", False))
         t = gpu_model.estimate_gpu_time(
-            c.network, c.activity, specs[c.id], batch=c.batch, record_spikes=record, **_steps_kw(c)
+            c.network, c.activity, specs[c.id], batch=c.batch, record_spikes=record, steps=_steps(c)
         )
         total = t.time_s
         kernels = t.kernels
@@ -637,7 +462,7 @@ def print_fit(fit: Fit) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=None, help="default: the bundled file")
     parser.add_argument("--quick", action="store_true", help="skip the leave-one-out refits")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()

@@ -1,10 +1,12 @@
 """``neuroemu validate`` in full: the quick cases, then the SpiNNaker microcircuit simulated.
 
-The quick cases (``neuroemu validate --quick``) price published workloads from their statistics.
-Here the full-scale Potjans-Diesmann microcircuit (``models/microcircuit.py``, 77,169 neurons,
-~0.3e9 synapses) is simulated for 1 s of biological time at dt 0.1 ms on cpp_standalone (about
-15 GiB and a few minutes, see ``benchmarks/microcircuit.py``), its spikes are counted on SpiNNaker
-spread over the published boards (``--max-neurons-per-core`` = neurons / cores of those boards),
+The quick cases (``neuroemu validate --quick``) price published chip workloads from their
+statistics and published GPU runs (GeNN, Brian2GeNN, NEST GPU; the Potjans-Diesmann microcircuit
+holdouts among them) rebuilt with synthetic spikes at the published rates. Here the full-scale
+Potjans-Diesmann microcircuit (``models/microcircuit.py``, 77,169 neurons, ~0.3e9 synapses) is
+simulated for 1 s of biological time at dt 0.1 ms on cpp_standalone (about 15 GiB and a few
+minutes, see ``benchmarks/microcircuit.py``), its spikes are counted on SpiNNaker spread over the
+published boards (``--max-neurons-per-core`` = neurons / cores of those boards),
 and priced at each published operating point at wall scope:
 
 - real time on 12 boards, against 0.60 uJ per synaptic event (Rhodes et al. 2020);

@@ -15,7 +15,11 @@ Two kinds of case:
   (:func:`~neuroemu.accounting.pricing.estimate_energy`), from its published statistics (neurons,
   timestep, synaptic events and spikes per second, cores used) spread evenly over the cores, so
   the quick set needs no simulation. The full-scale microcircuit simulated in Brian2 is
-  ``benchmarks/validate_full.py``.
+  ``benchmarks/validate_full.py``;
+- **GPU timing** cases (``timing``: an id of ``neuroemu/data/gpu_timings.yaml``) rebuild a
+  published GeNN / Brian2GeNN / NEST GPU run as a network with synthetic spikes at the published
+  rate and price its simulation-loop time with the event-driven GPU model on the bundled
+  descriptor as it is (:mod:`neuroemu.gpu.published_timings`).
 """
 
 from __future__ import annotations
@@ -27,13 +31,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from neuroemu.accounting import EventCounts, estimate_energy
+from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
+from neuroemu.gpu.model import step_activity
+from neuroemu.gpu.published_timings import (
+    PublishedTiming,
+    load_published_timings,
+    price_run,
+    rebuild_key,
+    rebuild_timing,
+)
 from neuroemu.operating_point import OperatingPoint
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec, load_chip
+from neuroemu.spec.gpu import load_gpu
 
 # Unit of a published figure -> its size in the unit of the estimate it is compared with.
-UNITS = {"pJ": 1.0, "nJ": 1e3, "uJ": 1e6, "mW": 1.0, "W": 1e3}
+UNITS = {"pJ": 1.0, "nJ": 1e3, "uJ": 1e6, "mW": 1.0, "W": 1e3, "s": 1.0}
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,11 @@ class Workload:
 
 @dataclass(frozen=True)
 class Case:
-    """One published figure and how to reproduce it."""
+    """One published figure and how to reproduce it.
+
+    ``chip`` names the descriptor: a chip, or a GPU for a ``timing`` case (the id of a published
+    GPU timing; its figure is the simulation-loop time in ``s``).
+    """
 
     id: str
     chip: str
@@ -92,6 +110,12 @@ class Case:
     n_boards: int | None = None
     descriptor_value: Callable[[ChipSpec], tuple[float, float, float]] | None = None
     note: str = ""
+    timing: str | None = None
+
+    @property
+    def device_kind(self) -> str:
+        """``gpu`` for a published GPU timing, else ``chip``."""
+        return "gpu" if self.timing is not None else "chip"
 
 
 @dataclass(frozen=True)
@@ -184,6 +208,8 @@ def _even(total: int, parts: int) -> np.ndarray:
 
 def price_case(case: Case) -> Row:
     """Estimate one case with its range."""
+    if case.timing is not None:
+        return _price_gpu_cases([case])[0]
     chip = load_chip(case.chip)
     if case.descriptor_value is not None:
         read = case.descriptor_value(chip)
@@ -203,6 +229,40 @@ def _notes(report: EnergyReport) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _price_gpu_cases(cases: list[Case]) -> list[Row]:
+    """Rows of GPU timing cases, in order. Cases that rebuild the same run (one study on several
+    GPUs) share it and its step counts; one run is held at a time."""
+    if not cases:
+        return []
+    timings = {timing.id: timing for timing in load_published_timings()[0]}
+    for case in cases:
+        if case.timing not in timings:
+            raise NeuroEmuError(
+                f"validation case {case.id!r}: no published GPU timing {case.timing!r} in "
+                f"neuroemu/data/gpu_timings.yaml"
+            )
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(rebuild_key(timings[str(case.timing)]), []).append(case)
+    rows: dict[int, Row] = {}
+    gpus = {name: load_gpu(name) for name in {case.chip for case in cases}}
+    for members in groups.values():
+        run = rebuild_timing(timings[str(members[0].timing)])
+        steps = step_activity(run.network, run.activity)
+        for case in members:
+            value, low, high = price_run(run, gpus[case.chip], steps)
+            rows[id(case)] = Row(case, value, low, high, _timing_notes(timings[str(case.timing)]))
+    return [rows[id(case)] for case in cases]
+
+
+def _timing_notes(timing: PublishedTiming) -> tuple[str, ...]:
+    """Why a recorded case was kept out of the fit (its role, fitted or holdout, is the case's
+    ``note``)."""
+    why = " ".join(str(timing.data.get("why_not_fit", "")).split())
+    return (f"kept out of the fit: {why}",) if why and not timing.fit else ()
+
+
 def run_cases(cases: list[Case]) -> list[Row]:
     """Price every case (the public ones are :data:`neuroemu.validation_cases.CASES`)."""
-    return [price_case(case) for case in cases]
+    gpu = iter(_price_gpu_cases([case for case in cases if case.timing is not None]))
+    return [next(gpu) if case.timing is not None else price_case(case) for case in cases]
