@@ -203,40 +203,51 @@ def conv2d_taps(
     Torch's ``Conv2d`` (a cross-correlation): output ``(co, y, x)`` reads input
     ``(ci, y s - p + a d, x s - p + b d)`` through weight ``(co, ci - g C_in/groups, a, b)``,
     ``g = co // (C_out / groups)``. A tap that lands on padding is no synapse; every other is,
-    whatever its weight. Vectorised over channels and output positions, one pass per kernel
-    position ``(a, b)``; synapses come in that order (tap, then output channel, input channel,
-    output row and column).
+    whatever its weight. One pass per kernel position ``(a, b)``, vectorised over channels and
+    the output positions whose tap lands inside, written straight into the result; synapses
+    come in that order (tap, then output channel, input channel, output row and column).
 
     Returns
     -------
-    i, j : array of int64
+    i, j : array of int
         Pre (input map) and post (output map) neuron of each synapse, channel-major.
-    tap : array of int64
+    tap : array of int
         Index of its weight in the flattened ``(C_out, C_in / groups, kh, kw)`` kernel.
+        All three are int32 where every index fits, else int64.
     """
     c_in, height, width = structure.in_shape
     c_out, h_out, w_out = structure.out_shape
     k_h, k_w = structure.kernel
     per_group = c_in // structure.groups
-    co = np.arange(c_out, dtype=np.int64)[:, None, None, None]
-    cl = np.arange(per_group, dtype=np.int64)[None, :, None, None]
-    y = np.arange(h_out, dtype=np.int64)[None, None, :, None]
-    x = np.arange(w_out, dtype=np.int64)[None, None, None, :]
+    largest = max(structure.n_in, structure.n_out, structure.n_weights)
+    dtype = np.dtype(np.int32 if largest < 2**31 else np.int64)
+    co: np.ndarray = np.arange(c_out, dtype=dtype)[:, None, None]
+    cl: np.ndarray = np.arange(per_group, dtype=dtype)[None, :, None]
     ci = (co // (c_out // structure.groups)) * per_group + cl
-    full = (c_out, per_group, h_out, w_out)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for a in range(k_h):
-        y_in = y * structure.stride[0] - structure.padding[0] + a * structure.dilation[0]
-        for b in range(k_w):
-            x_in = x * structure.stride[1] - structure.padding[1] + b * structure.dilation[1]
-            inside = np.broadcast_to(
-                (y_in >= 0) & (y_in < height) & (x_in >= 0) & (x_in < width), full
-            )
-            pre = np.broadcast_to((ci * height + y_in) * width + x_in, full)[inside]
-            post = np.broadcast_to((co * h_out + y) * w_out + x, full)[inside]
-            tap = np.broadcast_to(((co * per_group + cl) * k_h + a) * k_w + b, full)[inside]
-            parts.append((pre, post, tap))
-    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
+    (s_y, s_x), (p_y, p_x), (d_y, d_x) = structure.stride, structure.padding, structure.dilation
+    # per kernel row a (column b): the input row (column) each output row (column) reads, and
+    # the output rows (columns) for which it lies inside the input
+    rows = [np.arange(h_out) * s_y - p_y + a * d_y for a in range(k_h)]
+    columns = [np.arange(w_out) * s_x - p_x + b * d_x for b in range(k_w)]
+    rows_in = [np.flatnonzero((y >= 0) & (y < height)) for y in rows]
+    columns_in = [np.flatnonzero((x >= 0) & (x < width)) for x in columns]
+    per_tap = c_out * per_group
+    total = per_tap * sum(map(len, rows_in)) * sum(map(len, columns_in))
+    i, j, tap = (np.empty(total, dtype=dtype) for _ in range(3))
+    position = 0
+    for a, (ys, y_in) in enumerate(zip(rows_in, rows, strict=True)):
+        for b, (xs, x_in) in enumerate(zip(columns_in, columns, strict=True)):
+            n_positions = len(ys) * len(xs)
+            block = slice(position, position + per_tap * n_positions)
+            shape = (c_out, per_group, n_positions)
+            pre: np.ndarray = (y_in[ys][:, None] * width + x_in[xs][None, :]).ravel()
+            post: np.ndarray = (ys[:, None] * w_out + xs[None, :]).ravel()
+            np.add(ci * (height * width), pre.astype(dtype), out=i[block].reshape(shape))
+            np.add(co * (h_out * w_out) + 0 * cl, post.astype(dtype), out=j[block].reshape(shape))
+            entry = ((co * per_group + cl) * k_h + a) * k_w + b
+            tap[block].reshape(shape)[...] = entry
+            position = block.stop
+    return i, j, tap
 
 
 def conv2d(
@@ -269,8 +280,8 @@ def conv2d(
 
     Returns
     -------
-    i, j : array of int64
-        Pre and post neuron of each synapse.
+    i, j : array of int
+        Pre and post neuron of each synapse (int32 where every index fits, else int64).
     weight : array of float
         Its weight (float32 kept, else float64).
     structure : ConvStructure
