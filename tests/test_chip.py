@@ -157,7 +157,15 @@ def test_structure_of_small_chips() -> None:
     assert dynapse.core.fan_out_cores.value == 4
     speck = load_chip("speck")
     assert speck.cores_per_chip == 9
-    assert "LARGEST" in speck.text  # heterogeneous cores: the file says it uses the maxima
+    # heterogeneous cores (sinabs get_constraints): each core's own memories, the largest in
+    # core.neurons and core.synapse_memory_bits
+    neurons, bits = speck.core.memories(9)
+    assert neurons == [65536] * 3 + [32768] * 2 + [16384] * 4
+    assert [b // 8 for b in bits] == [16384] * 3 + [32768] * 2 + [65536] * 2 + [16384] * 2
+    assert (speck.core.neurons.value, speck.core.synapse_memory_bits.value) == (65536, 524288)
+    conv = speck.core.conv_encoding
+    assert conv is not None and (conv.per, conv.address_padding) == ("layer", "power_of_two")
+    assert load_chip("truenorth").core.conv_encoding is None  # a crossbar shares nothing
     assert dynapse.energy_pj("synaptic_event") is None  # unpublished: unknown, never 0
     loihi2_synop = load_chip("loihi2").energy.per_event_pj.synaptic_event
     assert loihi2_synop.estimated and loihi2_synop.range is not None  # derived, with a range
@@ -500,6 +508,35 @@ BAD_INPUTS: list[tuple[str, str, str, str, str, str]] = [
         "sources",
         "sources:",
         "expected a mapping, got ['test']",
+    ),
+    (
+        "shared_encoding_unknown_kind",
+        "  delay_slots: {value: 16, source: test}\n",
+        "  delay_slots: {value: 16, source: test}\n  shared_encodings:\n"
+        "    kernel: {bits_per_weight: {value: 8, source: test}, per: core}\n",
+        "core.shared_encodings.kernel",
+        "kernel:",
+        "unknown key; expected one of: conv",
+    ),
+    (
+        "shared_encoding_padding_needs_layers",
+        "  delay_slots: {value: 16, source: test}\n",
+        "  delay_slots: {value: 16, source: test}\n  shared_encodings:\n"
+        "    conv: {bits_per_weight: {value: 8, source: test}, per: core, "
+        "address_padding: power_of_two}\n",
+        "core.shared_encodings.conv.address_padding",
+        "conv:",
+        "expected it with 'per: layer'",
+    ),
+    (
+        "per_core_largest_is_not_the_headline",
+        "  delay_slots: {value: 16, source: test}\n",
+        "  delay_slots: {value: 16, source: test}\n  per_core:\n"
+        "    - {neurons: {value: 16, source: test}, "
+        "synapse_memory_bits: {value: 65536, source: test}}\n",
+        "core.per_core",
+        "per_core:",
+        "the largest core's neurons is 16, but core.neurons is 32",
     ),
 ]
 

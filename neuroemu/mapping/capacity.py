@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from neuroemu.errors import CapacityError, NeuroEmuError
+from neuroemu.mapping.encodings import choose_encodings
 from neuroemu.mapping.placement import (
     CoreCaps,
     Evaluation,
@@ -107,7 +108,8 @@ class CapacityChecks:
         ]
         self._check_delays()
         self._check_signs()
-        self.table: SynapseTable = build_synapse_table(network, chip)
+        self.encodings = choose_encodings(network, chip)
+        self.table: SynapseTable = build_synapse_table(network, chip, self.encodings)
         self._check_single_neurons()
 
     # ---- descriptor facts, as sentences ---------------------------------------------------
@@ -196,15 +198,22 @@ class CapacityChecks:
 
     def _check_single_neurons(self) -> None:
         table, caps = self.table, self.caps
-        over = np.flatnonzero(table.in_bits > caps.synapse_memory_bits)
+        alone = table.alone_bits()
+        over = np.flatnonzero(alone > caps.synapse_memory_bits)
         if len(over):
             g = int(over[0])
-            where, bits = self.neuron_name(g), int(table.in_bits[g])
+            where, bits = self.neuron_name(g), int(alone[g])
+            kernel = bits - int(table.in_bits[g])
+            what = (
+                f"{int(table.in_degree[g])} in-synapses taking {bits} bits of synapse memory"
+                if not kernel
+                else f"kernels of {kernel} bits (and {int(table.in_bits[g])} bits of other "
+                f"synapses) to store with it"
+            )
             raise CapacityError(
                 "synapse_memory_bits", where, bits, caps.synapse_memory_bits,
-                f"{where} has {int(table.in_degree[g])} in-synapses taking {bits} bits of synapse "
-                f"memory; {self.cap_text('synapse_memory_bits')}. No strategy can place it: a "
-                f"neuron's synapses are stored on its own core.",
+                f"{where} has {what}; {self.cap_text('synapse_memory_bits')}. No strategy can "
+                f"place it: a neuron's synapses are stored on its own core.",
                 "Reduce its in-degree, or use a chip with more synapse memory per core.",
             )  # fmt: skip
         per_neuron = _cap(self.chip.core.fan_in_per_neuron)

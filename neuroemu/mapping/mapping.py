@@ -25,7 +25,9 @@ import scipy.sparse as sp
 
 from neuroemu.errors import CapacityError, NeuroEmuError
 from neuroemu.mapping.capacity import CapacityChecks
+from neuroemu.mapping.encodings import ProjectionEncoding
 from neuroemu.mapping.given import MAX_RANGE, Placement
+from neuroemu.mapping.layers import layer_needs, layer_usage, match_layers
 from neuroemu.mapping.partition import (
     neuron_graph,
     partition_neurons,
@@ -73,6 +75,12 @@ class Mapping:
         overflowed, or ``end`` (the network ran out), ``balance`` and ``partition`` (the
         strategy's own stops). The resource that closed most cores forced the spread, which can
         differ from the most utilised one. Empty for a given placement.
+    encodings : list of ProjectionEncoding
+        How each projection is stored (explicit synapses, or the chip's shared kernel
+        encoding) and why.
+    core_limits : dict
+        Resource -> per-core limit array, where the chip's cores differ (``core.per_core``);
+        ``limits`` then gives the largest core's. Utilisation divides by each core's own.
     """
 
     chip: ChipSpec
@@ -85,6 +93,8 @@ class Mapping:
     input_dest_synapses: sp.csr_matrix
     warnings: list[str] = field(default_factory=list)
     closed_by: dict[str, int] = field(default_factory=dict)
+    encodings: list[ProjectionEncoding] = field(default_factory=list)
+    core_limits: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def cores_per_chip(self) -> int:
@@ -124,7 +134,11 @@ class Mapping:
         """Resource -> usage / limit over the used cores (resources without a cap are omitted)."""
         out = {}
         for name, limit in self.limits.items():
-            if limit:
+            if name in self.core_limits:
+                out[name] = self.usage[name][self.used_cores] / self.core_limits[name][
+                    self.used_cores
+                ].astype(float)
+            elif limit:
                 out[name] = self.usage[name][self.used_cores] / float(limit)
         return out
 
@@ -204,6 +218,7 @@ class Mapping:
             "inter_core_synapses": inter,
             "neuron_synapses": total,
             "inter_core_fraction": inter / total if total else 0.0,
+            "projection_encodings": [encoding.summary() for encoding in self.encodings],
             "warnings": list(self.warnings),
         }
 
@@ -277,6 +292,8 @@ def map_network(
         mapper = _Mapper(network, chip, "given", n_chips, max_neurons_per_core)
         return mapper.given(placement)
     mapper = _Mapper(network, chip, strategy, n_chips, max_neurons_per_core)
+    if mapper.by_layer:
+        return mapper.layers()
     run = {"fill": mapper.fill, "balanced": mapper.balanced, "min-traffic": mapper.min_traffic}
     return run[strategy]()
 
@@ -344,7 +361,12 @@ class _Mapper(CapacityChecks):
                 estimate = np.maximum(estimate, out_degree)
         raise self._usage_error("output_axons", usage)
 
-    def mapping(self, placed: _Placed, note: str | None = None) -> Mapping:
+    def mapping(
+        self,
+        placed: _Placed,
+        note: str | None = None,
+        core_limits: dict[str, np.ndarray] | None = None,
+    ) -> Mapping:
         limits: dict[str, float | None] = {name: getattr(self.caps, name) for name in RESOURCES}
         ev = placed.evaluation
         dest, inputs = ev.dest_matrices(self.network.n_neurons)
@@ -359,7 +381,98 @@ class _Mapper(CapacityChecks):
             input_dest_synapses=inputs,
             warnings=[*self.warnings, *([note] if note else [])],
             closed_by=dict(placed.closed_by),
+            encodings=list(self.encodings.values()),
+            core_limits=dict(core_limits or {}),
         )
+
+    # ---- layer chips -------------------------------------------------------------------------
+
+    @property
+    def by_layer(self) -> bool:
+        """True on a chip whose toolchain puts each layer whole on one core (Speck)."""
+        shared = self.chip.core.conv_encoding
+        return shared is not None and shared.per == "layer"
+
+    def _layer_limits(self, n_chips: int) -> dict[str, np.ndarray]:
+        neurons, bits = self.chip.core.memories(self.per_chip)
+        return {
+            "neurons": np.tile(np.asarray(neurons, dtype=np.int64), n_chips),
+            "synapse_memory_bits": np.tile(np.asarray(bits, dtype=np.int64), n_chips),
+        }
+
+    def _layer_mapping(self, core: np.ndarray, chips: int, note: str | None) -> Mapping:
+        """Recount a population-to-core placement on a layer chip; refuse what overflows."""
+        n_cores = chips * self.per_chip
+        needs = layer_needs(self.network, self.chip, self.encodings)
+        _, neurons, bits = layer_usage(self.network, needs, core, n_cores)
+        limits = self._layer_limits(chips)
+        for resource, need, text in (
+            ("neurons", neurons, "neuron-memory entries"),
+            ("synapse_memory_bits", bits, "bits of kernel memory"),
+        ):
+            over = np.flatnonzero(need > limits[resource])
+            if len(over):
+                c = int(over[0])
+                raise CapacityError(
+                    resource, self.core_name(c), int(need[c]), int(limits[resource][c]),
+                    f"{self.core_name(c)} needs {int(need[c])} {text}; it holds "
+                    f"{int(limits[resource][c])} ({self.file}: core.per_core[{c % self.per_chip}]"
+                    f".{resource}).",
+                    "Place the layer on a larger core, or make it smaller.",
+                )  # fmt: skip
+        evaluation = evaluate_placement(self.table, core, n_cores)
+        self._check_fan_out(evaluation)
+        evaluation.usage["synapse_memory_bits"] = bits
+        placed = _Placed(core, chips, int((evaluation.usage["neurons"] > 0).sum()), evaluation)
+        return self.mapping(placed, note, core_limits=limits)
+
+    def layers(self) -> Mapping:
+        """Each population whole on one core that holds its kernel and neuron memory.
+
+        Layers are matched to cores as sinabs does (each layer on exactly one core, a core per
+        layer); with several chips allowed, the cores of the next chip are tried too.
+        """
+        needs = layer_needs(self.network, self.chip, self.encodings)
+        most = self.limit if self.limit is not None else max(1, len(needs))
+        neurons, bits = self.chip.core.memories(self.per_chip)
+        for need in needs:
+            if need.neurons > max(neurons) or need.bits > max(bits):
+                resource, amount, limit, text = (
+                    ("neurons", need.neurons, max(neurons), "neuron-memory entries")
+                    if need.neurons > max(neurons)
+                    else ("synapse_memory_bits", need.bits, max(bits), "bits of kernel memory")
+                )
+                raise CapacityError(
+                    resource, f"population {need.population!r}", amount, limit,
+                    f"population {need.population!r} needs {amount} {text} as one layer; the "
+                    f"largest core of {self.chip.name!r} holds {limit} ({self.file}: "
+                    f"core.per_core). No strategy can place it: the chip holds each layer "
+                    f"whole on one core.",
+                    "Make the layer smaller (fewer channels, a smaller map or kernel).",
+                )  # fmt: skip
+        for chips in range(1, most + 1):
+            assigned = match_layers(needs, neurons * chips, bits * chips)
+            if assigned is not None:
+                break
+        else:
+            n = len(needs)
+            raise CapacityError(
+                "neurons", "network", n, most * self.per_chip,
+                f"no assignment of the network's {n} layers to the {most * self.per_chip} cores "
+                f"of {most} chip(s) of {self.chip.name!r} holds every layer on its own core "
+                f"within that core's kernel and neuron memory ({self.file}: core.per_core).",
+                "Use fewer or smaller layers"
+                + ("." if self.limit is None or self.n_chips_arg is None else ", or more chips."),
+            )  # fmt: skip
+        core = np.repeat(
+            np.asarray(assigned, dtype=np.int32), [pop.size for pop in self.network.populations]
+        )
+        note = f"{self.chip.name} maps layer by layer: each population whole on one core" + (
+            f" (strategy {self.strategy!r} places nothing differently)"
+            if self.strategy != "fill"
+            else ""
+        )
+        return self._layer_mapping(core, chips, note)
 
     # ---- strategies ---------------------------------------------------------------------
 
@@ -378,13 +491,15 @@ class _Mapper(CapacityChecks):
                 f"are allowed.",
                 "Place the network on lower core numbers, or allow more chips (--max-chips).",
             )  # fmt: skip
+        note = f"given placement from {placement.source}: {n_used} cores on {chips} chip(s)"
+        if self.by_layer:
+            return self._layer_mapping(core, chips, note)
         evaluation = evaluate_placement(self.table, core, chips * self.per_chip)
         self._check_fan_out(evaluation)
         for resource in RESOURCES:
             limit = getattr(self.caps, resource, None)
             if limit is not None and evaluation.usage[resource].max(initial=0) > limit:
                 raise self._usage_error(resource, evaluation.usage)
-        note = f"given placement from {placement.source}: {n_used} cores on {chips} chip(s)"
         return self.mapping(_Placed(core, chips, n_used, evaluation), note)
 
     def fill(self) -> Mapping:
@@ -432,7 +547,7 @@ class _Mapper(CapacityChecks):
         """Cores that neurons and synapse memory alone require (a lower bound)."""
         caps, table = self.caps, self.table
         by_neurons = -(-self.network.n_neurons // caps.neurons)
-        by_bits = -(-int(table.in_bits.sum()) // caps.synapse_memory_bits)
+        by_bits = -(-table.least_bits() // caps.synapse_memory_bits)
         return max(1, by_neurons, by_bits)
 
     def _input_order(self) -> np.ndarray:
@@ -508,7 +623,7 @@ class _Mapper(CapacityChecks):
             errors.append(exc)
         fill_fits = bool(candidates)
         table, caps, n = self.table, self.caps, self.network.n_neurons
-        needed = max(n / caps.neurons, float(table.in_bits.sum()) / caps.synapse_memory_bits)
+        needed = max(n / caps.neurons, table.least_bits() / caps.synapse_memory_bits)
         n_parts = min(n, math.ceil(needed / 4))
         graph = neuron_graph(table)
         weights = vertex_weights(table, caps)

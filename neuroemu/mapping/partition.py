@@ -55,7 +55,7 @@ def vertex_weights(table: SynapseTable, caps: CoreCaps) -> np.ndarray:
     with pymetis 2025.2), so the two additive resources are combined by their larger share.
     Fan-in is not additive; parts that overflow it are repaired by the packer.
     """
-    demand = np.maximum(1.0 / caps.neurons, table.in_bits / caps.synapse_memory_bits)
+    demand = np.maximum(1.0 / caps.neurons, table.bits_estimate() / caps.synapse_memory_bits)
     return np.ceil(demand * 64 * caps.neurons).astype(np.int64)
 
 

@@ -17,17 +17,79 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from neuroemu.network.network import Network, Projection
+from neuroemu.mapping.encodings import ProjectionEncoding, choose_encodings
+from neuroemu.network.network import Network
 from neuroemu.spec.chip import ChipSpec
 
 
-def projection_encoding(network: Network, proj: Projection, chip: ChipSpec) -> str:
-    """Synapse encoding a projection is stored with: dense if all-to-all and the chip has one."""
-    n_pre = next(g.size for g in (*network.populations, *network.inputs) if g.name == proj.pre)
-    n_post = network.population(proj.post).size
-    if chip.core.dense_encoding is not None and proj.n_synapses == n_pre * n_post:
-        return chip.core.dense_encoding
-    return chip.core.default_encoding
+@dataclass(frozen=True, eq=False)
+class KernelKeys:
+    """The kernels that neurons of shared-weight projections need on their core.
+
+    Key ``k`` is one output channel of one projection stored per core: a core stores it once,
+    whatever number of that channel's neurons it holds, at ``bits[k]`` bits. Keys of post neuron
+    ``n`` are ``keys[indptr[n]:indptr[n + 1]]``.
+    """
+
+    indptr: np.ndarray
+    keys: np.ndarray
+    bits: np.ndarray
+
+    def per_neuron_bits(self) -> np.ndarray:
+        """Bits of all kernels each neuron needs (what one neuron alone on a core stores)."""
+        owner = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+        return np.bincount(owner, weights=self.bits[self.keys], minlength=len(self.indptr) - 1)
+
+    def shared_bits(self) -> np.ndarray:
+        """Each kernel's bits spread evenly over the neurons that need it (float)."""
+        users = np.bincount(self.keys, minlength=len(self.bits))
+        share = self.bits / np.maximum(users, 1)
+        owner = np.repeat(np.arange(len(self.indptr) - 1), np.diff(self.indptr))
+        return np.bincount(owner, weights=share[self.keys], minlength=len(self.indptr) - 1)
+
+    def segment_bits(self, rows: np.ndarray) -> np.ndarray:
+        """``curve[k]``: kernel bits of the neurons ``rows[0..k]`` (each kernel counted once)."""
+        starts = self.indptr[rows]
+        lens = self.indptr[rows + 1] - starts
+        total = int(lens.sum())
+        index = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        keys = self.keys[index]
+        _, first = np.unique(keys, return_index=True)
+        position = np.repeat(np.arange(len(rows)), lens)[first]
+        added = np.bincount(position, weights=self.bits[keys[first]], minlength=len(rows))
+        return np.cumsum(added).astype(np.int64)
+
+    def usage(self, core: np.ndarray, n_cores: int) -> np.ndarray:
+        """Kernel bits per core of a placement (each kernel counted once per core)."""
+        lens = np.diff(self.indptr)
+        pair = np.repeat(core.astype(np.int64), lens) * len(self.bits) + self.keys
+        pair = np.unique(pair)
+        return np.bincount(
+            pair // len(self.bits), weights=self.bits[pair % len(self.bits)], minlength=n_cores
+        ).astype(np.int64)
+
+
+def _kernel_keys(network: Network, encodings: dict[str, ProjectionEncoding]) -> KernelKeys | None:
+    """Keys of the output channels of every projection stored per core as a kernel."""
+    posts, keys, bits = [], [], []
+    base = 0
+    for proj in network.projections:
+        encoding = encodings[proj.name]
+        if not encoding.bits_per_channel or encoding.conv is None:
+            continue
+        channels, height, width = encoding.conv.out_shape
+        size = channels * height * width
+        posts.append(network.offsets[proj.post] + np.arange(size, dtype=np.int64))
+        keys.append(base + np.arange(size, dtype=np.int64) // (height * width))
+        bits.append(np.full(channels, encoding.bits_per_channel, dtype=np.int64))
+        base += channels
+    if not posts:
+        return None
+    post, key = np.concatenate(posts), np.concatenate(keys)
+    order = np.argsort(post, kind="stable")
+    counts = np.bincount(post, minlength=network.n_neurons)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return KernelKeys(indptr, key[order], np.concatenate(bits))
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +108,13 @@ class SynapseTable:
     counts : ndarray or None
         Synapses per entry when entries were merged (then sources are distinct per neuron).
     in_degree, in_bits : ndarray of int64, ``(n_neurons,)``
-        Synapses onto each neuron and the synapse-memory bits they take.
+        Synapses onto each neuron and the synapse-memory bits they take, explicit encodings
+        only (additive per neuron).
+    kernels : KernelKeys or None
+        The kernels of projections stored per core with a shared encoding (not additive: a core
+        stores each once); None when there are none.
+    encodings : dict
+        Projection name -> :class:`~neuroemu.mapping.encodings.ProjectionEncoding`.
     """
 
     n_neurons: int
@@ -56,10 +124,29 @@ class SynapseTable:
     counts: np.ndarray | None
     in_degree: np.ndarray
     in_bits: np.ndarray
+    kernels: KernelKeys | None = None
+    encodings: dict[str, ProjectionEncoding] | None = None
 
     @property
     def n_sources(self) -> int:
         return self.n_neurons + self.n_inputs
+
+    def alone_bits(self) -> np.ndarray:
+        """Synapse-memory bits each neuron takes alone on a core (explicit plus its kernels)."""
+        if self.kernels is None:
+            return self.in_bits
+        return self.in_bits + self.kernels.per_neuron_bits().astype(np.int64)
+
+    def bits_estimate(self) -> np.ndarray:
+        """Per-neuron share of synapse memory (kernels spread over their neurons), float."""
+        if self.kernels is None:
+            return self.in_bits.astype(np.float64)
+        return self.in_bits + self.kernels.shared_bits()
+
+    def least_bits(self) -> int:
+        """Synapse-memory bits of the whole network, each kernel stored once (a lower bound)."""
+        kernel = 0 if self.kernels is None else int(self.kernels.bits.sum())
+        return int(self.in_bits.sum()) + kernel
 
     def entry_posts(self) -> np.ndarray:
         """Post neuron of every entry (int32), expanded from ``indptr``."""
@@ -87,12 +174,20 @@ def _shifted(index: np.ndarray, offset: int, dtype: type) -> np.ndarray:
     return out + dtype(offset) if offset else out
 
 
-def build_synapse_table(network: Network, chip: ChipSpec) -> SynapseTable:
+def build_synapse_table(
+    network: Network, chip: ChipSpec, encodings: dict[str, ProjectionEncoding] | None = None
+) -> SynapseTable:
     """Group all synapses of ``network`` by postsynaptic neuron; count in-degree and memory bits.
 
     Projections generated post-major (``fixed_indegree``) are used as they are; otherwise one
     O(S) counting sort (scipy's COO to CSR) groups them, merging multapses into counts.
+    ``encodings`` (default: :func:`~neuroemu.mapping.encodings.choose_encodings`) decides what
+    each projection's synapses cost: bits per synapse in ``in_bits``, or kernels per core
+    (``kernels``); a projection stored per layer costs neither here (the layer mapping sizes it).
     """
+    if encodings is None:
+        encodings = choose_encodings(network, chip)
+    kernels = _kernel_keys(network, encodings)
     n, n_in = network.n_neurons, network.n_input_sources
     dtype = np.int32 if n + n_in < 2**31 - 1 else np.int64
     in_degree = np.zeros(n, dtype=np.int64)
@@ -101,7 +196,7 @@ def build_synapse_table(network: Network, chip: ChipSpec) -> SynapseTable:
     for proj in network.projections:
         if proj.n_synapses == 0:
             continue
-        bits = chip.core.bits_per_synapse(projection_encoding(network, proj, chip))
+        bits = encodings[proj.name].bits_per_synapse
         shift = network.offsets[proj.pre] + (n if network.is_input(proj.pre) else 0)
         start = network.offsets[proj.post]
         size = network.population(proj.post).size
@@ -114,20 +209,22 @@ def build_synapse_table(network: Network, chip: ChipSpec) -> SynapseTable:
     if not sources:
         empty = np.zeros(0, dtype=dtype)
         indptr = np.zeros(n + 1, dtype=np.int64)
-        return SynapseTable(n, n_in, indptr, empty, None, in_degree, in_bits)
+        return SynapseTable(n, n_in, indptr, empty, None, in_degree, in_bits, kernels, encodings)
     source = sources[0] if len(sources) == 1 else np.concatenate(sources)
     post = posts[0] if len(posts) == 1 else np.concatenate(posts)
     del sources, posts
     if _is_sorted(post):
         indptr = np.concatenate([[0], np.cumsum(in_degree)]).astype(np.int64)
-        return SynapseTable(n, n_in, indptr, source, None, in_degree, in_bits)
+        return SynapseTable(n, n_in, indptr, source, None, in_degree, in_bits, kernels, encodings)
     # Multiplicities fit uint16 when no neuron has 65,536 synapses (it halves the memory).
     count_dtype = np.uint16 if in_degree.max() < 2**16 else np.int32
     ones = np.ones(len(post), dtype=count_dtype)
     merged = sp.csr_matrix((ones, (post, source)), shape=(n, n + n_in))
     del ones, post, source
     indptr = merged.indptr.astype(np.int64)
-    return SynapseTable(n, n_in, indptr, merged.indices, merged.data, in_degree, in_bits)
+    return SynapseTable(
+        n, n_in, indptr, merged.indices, merged.data, in_degree, in_bits, kernels, encodings
+    )
 
 
 def first_over_fan_in(table: SynapseTable, cap: int) -> tuple[int, int] | None:
@@ -271,6 +368,12 @@ def pack_cores(
         b, reason = min(bounds, key=lambda t: t[0])
         if b <= a:
             return Packing(np.asarray(ends, dtype=np.int64), why, (a, reason))
+        if table.kernels is not None:
+            b_bits = _kernel_end(table.kernels, order, cum_bits, a, b, caps.synapse_memory_bits)
+            if b_bits <= a:
+                return Packing(np.asarray(ends, dtype=np.int64), why, (a, "synapse_memory_bits"))
+            if b_bits < b:
+                b, reason = b_bits, "synapse_memory_bits"
         if caps.fan_in is not None:
             b_fan = _fan_in_end(segments, cum_deg, a, b, caps.fan_in)
             if b_fan <= a:
@@ -281,6 +384,19 @@ def pack_cores(
         why.append(reason)
         a = b
     return Packing(np.asarray(ends, dtype=np.int64), why)
+
+
+def _kernel_end(
+    kernels: KernelKeys, order: np.ndarray | None, cum_bits: np.ndarray, a: int, b: int, cap: int
+) -> int:
+    """Largest end ``<= b`` whose segment from ``a`` fits ``cap`` bits with its kernels.
+
+    A segment stores each kernel it needs once, so a segment that starts in the middle of a
+    convolution's channel pays that channel's kernel too: the curve is measured, not summed.
+    """
+    rows = np.arange(a, b) if order is None else order[a:b]
+    total = cum_bits[a + 1 : b + 1] - cum_bits[a] + kernels.segment_bits(rows)
+    return a + int(np.searchsorted(total, cap, "right"))
 
 
 def _share_end(load: np.ndarray, a: int, cores_left: int) -> int:
@@ -379,11 +495,12 @@ def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> E
     n_dest = np.diff(pairs.indptr[: n + 1]).astype(np.int64)
     has_self = np.asarray(pairs[np.arange(n), core32]).ravel() != 0
     n_remote = n_dest - has_self
+    memory = np.bincount(core32, weights=table.in_bits, minlength=n_cores).round().astype(np.int64)
+    if table.kernels is not None:
+        memory += table.kernels.usage(core32, n_cores)
     usage = {
         "neurons": np.bincount(core32, minlength=n_cores).astype(np.int64),
-        "synapse_memory_bits": np.bincount(core32, weights=table.in_bits, minlength=n_cores)
-        .round()
-        .astype(np.int64),
+        "synapse_memory_bits": memory,
         "fan_in": np.bincount(pairs.indices, minlength=n_cores).astype(np.int64),
         "output_axons": np.bincount(core32, weights=n_remote, minlength=n_cores).astype(np.int64),
     }

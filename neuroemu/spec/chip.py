@@ -106,13 +106,81 @@ class Topology(StrictModel):
         return self
 
 
+class SharedEncoding(StrictModel):
+    """How a core stores a weight-shared (convolutional) projection: its kernel, not every synapse.
+
+    ``per: core``: every core holding output neurons of the projection stores the kernels of the
+    output channels it holds, ``C_in / groups x kh x kw`` weights per channel
+    (``kernel_copies: one``), or one copy of the kernel's valid part per distinct border case of
+    an input pixel (``per_border``: nengo-loihi's population weights on Loihi, whose axons cannot
+    address compartments outside the layer). ``per: layer``: the toolchain puts each layer whole
+    on one core, which holds the layer's whole kernel (Speck, DYNAP-CNN); with
+    ``address_padding: power_of_two`` its kernel memory is ``C_in x 2^ceil(log2(kh kw)) x
+    2^ceil(log2(C_out))`` entries and its neuron memory ``C_out x 2^ceil(log2(H)) x
+    2^ceil(log2(W))`` (sinabs ``memory_summary``). Kernel memory counts against
+    ``core.synapse_memory_bits`` at ``bits_per_weight`` bits per stored weight.
+
+    The ``max_*`` limits (a layer chip's kernel size, stride, padding, channels and map sizes)
+    refuse a convolution the chip cannot hold; absent ones mean no limit.
+    """
+
+    bits_per_weight: Count
+    per: Literal["core", "layer"]
+    kernel_copies: Literal["one", "per_border"] = "one"
+    address_padding: Literal["none", "power_of_two"] = "none"
+    max_kernel: Count | None = None
+    max_stride: Count | None = None
+    strides_power_of_two: bool = False
+    max_padding: Count | None = None
+    max_channels: Count | None = None
+    max_input_size: Count | None = None
+    max_output_size: Count | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> SharedEncoding:
+        _require_known(
+            self,
+            (
+                "bits_per_weight",
+                "max_kernel",
+                "max_stride",
+                "max_padding",
+                "max_channels",
+                "max_input_size",
+                "max_output_size",
+            ),
+        )
+        if self.per == "core" and self.address_padding != "none":
+            raise FieldProblem(
+                ("address_padding",),
+                "address padding sizes a whole layer's memories: expected it with 'per: layer'",
+            )
+        return self
+
+
+class CoreMemory(StrictModel):
+    """One core's own capacity, where a chip's cores differ (Speck's nine DYNAP-CNN layers)."""
+
+    neurons: Count
+    synapse_memory_bits: Count
+
+    @model_validator(mode="after")
+    def _known(self) -> CoreMemory:
+        _require_known(self, ("neurons", "synapse_memory_bits"))
+        return self
+
+
 class Core(StrictModel):
     """Per-core capacity. Absent limits (``fan_in`` etc.) mean no hardware cap.
 
     ``fan_in`` counts the distinct presynaptic sources (input axons) one core can receive from;
     ``fan_in_per_neuron`` the synapses one neuron can have (DYNAP-SE2's 64 CAM entries);
     ``fan_out_cores`` the cores one neuron can send to; ``output_axons`` the core-to-core edges
-    one core can drive.
+    one core can drive. ``shared_encodings`` says how a convolution is stored where the chip
+    shares weights (:class:`SharedEncoding`; key ``conv``); ``per_core`` gives each core of a
+    chip its own neurons and synapse memory where they differ (the largest equal to ``neurons``
+    and ``synapse_memory_bits``).
     """
 
     neurons: Count
@@ -127,6 +195,8 @@ class Core(StrictModel):
     fan_out_cores: Count | None = None
     output_axons: Count | None = None
     delay_slots: Count | None = None
+    shared_encodings: dict[Literal["conv"], SharedEncoding] = Field(default_factory=dict)
+    per_core: list[CoreMemory] | None = None
 
     @model_validator(mode="after")
     def _encodings_exist(self) -> Core:
@@ -154,7 +224,33 @@ class Core(StrictModel):
                     f"encoding {name!r} is not one of synapse_encodings "
                     f"({', '.join(self.synapse_encodings)})",
                 )
+        if self.per_core is not None:
+            for name in ("neurons", "synapse_memory_bits"):
+                largest = max(getattr(c, name).require() for c in self.per_core)
+                if largest != getattr(self, name).require():
+                    raise FieldProblem(
+                        ("per_core",),
+                        f"the largest core's {name} is {largest}, but core.{name} is "
+                        f"{getattr(self, name).require()}: expected them equal (core.{name} is "
+                        f"the largest core's)",
+                    )
         return self
+
+    @property
+    def conv_encoding(self) -> SharedEncoding | None:
+        """How the chip stores a convolution, or None where it stores every synapse."""
+        return self.shared_encodings.get("conv")
+
+    def memories(self, n_cores: int) -> tuple[list[int], list[int]]:
+        """Neurons and synapse-memory bits of each of a chip's ``n_cores`` cores."""
+        if self.per_core is None:
+            return [self.neurons.require()] * n_cores, [
+                self.synapse_memory_bits.require()
+            ] * n_cores
+        return (
+            [c.neurons.require() for c in self.per_core],
+            [c.synapse_memory_bits.require() for c in self.per_core],
+        )
 
     def bits_per_synapse(self, encoding: str) -> int:
         """Bits one synapse costs in synapse memory under ``encoding``."""
@@ -321,6 +417,8 @@ PLAUSIBLE: dict[tuple[str, str | None], tuple[float, float, str]] = {
     ("core", "synapse_encodings"): (1, 4096, "bits per synapse"),
     ("core", "neurons"): (1, 1e7, "neurons"),
     ("core", "synapse_memory_bits"): (1, 2.0**43, "bits"),
+    ("core", "per_core"): (1, 2.0**43, ""),
+    ("core", "shared_encodings"): (1, 4096, ""),
     ("core", None): (1, 1e9, ""),
     ("topology", "cores_per_chip"): (1, 1e6, "cores"),
     ("topology", "max_chips"): (1, 1e7, "chips"),
@@ -459,6 +557,17 @@ class ChipSpec(StrictModel):
                     f"{value:g} {unit} is outside what any chip has: expected a value in "
                     f"[{low:g}, {high:g}] {unit}",
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _per_core_count(self) -> ChipSpec:
+        per_core = self.core.per_core
+        if per_core is not None and len(per_core) != self.topology.cores_per_chip.require():
+            raise FieldProblem(
+                ("core", "per_core"),
+                f"{len(per_core)} cores listed, but topology.cores_per_chip is "
+                f"{self.topology.cores_per_chip.require()}: expected one entry per core",
+            )
         return self
 
     @field_validator("neuron_models")
