@@ -16,10 +16,16 @@ columns of all y rows and all c channels. The same output shows the compiler spl
 ``Final max_ratio=6``.
 
 The causes are read from the two tables: the compiler's neurons per core (its tile) against
-neuroemu's, and which neuroemu resource filled the layer's cores (the one at the highest
-utilisation on the cores the layer holds most of), explained in the notes printed below the
-table. A core neuroemu's ``fill`` shares between two layers is counted in both (marked ``*``);
-lava's compiler gives every layer its own cores.
+neuroemu's, which neuroemu resource filled the layer's cores (the one at the highest
+utilisation on the cores the layer holds most of) and how the mapping stores the layer's
+synapses (``Mapping.encodings``: a kernel or every synapse), each with a note printed below
+the table. A core neuroemu's ``fill`` shares between two layers is counted in both (marked
+``*``); lava's compiler gives every layer its own cores.
+
+Measured (this machine, 2 shared cores): with every synapse stored explicitly (main before
+d55af65) neuroemu used 134 cores on 2 chips (conv2-conv5 closed by synapse memory at 240-529
+neurons per core); with kernels stored (d55af65) 21 cores on one chip, against the compiler's
+74. Build about 2 s, mapping about 3 s.
 
 Run: ``python benchmarks/pilotnet_loihi2.py [--strategy fill] [--chip loihi2]``.
 """
@@ -188,36 +194,45 @@ def layer_cores(network: Network, mapping: Mapping) -> list[LayerCores]:
     return rows
 
 
-def cause(mine: LayerCores, published: PublishedLayer) -> str:
-    """Why neuroemu's cores differ from the compiler's, from the two tables (notes below)."""
+def cause(mine: LayerCores, published: PublishedLayer, encoding: str) -> str:
+    """Why neuroemu's cores differ from the compiler's, with the key of the note that explains
+    it (:data:`NOTES`); ``encoding``: how neuroemu stores the layer's incoming synapses."""
     if mine.cores == published.cores:
         return "same"
     ours = f"neuroemu {mine.neurons_per_core:,}/core ({mine.binding} {mine.binding_use:.0%})"
     if published.label == "dense":
         return f"compiler {published.neurons_per_core}/core (SynMem) vs {ours} [c]"
-    note = "[a]" if mine.neurons_per_core > published.neurons_per_core else "[a, d]"
-    return (
-        f"compiler tile {published.label[5:-1]} = {published.neurons_per_core:,} vs {ours} {note}"
-    )
+    tile = published.label[5:-1].replace(", ", "x")
+    theirs = f"compiler tile {tile} = {published.neurons_per_core:,}"
+    if mine.neurons_per_core > published.neurons_per_core:
+        return f"{theirs} vs {ours} [a]"
+    if mine.binding == "synapse_memory_bits":
+        key = "b" if encoding == "conv" else "e"
+        return f"{theirs} vs {ours}, synapses stored as {encoding} [{key}]"
+    return f"{theirs} vs {ours}"
 
 
-NOTES = """
-[a] The compiler places a convolution layer by output tiles (a few columns x all rows x all
-    channels), 2,048-3,168 neurons per core, far below Loihi 2's 8,192: a core's memory also
-    holds neuron state and axon tables (the table's AxonMap and AxonMem columns), which the
-    compiler sizes tiles for. chips/loihi2.yaml gives 8,192 neurons per core and one synapse
-    memory pool, with no neuron-state or axon-table memory, so neuroemu packs cores up to
-    8,192 neurons (or until the synapse pool is full).
-[b] Synapse memory is not what differs for the convolutions when neuroemu stores kernels (its
-    encodings above): the compiler's Synapses column, 81-2,880 per core, is kernel-sized too.
-[c] fc1: the compiler's SynMem register holds 12,000 entries and the 2,560-input layer needed
-    61,440 ('Final max_ratio=6'), so it spread 100 neurons over 12 cores of 8 (7,253 synapses
-    each at most, non-zero ones); neuroemu stores the 68,084 non-zero synapses at 19 bits
-    (sparse), 1.29 Mbit, in its 1.5 Mbit pool: 1-2 cores.
-[d] neuroemu's fill shares cores between consecutive layers (* in the table), which the
-    compiler never does; a shared core is counted in both layers, so the layer rows can sum to
-    more than the total.
-"""
+NOTES = {
+    "a": """The compiler places a convolution layer by output tiles (a few columns x all rows x
+    all channels), 2,048-3,168 neurons per core, far below Loihi 2's 8,192: a core's memory
+    also holds neuron state and axon tables (the table's AxonMap and AxonMem columns), which
+    the compiler sizes tiles for. chips/loihi2.yaml gives 8,192 neurons per core and one
+    synapse memory pool, with no neuron-state or axon-table memory, so neuroemu packs cores up
+    to 8,192 neurons (or until the synapse pool is full).""",
+    "b": """neuroemu stores the layer's kernel (the chip's convolution encoding), and the
+    kernel copies it charges per core still fill synapse memory before the compiler's tile
+    size; the compiler's Synapses column is 81-2,880 entries per core.""",
+    "c": """fc1: the compiler's SynMem register holds 12,000 entries and the 2,560-input layer
+    needed 61,440 ('Final max_ratio=6'), so it spread 100 neurons over 12 cores of 8 (7,253
+    synapses each at most, non-zero ones); neuroemu stores the 68,084 non-zero synapses
+    explicitly at 19 bits (sparse), 1.29 Mbit, in its 1.5 Mbit pool: 1-2 cores.""",
+    "e": """neuroemu stores this convolution's synapses one by one (no kernel encoding in this
+    mapping), so synapse memory closes its cores at fewer neurons than the compiler's tile;
+    Loihi 2's compiler stores the kernel once per core (its Synapses column: 81-2,880 entries
+    per core, kernel-sized).""",
+}
+SHARED = """* neuroemu's fill shares a core between consecutive layers, which the compiler never
+  does; a shared core is counted in both layers, so the rows can sum to more than the total."""
 
 
 def main() -> None:
@@ -236,6 +251,8 @@ def main() -> None:
     )
     for encoding in getattr(mapping, "encodings", []):
         print(f"  {encoding.projection}: {encoding.encoding} ({encoding.reason})")
+    if not hasattr(mapping, "encodings"):
+        print("  (this mapping stores every synapse explicitly: no kernel encodings)")
     print(f"published: {SOURCE}\n")
     header = (
         f"{'layer':<6} {'neurons':>8} {'neuroemu':>9} {'n/core':>7} {'Loihi 2':>8} "
@@ -244,23 +261,32 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     mine = layer_cores(network, mapping)
+    encodings = {e.projection: e.encoding for e in getattr(mapping, "encodings", [])}
+    incoming = {p.post: encodings.get(p.name, "explicit") for p in network.projections}
+    causes = []
     for row, pub in zip(mine, PUBLISHED, strict=True):
         mark = "*" if row.shared else " "
+        causes.append(cause(row, pub, incoming.get(row.layer, "none")))
         print(
             f"{row.layer:<6} {row.neurons:>8,} {row.cores:>8}{mark} {row.neurons_per_core:>7,} "
             f"{pub.cores:>8} {pub.neurons_per_core:>7,} {row.cores / pub.cores:>6.2f}  "
-            f"{cause(row, pub)}"
+            f"{causes[-1]}"
         )
     print("-" * len(header))
     print(
         f"{'total':<6} {network.n_neurons:>8,} {mapping.n_cores_used:>9} {'':>7} "
         f"{PUBLISHED_TOTAL:>8} {'':>7} {mapping.n_cores_used / PUBLISHED_TOTAL:>6.2f}  "
-        f"cores used (* a core shared with the next or previous layer, counted in both)"
+        f"cores used"
     )
     closed = getattr(mapping, "closed_by", {})
     if closed:
         print(f"neuroemu closed its cores on: {closed}")
-    print(NOTES)
+    print()
+    for key, note in NOTES.items():
+        if any(f"[{key}]" in text for text in causes):
+            print(f"[{key}] {note}")
+    if any(row.shared for row in mine):
+        print(SHARED)
 
 
 if __name__ == "__main__":
