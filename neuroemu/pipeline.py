@@ -6,6 +6,7 @@ times each stage so reports can say where the wall time went.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable
@@ -14,7 +15,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neuroemu.accounting import EventCounts, count_events, estimate_energy
+from neuroemu.accounting.inferences import InferenceResults, count_inferences
 from neuroemu.accounting.layers import LayerReport, layer_report
 from neuroemu.accounting.pricing import SCOPES
 from neuroemu.activity import Activity
@@ -23,6 +27,7 @@ from neuroemu.engine.runner import simulate
 from neuroemu.errors import NeuroEmuError, QuantisationWarning, RunInterrupted
 from neuroemu.mapping.given import Placement
 from neuroemu.mapping.mapping import Mapping, map_network
+from neuroemu.network.inference import OFFSET_STYLES, InferenceSchedule
 from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
 from neuroemu.operating_point import OperatingPoint
@@ -35,7 +40,7 @@ from neuroemu.run_budget import (
 )
 from neuroemu.spec.chip import ChipSpec, load_chip
 from neuroemu.spec.gpu import GpuSpec, load_gpu
-from neuroemu.timesteps import whole_steps
+from neuroemu.timesteps import delay_steps, whole_steps
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,6 +64,8 @@ class RunResult:
     readout: dict[str, float] = field(default_factory=dict)
     scope_reports: dict[str, EnergyReport] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Per-inference counts, time and energy, for a network run as a stream of inferences.
+    inferences: InferenceResults | None = None
 
     def __repr__(self) -> str:
         # The default repr printed the network, the mapping and every array (67,773 characters
@@ -112,6 +119,7 @@ class RunResult:
             "gpus": [r.summary() for r in self.gpu_reports],
             "notes": list(self.notes),
             "readout": dict(self.readout),
+            "inferences": None if self.inferences is None else self.inferences.summary(),
             "timings_s": self.timings_s,
         }
 
@@ -148,6 +156,8 @@ def run_pipeline(
     placement: Placement | None = None,
     progress: Callable[[str], None] | None = None,
     quantise: bool = True,
+    steps_per_inference: int | None = None,
+    reset_offsets: str = "none",
 ) -> RunResult:
     """Map, simulate, count and price a model on a chip (and optionally GPUs).
 
@@ -212,6 +222,15 @@ def run_pipeline(
     quantise : bool
         Round weights to the chip's precision (the default: a chip stores them so); False runs
         the weights as written. Weights rounded to zero give a ``QuantisationWarning``.
+    steps_per_inference : int or None
+        Run the network as a stream of inferences of this many steps, every population reset
+        at each boundary (replacing a schedule the model states). With a schedule, from the
+        model or from here, ``inference_ms`` is ``steps x dt_ms`` and the result has
+        per-inference counts, time and energy (``RunResult.inferences``).
+    reset_offsets : str
+        With ``steps_per_inference``: ``none`` (every population reset at the boundary) or
+        ``layer`` (staggered by the steps a spike needs to reach each population, as lava-dl
+        does; :func:`layer_offsets`).
     """
     point = (
         OperatingPoint.parse(operating_point)
@@ -233,6 +252,8 @@ def run_pipeline(
         whole_steps(window_ms, chip_dt, "window_ms")
     gpu_specs = [g if isinstance(g, GpuSpec) else load_gpu(g) for g in gpus]
     network = build_network(model, params, seed)
+    notes: list[str] = []
+    network = with_schedule(network, chip_dt, steps_per_inference, reset_offsets, notes)
     timings["build_s"] = time.perf_counter() - started
 
     start = time.perf_counter()
@@ -252,7 +273,6 @@ def run_pipeline(
         f"{mapping.n_chips} {chip_spec.name} chip(s) ({mapping.strategy}) in "
         f"{timings['map_s']:.2g} s"
     )
-    notes: list[str] = []
     why = None
     if device == "auto":
         device, why = choose_device(network, n_steps, mapping.n_cores_used)
@@ -299,6 +319,11 @@ def run_pipeline(
     if scope not in scope_reports:  # the reason (too few boards) as an error
         estimate_energy(counts, chip_spec, point, scope, n_boards)
     chip_report = scope_reports[scope]
+    inferences = None
+    if on_chip.inference is not None:
+        inferences = count_inferences(
+            on_chip, activity, mapping, chip_spec, counts, None, point, scope, n_boards
+        )
     timings["account_s"] = time.perf_counter() - start
 
     say(
@@ -326,7 +351,53 @@ def run_pipeline(
         complete=complete,
         # A model's own results (a classifier's accuracy), from completed inferences only.
         readout=network.read_out(activity),
+        inferences=inferences,
     )
+
+
+def with_schedule(
+    network: Network,
+    dt_ms: float,
+    steps_per_inference: int | None,
+    reset_offsets: str = "none",
+    notes: list[str] | None = None,
+) -> Network:
+    """``network`` with the schedule a run states (or its own) and ``inference_ms`` following
+    from it: ``steps x dt_ms``. Unchanged when neither gives a schedule.
+
+    A note (appended to ``notes``) says when the run's schedule replaces the model's, or when
+    the model's ``inference_ms`` disagrees with its schedule at this timestep.
+    """
+    notes = [] if notes is None else notes
+    if reset_offsets not in OFFSET_STYLES:
+        raise NeuroEmuError(
+            f"unknown reset offsets {reset_offsets!r}: expected one of {', '.join(OFFSET_STYLES)}"
+        )
+    schedule = network.inference
+    if steps_per_inference is not None:
+        offsets = {}
+        if reset_offsets == "layer":
+            offsets = layer_offsets(network, steps_per_inference, dt_ms)
+            offsets = {name: offset for name, offset in offsets.items() if offset}
+        if schedule is not None:
+            notes.append(
+                f"--steps-per-inference {steps_per_inference} replaces the model's schedule "
+                f"({schedule.steps} steps per inference)"
+            )
+        schedule = InferenceSchedule(steps_per_inference, offsets=offsets)
+    elif reset_offsets != "none":
+        raise NeuroEmuError("reset offsets need steps per inference (--steps-per-inference K)")
+    if schedule is None:
+        return network
+    inference_ms = schedule.steps * dt_ms
+    if network.inference_ms is not None and abs(network.inference_ms - inference_ms) > 1e-9:
+        notes.append(
+            f"the model's inference_ms {network.inference_ms:g} differs from its schedule's "
+            f"{schedule.steps} steps x {dt_ms:g} ms: energy per inference uses {inference_ms:g} ms"
+        )
+    if schedule is network.inference and network.inference_ms == inference_ms:
+        return network
+    return dataclasses.replace(network, inference=schedule, inference_ms=inference_ms)
 
 
 def price_scopes(
@@ -390,3 +461,30 @@ def map_summary(
         "n_synapses": network.n_synapses,
         **mapping.summary(),
     }
+
+
+def layer_offsets(network: Network, steps: int, dt_ms: float) -> dict[str, int]:
+    """Reset offsets staggered by layer, as lava-dl staggers them: a population's offset is the
+    steps a spike needs to reach it from the nearest input (one step per projection, as a
+    spike emitted in step ``t`` moves its target in step ``t + 1``, plus the projection's
+    shortest delay), modulo ``steps`` (the same phase of resets; an offset must be below
+    ``steps``). A population no input reaches gets 0.
+    """
+    hop: dict[tuple[str, str], int] = {}
+    for proj in network.projections:
+        shortest = int(delay_steps(np.min(proj.delays_ms()), dt_ms)) if proj.n_synapses else 0
+        key = (proj.pre, proj.post)
+        hop[key] = min(hop.get(key, shortest + 1), shortest + 1)
+    # shortest latency from any input (Dijkstra; networks have few populations)
+    reached = {source.name: 0 for source in network.inputs}
+    frontier = sorted((0, name) for name in reached)
+    while frontier:
+        distance, name = frontier.pop(0)
+        if distance > reached.get(name, distance):
+            continue
+        for (pre, post), latency in hop.items():
+            if pre == name and distance + latency < reached.get(post, np.iinfo(np.int64).max):
+                reached[post] = distance + latency
+                frontier.append((distance + latency, post))
+                frontier.sort()
+    return {pop: reached.get(pop, 0) % steps for pop in network.population_names}

@@ -5,6 +5,14 @@ Counting (:mod:`~neuroemu.accounting.counting`) knows nothing of prices; pricing
 """
 
 from neuroemu.accounting.counting import EventCounts, count_events
+from neuroemu.accounting.inferences import InferenceResults, count_inferences
 from neuroemu.accounting.pricing import estimate_energy, time_on_chip_s
 
-__all__ = ["EventCounts", "count_events", "estimate_energy", "time_on_chip_s"]
+__all__ = [
+    "EventCounts",
+    "InferenceResults",
+    "count_events",
+    "count_inferences",
+    "estimate_energy",
+    "time_on_chip_s",
+]

@@ -21,6 +21,7 @@ from neuroemu.report import EnergyReport
 from neuroemu.units import format_si
 
 if TYPE_CHECKING:
+    from neuroemu.accounting.inferences import InferenceResults
     from neuroemu.accounting.layers import LayerReport
     from neuroemu.pipeline import RunResult
 
@@ -229,3 +230,42 @@ def format_comparison(reports: list[EnergyReport]) -> str:
         table.append([cells[c] for c in shown])
     headers = [c.replace("energy_per_synaptic_event_pj", "pj_per_synaptic_event") for c in shown]
     return tabulate(table, headers=headers, disable_numparse=True)
+
+
+def inference_lines(inferences: InferenceResults) -> list[str]:
+    """A short block: the schedule, then energy, time and spikes per inference (mean, spread,
+    first inference against the steady state of the rest)."""
+    reset = inferences.reset
+    resets = "every population" if reset is None else ", ".join(reset) or "no population"
+    offsets = ", ".join(f"{name} +{k}" for name, k in inferences.offsets.items() if k)
+    partial = ", the last one partial" if inferences.partial_last else ""
+    lines = [
+        f"inferences: {inferences.n_inferences} of {inferences.steps} steps "
+        f"({inferences.inference_ms:g} ms){partial}; reset: {resets}"
+        + (f" (offsets {offsets})" if offsets else "")
+    ]
+    energy = inferences.stats(inferences.energy_pj * 1e-12)
+    figures = [
+        ("energy", energy, "J"),
+        ("time on chip", inferences.stats(inferences.time_s), "s"),
+        ("spikes", inferences.stats(inferences.counts["spike_out"]), ""),
+        ("synaptic events", inferences.stats(inferences.counts["synaptic_event"]), ""),
+    ]
+    rows = []
+    for name, stats, unit in figures:
+
+        def show(value: float | None, unit: str = unit) -> str:
+            if value is None:
+                return "-"
+            if unit:
+                return format_si(value, unit)
+            return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+        spread = f"{show(stats['min'])} - {show(stats['max'])}"
+        rows.append(
+            [name, show(stats["mean"]), show(stats["std"]), spread, show(stats["first"]),
+             show(stats["steady_mean"])]
+        )  # fmt: skip
+    headers = ["per inference", "mean", "std", "min - max", "first", "steady (rest)"]
+    lines.append(tabulate(rows, headers=headers))
+    return lines

@@ -268,3 +268,26 @@ set_option = click.option(
     "without DEVICE: every chip, with it the chip or GPU of that name. The derived descriptor is "
     "validated like a file, marked estimated, and its name records the setting.",
 )
+
+
+steps_per_inference_option = click.option(
+    "--steps-per-inference",
+    "steps_per_inference",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="K",
+    help="Run the network as a stream of inferences of K steps, every population's state reset "
+    "to rest at each boundary (replaces a schedule the model states); counts, time and energy "
+    "are then reported per inference too, and energy per inference uses K x dt.",
+)
+
+reset_offsets_option = click.option(
+    "--reset-offsets",
+    "reset_offsets",
+    type=click.Choice(("none", "layer")),
+    default="none",
+    show_default=True,
+    help="With --steps-per-inference: reset every population at the boundary (none), or each "
+    "one step per layer later (layer: the steps a spike needs to reach it from the inputs, as "
+    "lava-dl staggers its resets).",
+)

@@ -16,6 +16,7 @@ from neuroemu.cli.format import (
     energy_table,
     format_comparison,
     headline_lines,
+    inference_lines,
     layer_table,
     mapping_lines,
     scope_lines,
@@ -39,9 +40,11 @@ from neuroemu.cli.options import (
     placement_option,
     quantise_option,
     read_placement,
+    reset_offsets_option,
     scope_option,
     seed_option,
     set_option,
+    steps_per_inference_option,
     strategy_option,
 )
 from neuroemu.comparison import price_elsewhere
@@ -85,6 +88,10 @@ def print_result(
     click.echo("")
     for line in headline_lines(result.report):
         click.echo(line)
+    if result.inferences is not None:
+        click.echo("")
+        for line in inference_lines(result.inferences):
+            click.echo(line)
     if result.readout:  # the model's own results, next to the energy per inference
         figures = ", ".join(f"{name} {value:.4g}" for name, value in result.readout.items())
         click.echo(f"model readout: {figures}")
@@ -123,6 +130,8 @@ def print_result(
     default=None,
     help="Also count events per window of this length.",
 )
+@steps_per_inference_option
+@reset_offsets_option
 @gpu_option
 @gpu_scope_option
 @click.option(
@@ -170,6 +179,8 @@ def run_command(
     n_boards: int | None,
     params: tuple[str, ...],
     window_ms: float | None,
+    steps_per_inference: int | None,
+    reset_offsets: str,
     gpus: tuple[str, ...],
     gpu_scope: str | None,
     trace: str | None,
@@ -188,6 +199,8 @@ def run_command(
     graph (inputs: -p spikes=inputs.npz or -p rate_hz=20).
     """
     max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
+    if reset_offsets != "none" and steps_per_inference is None:
+        raise click.UsageError("--reset-offsets needs --steps-per-inference K")
     if trace is not None:  # before the (possibly long) run, not after it
         check_output(trace, force, inputs=[model, *chips], what="trace")
     # Every descriptor is read before the (possibly long) run, so a typo fails at once.
@@ -217,6 +230,8 @@ def run_command(
         keep_partial=keep_partial,
         allow_large=allow_large,
         quantise=quantise,
+        steps_per_inference=steps_per_inference,
+        reset_offsets=reset_offsets,
         progress=None if (quiet or as_json) else _say,
         # Record changed neurons once if any chip priced here charges them.
         record_changes=any(c.needs_changed_neurons() for c in [first, *more]),

@@ -41,6 +41,7 @@ from filelock import FileLock
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
+from neuroemu.engine.resets import RESET_EVENT, GroupReset, plan_reset, set_per_neuron
 from neuroemu.engine.standalone_memory import StandaloneReleaser
 from neuroemu.errors import NeuroEmuError, RunInterrupted, SimulationError
 from neuroemu.mapping.mapping import Mapping
@@ -354,7 +355,7 @@ def _build(
     objects: list[Any] = []
     change_monitors: dict[str, Any] = {}
     for group_plan in plan.groups:
-        group = _neuron_group(b2, group_plan, clock, record_changes)
+        group, reset = _neuron_group(b2, network, group_plan, clock, record_changes)
         groups[group_plan.name] = group
         objects.append(group)
         if record_changes:
@@ -369,6 +370,8 @@ def _build(
             part = group if whole else b2.Subgroup(group, offset, offset + pop.size, name=pop_name)
             slices[pop_name] = part
             _set_initial(b2, part, pop.initial, group_plan.model)
+        if reset is not None:
+            set_per_neuron(reset, slices)
     for source in network.inputs:
         group = _input_group(b2, source, clock, dt_ms)
         groups[source.name] = group
@@ -411,7 +414,9 @@ def _build(
     }
 
 
-def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any, record_changes: bool) -> Any:
+def _neuron_group(
+    b2: Any, network: Network, group_plan: GroupPlan, clock: Any, record_changes: bool
+) -> tuple[Any, GroupReset | None]:
     model = group_plan.model
     namespace = _namespace(b2, model)
     refractory: Any = False
@@ -423,6 +428,12 @@ def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any, record_changes: bo
     events = None
     if record_changes:
         equations, events = _change_record(b2, model, namespace)
+    # Inference resets (none without a schedule: the group is then built exactly as before)
+    reset = plan_reset(b2, network, group_plan, equations, refractory is not False)
+    if reset is not None:
+        equations = "\n".join([equations, *reset.declarations])
+        events = {**(events or {}), RESET_EVENT: reset.condition}
+        namespace.update(reset.namespace)
     group = b2.NeuronGroup(
         group_plan.size,
         equations,
@@ -441,7 +452,11 @@ def _neuron_group(b2: Any, group_plan: GroupPlan, clock: Any, record_changes: bo
         group.run_regularly("neuroemu_v_before = v", when="start", order=0)
         group.set_event_schedule(_CHANGED, when="after_groups", order=0)
         group.run_regularly("neuroemu_got_input = 0", when="after_groups", order=1)
-    return group
+    if reset is not None:
+        # first thing in a step: before the change record (order 0) and the state update
+        group.set_event_schedule(RESET_EVENT, when="start", order=-2)
+        group.run_on_event(RESET_EVENT, reset.code, when="start", order=-1)
+    return group, reset
 
 
 _CHANGED = "neuroemu_changed"

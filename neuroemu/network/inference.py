@@ -56,3 +56,16 @@ class InferenceSchedule:
     def reset_populations(self, names: list[str]) -> list[str]:
         """Which of ``names`` (the network's populations, in order) are reset."""
         return list(names) if self.reset is None else [n for n in names if n in self.reset]
+
+    def resets_at(self, population: str, n_steps: int) -> list[int]:
+        """The steps of a run of ``n_steps`` at whose start ``population`` is reset (none when
+        the schedule does not reset it)."""
+        if self.reset is not None and population not in self.reset:
+            return []
+        offset = self.offsets.get(population, 0)
+        first = offset if offset > 0 else self.steps
+        return list(range(first, n_steps, self.steps))
+
+
+# How a run staggers its resets: all at the boundary, or by layer (pipeline.layer_offsets).
+OFFSET_STYLES = ("none", "layer")

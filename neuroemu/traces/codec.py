@@ -16,8 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from neuroemu.accounting.counting import EventCounts
+from neuroemu.accounting.inferences import InferenceResults
 from neuroemu.activity import Activity, QuantisationReport, Spikes
 from neuroemu.mapping.mapping import Mapping
+from neuroemu.network.inference import InferenceSchedule
 from neuroemu.network.network import (
     STDP,
     Network,
@@ -207,6 +209,25 @@ def write_network(group: h5py.Group, network: Network) -> None:
             rule = node.create_group("plasticity", track_order=True)
             rule.attrs["rule"] = "stdp"
             rule.attrs.update(dataclasses.asdict(proj.plasticity))
+    if network.inference is not None:  # written only when set, so other traces are as before
+        _write_schedule(group.create_group("inference", track_order=True), network.inference)
+
+
+def _write_schedule(group: h5py.Group, schedule: InferenceSchedule) -> None:
+    """``/network/inference``: steps per inference, reset populations (``reset_all`` when
+    every one is), offsets (in steps, as attributes of ``offsets``)."""
+    group.attrs["steps"] = int(schedule.steps)
+    group.attrs["reset_all"] = schedule.reset is None
+    _put_strings(group.attrs, "reset", schedule.reset or ())
+    group.create_group("offsets", track_order=True).attrs.update(
+        {name: int(offset) for name, offset in schedule.offsets.items()}
+    )
+
+
+def _read_schedule(group: h5py.Group) -> InferenceSchedule:
+    reset = None if bool(group.attrs["reset_all"]) else tuple(read_strings(group.attrs, "reset"))
+    offsets = {name: int(value) for name, value in read_scalars(group["offsets"].attrs).items()}
+    return InferenceSchedule(int(group.attrs["steps"]), reset=reset, offsets=offsets)
 
 
 def read_network(group: h5py.Group) -> Network:
@@ -254,6 +275,7 @@ def read_network(group: h5py.Group) -> Network:
         tuple(inputs),
         name=str(group.attrs["name"]),
         inference_ms=read_optional(group.attrs, "inference_ms"),
+        inference=_read_schedule(group["inference"]) if "inference" in group else None,
     )
 
 
@@ -499,6 +521,40 @@ def read_report(group: h5py.Group) -> EnergyReport:
         operating_point=str(attrs.get("operating_point", "")),
         low=read_report(group["low"]) if "low" in group else None,
         high=read_report(group["high"]) if "high" in group else None,
+    )
+
+
+def write_inferences(group: h5py.Group, inferences: InferenceResults) -> None:
+    """``/inferences``: events per kind, energy and time of each inference of the run."""
+    group.attrs.update(
+        {"steps": int(inferences.steps), "dt_ms": float(inferences.dt_ms),
+         "scope": inferences.scope, "partial_last": bool(inferences.partial_last),
+         "reset_all": inferences.reset is None})  # fmt: skip
+    _put_strings(group.attrs, "reset", inferences.reset or ())
+    group.create_group("offsets", track_order=True).attrs.update(
+        {name: int(offset) for name, offset in inferences.offsets.items()}
+    )
+    counts = group.create_group("counts", track_order=True)
+    for kind, values in inferences.counts.items():
+        _put(counts, kind, values, "events")
+    _put(group, "dynamic_pj", inferences.dynamic_pj, "pJ")  # NaN: unpriced
+    _put(group, "static_pj", inferences.static_pj, "pJ")
+    _put(group, "time_s", inferences.time_s, "s")
+
+
+def read_inferences(group: h5py.Group) -> InferenceResults:
+    attrs = group.attrs
+    return InferenceResults(
+        steps=int(attrs["steps"]),
+        dt_ms=float(attrs["dt_ms"]),
+        counts={kind: np.asarray(d[()], dtype=np.int64) for kind, d in group["counts"].items()},
+        dynamic_pj=np.asarray(group["dynamic_pj"][()], dtype=float),
+        static_pj=np.asarray(group["static_pj"][()], dtype=float),
+        time_s=np.asarray(group["time_s"][()], dtype=float),
+        scope=str(attrs["scope"]),
+        partial_last=bool(attrs["partial_last"]),
+        reset=None if bool(attrs["reset_all"]) else tuple(read_strings(attrs, "reset")),
+        offsets={k: int(v) for k, v in read_scalars(group["offsets"].attrs).items()},
     )
 
 

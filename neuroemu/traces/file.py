@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 
 from neuroemu.accounting.counting import EventCounts
+from neuroemu.accounting.inferences import InferenceResults
 from neuroemu.accounting.layers import LayerReport, layer_report
 from neuroemu.activity import Activity
 from neuroemu.errors import NeuroEmuError, TraceError
@@ -44,6 +45,7 @@ from neuroemu.spec.chip import ChipSpec
 from neuroemu.traces.codec import (
     read_activity,
     read_counts,
+    read_inferences,
     read_mapping,
     read_network,
     read_optional,
@@ -53,6 +55,7 @@ from neuroemu.traces.codec import (
     read_text,
     write_activity,
     write_counts,
+    write_inferences,
     write_mapping,
     write_network,
     write_report,
@@ -64,8 +67,10 @@ if TYPE_CHECKING:
     from neuroemu.pipeline import RunResult
 
 # 2: Fletcher-32 checksums (scalars as one-element arrays, text as UTF-8 bytes), operating
-# point, ranges and scopes. Version 1 traces are still read.
-FORMAT_VERSION = 2
+# point, ranges and scopes. 3: the network's inference schedule (/network/inference) and the
+# per-inference results (/inferences), both only where the run has a schedule. Version 1 and 2
+# traces are still read (without inferences).
+FORMAT_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -89,6 +94,11 @@ class Trace:
     scope_reports : dict
         Scope (``chip``, ``board``, ``wall``) -> the chip's report at that scope (empty in
         traces written before scopes existed).
+    complete : bool
+        False for the steps of an interrupted run.
+    inferences : InferenceResults or None
+        Counts, time and energy per inference, for a run with an inference schedule (None
+        otherwise, and in traces written before format version 3).
     """
 
     path: Path
@@ -103,6 +113,7 @@ class Trace:
     gpu_reports: list[EnergyReport]
     scope_reports: dict[str, EnergyReport] = dataclasses.field(default_factory=dict)
     complete: bool = True
+    inferences: InferenceResults | None = None
 
     @property
     def model(self) -> str:
@@ -216,6 +227,8 @@ def _write(handle: h5py.File, result: RunResult, command: str) -> None:
     scopes = energy.create_group("scopes", track_order=True)
     for scope, report in result.scope_reports.items():
         write_report(scopes.create_group(scope, track_order=True), report)
+    if result.inferences is not None:
+        write_inferences(handle.create_group("inferences", track_order=True), result.inferences)
 
 
 def write_trace(
@@ -304,7 +317,7 @@ _DAMAGE = (KeyError, OSError, ValueError, TypeError, AttributeError, IndexError,
 
 # The members a trace of this format holds at its top level ("nodes" links to "/spikes").
 TOP_LEVEL = {"provenance", "network", "mapping", "activity", "spikes", "state", "nodes", "counts",
-             "energy"}  # fmt: skip
+             "energy", "inferences"}  # fmt: skip
 
 
 def _check_members(handle: h5py.File, path: str | Path) -> None:
@@ -505,6 +518,9 @@ def read_trace(path: str | Path) -> Trace:
                     scope: read_report(group)
                     for scope, group in handle.get("energy/scopes", {}).items()
                 },
+                inferences=(
+                    read_inferences(handle["inferences"]) if "inferences" in handle else None
+                ),
             )
             _check_consistent(trace)
             return dataclasses.replace(trace, complete=bool(handle.attrs.get("complete", True)))
