@@ -103,7 +103,8 @@ def test_loihi_conv_layer_cores_by_hand() -> None:
         {
             "projection": "conv_conv",
             "encoding": "conv",
-            "reason": "conv: chip stores kernels per core (a copy per border case)",
+            "reason": "conv: chip stores kernels per core (a copy per border case); one "
+            "input axon per input pixel",
         }
     ]
     explicit = map_network(one_layer("conv", (64, 6, 6), 32, 3, structure=False), chip)
@@ -243,3 +244,29 @@ def test_per_core_list_must_match_the_chip() -> None:
     )
     with pytest.raises(Exception, match="10 cores listed"):
         parse_chip(text, "speck.yaml")
+
+
+def test_loihi_conv_takes_one_input_axon_per_pixel() -> None:
+    """Loihi: 16 x 22 x 22 input (7,744 neurons), 3 x 3 kernel, 16 channels of 20 x 20.
+
+    Each output channel sees all 7,744 input neurons, over the 4,096 input axons of a core if
+    every neuron had its own axon. A population axon carries all 16 channels of one pixel
+    (nengo-loihi: one axon per input pixel), so a core takes at most 22 x 22 = 484 axons.
+    Neurons bind: 6,400 / 1,024 -> 7 cores. Memory: per channel 16 x 9 x 9 taps x 19 bits =
+    24,624 bits; core 0 holds channels 0-2 (1,024 = 2 x 400 + 224): 73,872 bits.
+    Core 6 holds neurons 6,144-6,399: channel 15 from position 144 (output row 7, column 4) to
+    the end, reached by input rows 8-21 in full (14 x 22 = 308 pixels) and row 7 from column 4
+    (18 pixels): 326 axons.
+    """
+    mapping = map_network(one_layer("conv", (16, 22, 22), 16, 3), load_chip("loihi"))
+    assert mapping.n_cores_used == 7
+    fan_in = mapping.usage["fan_in"][:7].tolist()
+    assert fan_in == [484] * 6 + [326]
+    assert mapping.usage["synapse_memory_bits"][0] == 3 * 24_624
+    assert "one input axon per input pixel" in mapping.encodings[0].reason
+    # Without structure, every input neuron is an axon: 7,744 > 4,096, and fan-in closes cores.
+    explicit = map_network(
+        one_layer("conv", (16, 22, 22), 16, 3, structure=False), load_chip("loihi")
+    )
+    assert explicit.usage["fan_in"].max() <= 4096
+    assert explicit.n_cores_used > 7

@@ -95,6 +95,9 @@ class ProjectionEncoding:
     conv : ConvStructure or None
         The convolution the kernel is sized from (for a layer chip, the 1x1 convolution over all
         presynaptic neurons that stands for a projection without structure).
+    per_pixel_axons : bool
+        A core receives the projection through one input axon per input pixel (all channels
+        of a pixel share it), not one per presynaptic neuron.
     """
 
     projection: str
@@ -103,6 +106,7 @@ class ProjectionEncoding:
     bits_per_synapse: int = 0
     bits_per_channel: int = 0
     conv: ConvStructure | None = None
+    per_pixel_axons: bool = False
 
     @property
     def shared(self) -> bool:
@@ -167,12 +171,15 @@ def choose_encoding(network: Network, proj: Projection, chip: ChipSpec) -> Proje
             )
         per_channel = weights_per_channel(conv, shared) * shared.bits_per_weight.require()
         copies = " (a copy per border case)" if shared.kernel_copies == "per_border" else ""
+        pixels = shared.input_axons == "per_pixel"
+        axons = "; one input axon per input pixel" if pixels else ""
         return ProjectionEncoding(
             proj.name,
             "conv",
-            f"conv: chip stores kernels per core{copies}",
+            f"conv: chip stores kernels per core{copies}{axons}",
             bits_per_channel=per_channel,
             conv=conv,
+            per_pixel_axons=pixels,
         )
     n_pre = next(g.size for g in (*network.populations, *network.inputs) if g.name == proj.pre)
     n_post = network.population(proj.post).size

@@ -13,6 +13,7 @@ about error messages: :mod:`neuroemu.mapping.capacity` turns failures into
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -113,6 +114,10 @@ class SynapseTable:
     kernels : KernelKeys or None
         The kernels of projections stored per core with a shared encoding (not additive: a core
         stores each once); None when there are none.
+    axons : ndarray or None
+        Input axon of each entry, where some projection reaches its core through one axon per
+        input pixel (then the pixel's axon: ``n_sources`` + a number per projection and
+        pixel); None when every source has its own axon. Fan-in counts these.
     encodings : dict
         Projection name -> :class:`~neuroemu.mapping.encodings.ProjectionEncoding`.
     """
@@ -126,10 +131,22 @@ class SynapseTable:
     in_bits: np.ndarray
     kernels: KernelKeys | None = None
     encodings: dict[str, ProjectionEncoding] | None = None
+    axons: np.ndarray | None = None
+    n_axons: int = 0
 
     @property
     def n_sources(self) -> int:
         return self.n_neurons + self.n_inputs
+
+    @property
+    def fan_in_sources(self) -> np.ndarray:
+        """What fan-in counts per entry: its input axon, which is its source unless pixels
+        share axons."""
+        return self.sources if self.axons is None else self.axons
+
+    @property
+    def n_fan_in_sources(self) -> int:
+        return self.n_sources if self.axons is None else self.n_axons
 
     def alone_bits(self) -> np.ndarray:
         """Synapse-memory bits each neuron takes alone on a core (explicit plus its kernels)."""
@@ -187,6 +204,38 @@ def build_synapse_table(
     """
     if encodings is None:
         encodings = choose_encodings(network, chip)
+    table = _group_synapses(network, encodings)
+    return _with_pixel_axons(table, network, encodings)
+
+
+def _with_pixel_axons(
+    table: SynapseTable, network: Network, encodings: dict[str, ProjectionEncoding]
+) -> SynapseTable:
+    """The table with the input axon of each entry, where some projection's pixels share one."""
+    pixel_projections = [p for p in network.projections if encodings[p.name].per_pixel_axons]
+    if not pixel_projections or not len(table.sources):
+        return table
+    axons = table.sources.astype(np.int64)
+    posts = table.entry_posts()
+    base = table.n_sources
+    for proj in pixel_projections:
+        conv = encodings[proj.name].conv
+        assert conv is not None
+        start = network.offsets[proj.pre] + (table.n_neurons if network.is_input(proj.pre) else 0)
+        first = network.offsets[proj.post]
+        mine = (
+            (posts >= first)
+            & (posts < first + conv.n_out)
+            & (table.sources >= start)
+            & (table.sources < start + conv.n_in)
+        )
+        pixels = conv.in_shape[1] * conv.in_shape[2]
+        axons[mine] = base + (axons[mine] - start) % pixels
+        base += pixels
+    return dataclass_replace(table, axons=axons, n_axons=base)
+
+
+def _group_synapses(network: Network, encodings: dict[str, ProjectionEncoding]) -> SynapseTable:
     kernels = _kernel_keys(network, encodings)
     n, n_in = network.n_neurons, network.n_input_sources
     dtype = np.int32 if n + n_in < 2**31 - 1 else np.int64
@@ -233,7 +282,7 @@ def first_over_fan_in(table: SynapseTable, cap: int) -> tuple[int, int] | None:
     Only neurons whose in-degree exceeds ``cap`` can, so only their synapses are sorted, in
     chunks of a few million so that memory stays bounded.
     """
-    if table.counts is not None:
+    if table.counts is not None and table.axons is None:
         distinct = np.diff(table.indptr)
         over = np.flatnonzero(distinct > cap)
         return (int(over[0]), int(distinct[over[0]])) if len(over) else None
@@ -248,10 +297,11 @@ def first_over_fan_in(table: SynapseTable, cap: int) -> tuple[int, int] | None:
         rows = candidates[start:stop]
         lens = table.indptr[rows + 1] - table.indptr[rows]
         index = np.repeat(table.indptr[rows] - (np.cumsum(lens) - lens), lens)
-        src = table.sources[index + np.arange(int(lens.sum()))].astype(np.int64)
-        key = np.repeat(np.arange(len(rows), dtype=np.int64), lens) * table.n_sources + src
+        src = table.fan_in_sources[index + np.arange(int(lens.sum()))].astype(np.int64)
+        n_keys = table.n_fan_in_sources
+        key = np.repeat(np.arange(len(rows), dtype=np.int64), lens) * n_keys + src
         key = np.unique(key)
-        distinct = np.bincount(key // table.n_sources, minlength=len(rows))
+        distinct = np.bincount(key // n_keys, minlength=len(rows))
         over = np.flatnonzero(distinct > cap)
         if len(over):
             return int(rows[over[0]]), int(distinct[over[0]])
@@ -289,21 +339,22 @@ class _Segments:
         self.table = table
         self.order = order
         # first[s]: first entry (within the current run) with source s; reset after each run.
-        self.first = np.full(table.n_sources, np.iinfo(np.int32).max, dtype=np.int32)
+        self.first = np.full(table.n_fan_in_sources, np.iinfo(np.int32).max, dtype=np.int32)
+        self.sources = table.fan_in_sources
 
     def fan_in_curve(self, a: int, hi: int) -> np.ndarray:
         """``curve[k]``: distinct sources onto positions ``a .. a+k`` (inclusive)."""
         table, span = self.table, hi - a
         if self.order is None:
             lens = np.diff(table.indptr[a : hi + 1])
-            src = table.sources[table.indptr[a] : table.indptr[hi]]
+            src = self.sources[table.indptr[a] : table.indptr[hi]]
         else:
             rows = self.order[a:hi]
             starts = table.indptr[rows]
             lens = table.indptr[rows + 1] - starts
             total = int(lens.sum())
             index = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
-            src = table.sources[index]
+            src = self.sources[index]
         # Entries run in position order, so a source enters the segment at its first entry;
         # np.minimum.at finds first entries without sorting (about twice as fast as a sort).
         entry = np.arange(len(src), dtype=np.int32)
@@ -471,6 +522,17 @@ class Evaluation:
         return int(self.pairs.data[:split][self.pairs.indices[:split] != own].sum())
 
 
+def _fan_in(
+    table: SynapseTable, pairs: sp.csr_matrix, core: np.ndarray, n_cores: int
+) -> np.ndarray:
+    """Input axons per core: its distinct sources, or distinct axons where pixels share one."""
+    if table.axons is None:
+        return np.bincount(pairs.indices, minlength=n_cores).astype(np.int64)
+    col = np.repeat(core.astype(np.int64), np.diff(table.indptr))
+    pair = np.unique(table.axons * n_cores + col)
+    return np.bincount(pair % n_cores, minlength=n_cores).astype(np.int64)
+
+
 def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> Evaluation:
     """Recount every resource of ``core`` (neuron -> core) from scratch.
 
@@ -501,7 +563,7 @@ def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> E
     usage = {
         "neurons": np.bincount(core32, minlength=n_cores).astype(np.int64),
         "synapse_memory_bits": memory,
-        "fan_in": np.bincount(pairs.indices, minlength=n_cores).astype(np.int64),
+        "fan_in": _fan_in(table, pairs, core32, n_cores),
         "output_axons": np.bincount(core32, weights=n_remote, minlength=n_cores).astype(np.int64),
     }
     return Evaluation(usage, pairs, n_remote, n_dest)

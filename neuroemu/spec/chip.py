@@ -119,6 +119,10 @@ class SharedEncoding(StrictModel):
     2^ceil(log2(C_out))`` entries and its neuron memory ``C_out x 2^ceil(log2(H)) x
     2^ceil(log2(W))`` (sinabs ``memory_summary``). Kernel memory counts against
     ``core.synapse_memory_bits`` at ``bits_per_weight`` bits per stored weight.
+    ``input_axons: per_pixel``: one input axon per input pixel carries the spikes of all its
+    channels (Loihi's population axons, the channel sent as the spike's atom), so a
+    convolution takes as many of a core's ``fan_in`` axons as input pixels reach the core, not
+    input neurons (``per_source``, the default).
 
     The ``max_*`` limits (a layer chip's kernel size, stride, padding, channels and map sizes)
     refuse a convolution the chip cannot hold; absent ones mean no limit.
@@ -128,6 +132,7 @@ class SharedEncoding(StrictModel):
     per: Literal["core", "layer"]
     kernel_copies: Literal["one", "per_border"] = "one"
     address_padding: Literal["none", "power_of_two"] = "none"
+    input_axons: Literal["per_source", "per_pixel"] = "per_source"
     max_kernel: Count | None = None
     max_stride: Count | None = None
     strides_power_of_two: bool = False
