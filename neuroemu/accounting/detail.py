@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from neuroemu.activity import Activity
+from neuroemu.activity import Activity, Spikes
 from neuroemu.errors import NeuroEmuError
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
@@ -67,27 +67,100 @@ def changed_neurons(network: Network, activity: Activity) -> tuple[np.ndarray, n
     NeuroEmuError
         When the activity carries no such record (the run was not asked to make it).
     """
+    _require_changes(network, activity)
+    neurons, steps = [], []
+    for pop in network.populations:
+        records = _change_records(activity, pop.name)
+        if not records:
+            continue
+        seen = _cell_bitmap(records, pop.size, activity.n_steps)
+        if seen is None:
+            unique = _distinct_keys(records, pop.size, activity.n_steps)
+        else:
+            unique = np.flatnonzero(seen).astype(np.int64, copy=False)
+        step, neuron = np.divmod(unique, pop.size)
+        steps.append(step)
+        neurons.append(neuron + network.offsets[pop.name])
+    if not neurons:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(neurons), np.concatenate(steps)
+
+
+def changed_per_column(
+    network: Network, activity: Activity, column: np.ndarray, n_columns: int
+) -> np.ndarray:
+    """``(n_steps, n_columns)`` int64: the neurons of :func:`changed_neurons` per step, summed
+    over the neurons of each column (``column``: global neuron -> column).
+
+    Equal to counting the pairs that :func:`changed_neurons` returns, without listing them: the
+    bitmap of a population's changed cells is summed over runs of neurons sharing a column (a
+    record of every neuron at every step is 4 million pairs for COBA, 10x slower to count).
+    """
+    _require_changes(network, activity)
+    n_steps = activity.n_steps
+    out = np.zeros((n_steps, n_columns), dtype=np.int64)
+    for pop in network.populations:
+        records = _change_records(activity, pop.name)
+        if not records:
+            continue
+        offset = network.offsets[pop.name]
+        cols = column[offset : offset + pop.size]
+        seen = _cell_bitmap(records, pop.size, n_steps)
+        if seen is None:
+            step, neuron = np.divmod(_distinct_keys(records, pop.size, n_steps), pop.size)
+            cells = np.bincount(step * n_columns + cols[neuron], minlength=out.size)
+            out += cells.reshape(n_steps, n_columns)
+            continue
+        cells_by_step = seen.reshape(n_steps, pop.size)
+        if np.any(cols[1:] < cols[:-1]):
+            by_column = np.argsort(cols, kind="stable")
+            cells_by_step, cols = cells_by_step[:, by_column], cols[by_column]
+        starts = np.flatnonzero(np.concatenate([[True], cols[1:] != cols[:-1]]))
+        out[:, cols[starts]] += np.add.reduceat(cells_by_step, starts, axis=1, dtype=np.int64)
+    return out
+
+
+def _require_changes(network: Network, activity: Activity) -> None:
     if not activity.changed and network.populations:
         raise NeuroEmuError(
             "the chip prices neurons whose state changed (neuron_changed_pj or "
             "neuron_changed_ns), but the run did not record them: simulate with "
             "record_changes=True (the pipeline does so when the chip asks)"
         )
-    neurons, steps = [], []
-    n_steps = activity.n_steps
-    for pop in network.populations:
-        offset = network.offsets[pop.name]
-        keys = []
-        for record in (activity.changed.get(pop.name), activity.spikes.get(pop.name)):
-            if record is not None and len(record):
-                keys.append(record.step.astype(np.int64) * pop.size + record.neuron)
-        if not keys:
-            continue
-        unique = np.unique(np.concatenate(keys))
-        steps.append(unique // pop.size)
-        neurons.append(unique % pop.size + offset)
-    if not neurons:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    step = np.concatenate(steps)
-    keep = step < n_steps
-    return np.concatenate(neurons)[keep], step[keep]
+
+
+def _change_records(activity: Activity, name: str) -> list[Spikes]:
+    """A population's changed cells, from the engine's record and its spikes."""
+    records = (activity.changed.get(name), activity.spikes.get(name))
+    return [record for record in records if record is not None and len(record)]
+
+
+# A bitmap of (step, neuron) cells replaces a sort while it takes at most this many bytes, and
+# no more than this many bytes per record (COBA, recorded on Loihi: 4 million records over 4
+# million cells, 10x faster than np.unique's hash and sort).
+_BITMAP_BYTES = 256 * 2**20
+_BITMAP_BYTES_PER_RECORD = 16
+
+
+def _keys(record: Spikes, size: int) -> np.ndarray:
+    return record.step.astype(np.int64) * size + record.neuron
+
+
+def _cell_bitmap(records: list[Spikes], size: int, n_steps: int) -> np.ndarray | None:
+    """Flat ``n_steps * size`` bool bitmap of the cells of ``records`` (step-major), or None
+    when it would be too large or too sparse (see :data:`_BITMAP_BYTES`)."""
+    n_cells = n_steps * size
+    n_records = sum(len(record) for record in records)
+    if n_cells > min(_BITMAP_BYTES, _BITMAP_BYTES_PER_RECORD * n_records):
+        return None
+    seen = np.zeros(n_cells, dtype=bool)
+    for record in records:
+        key = _keys(record, size)
+        seen[key if int(key.max()) < n_cells else key[key < n_cells]] = True
+    return seen
+
+
+def _distinct_keys(records: list[Spikes], size: int, n_steps: int) -> np.ndarray:
+    """Sorted distinct keys ``step * size + neuron`` of ``records`` before ``n_steps``."""
+    unique = np.unique(np.concatenate([_keys(record, size) for record in records]))
+    return unique[: np.searchsorted(unique, n_steps * size)]

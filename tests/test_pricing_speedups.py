@@ -1,0 +1,128 @@
+"""The faster paths of pricing give exactly what the plain ones give.
+
+Changed neurons through a bitmap or through np.unique; counted per column without listing the
+pairs; synaptic events through dense or sparse fan-out products; fan-in curves of the packer
+against a set per segment; the GPU model's per-step events with one delay for all synapses or the
+same delay given per synapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
+from test_accounting import brute_force, plastic_network, random_activity, with_changes
+
+from neuroemu.accounting import count_events
+from neuroemu.accounting import detail as detail_module
+from neuroemu.accounting.detail import changed_neurons, changed_per_column
+from neuroemu.activity import Activity, Spikes
+from neuroemu.events import EVENT_KINDS
+from neuroemu.gpu.model import step_activity
+from neuroemu.mapping import placement
+from neuroemu.network.network import Network, Projection
+from neuroemu.spec.chip import parse_chip
+
+
+def activity_with_late_changes(seed: int) -> tuple[Network, Activity]:
+    """The plastic test network with a record of changes, some past the end of the run."""
+    network = plastic_network(seed)
+    activity = with_changes(network, random_activity(network, n_steps=30, seed=seed), seed)
+    late = {}
+    for name, record in activity.changed.items():
+        step = np.concatenate([record.step, [activity.n_steps, activity.n_steps + 3]])
+        late[name] = Spikes(np.concatenate([record.neuron, [0, 1]]), step)
+    return network, replace(activity, changed=late)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_changed_neurons_bitmap_equals_unique(seed, monkeypatch):
+    network, activity = activity_with_late_changes(seed)
+    neuron, step = changed_neurons(network, activity)
+    monkeypatch.setattr(detail_module, "_BITMAP_BYTES", 0)
+    neuron_u, step_u = changed_neurons(network, activity)
+    for fast, plain in ((neuron, neuron_u), (step, step_u)):
+        assert fast.dtype == plain.dtype == np.int64
+        np.testing.assert_array_equal(fast, plain)
+    assert step.max() < activity.n_steps
+
+
+@pytest.mark.parametrize("bitmap", [True, False])
+@pytest.mark.parametrize("columns", ["in order", "shuffled"])
+def test_changed_per_column_equals_counting_pairs(bitmap, columns, monkeypatch):
+    network, activity = activity_with_late_changes(3)
+    rng = np.random.default_rng(3)
+    n_columns = 5
+    column = np.sort(rng.integers(0, n_columns, network.n_neurons))
+    if columns == "shuffled":
+        column = rng.permutation(column)
+    if not bitmap:
+        monkeypatch.setattr(detail_module, "_BITMAP_BYTES", 0)
+    neuron, step = changed_neurons(network, activity)
+    expected = np.zeros((activity.n_steps, n_columns), dtype=np.int64)
+    np.add.at(expected, (step, column[neuron]), 1)
+    got = changed_per_column(network, activity, column, n_columns)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("product", ["dense", "sparse"])
+def test_counts_equal_brute_force_with_either_product(product, monkeypatch):
+    """Fan-out products by dense or sparse fan-out (chosen by cost) count the same events."""
+    cost = 0 if product == "sparse" else 10**9
+    monkeypatch.setattr("neuroemu.accounting.counting._SPARSE_COST", cost)
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    network = plastic_network(4)
+    rng = np.random.default_rng(14)
+    mapping = manual_mapping(network, chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
+    activity = random_activity(network, n_steps=40, seed=4)
+    counts = count_events(network, activity, mapping)
+    expected = brute_force(network, activity, mapping)
+    for kind in EVENT_KINDS:
+        np.testing.assert_array_equal(counts.per_core[kind], expected[kind], err_msg=kind)
+
+
+def distinct_sources(table: placement.SynapseTable, rows: np.ndarray) -> np.ndarray:
+    """Fan-in curve by sets: distinct sources onto ``rows[0..k]``, for every k."""
+    seen: set[int] = set()
+    out = []
+    for row in rows:
+        seen.update(int(s) for s in table.sources[table.indptr[row] : table.indptr[row + 1]])
+        out.append(len(seen))
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+@pytest.mark.parametrize("window", [None, 40])
+def test_fan_in_curves_equal_sets(ordered, window, monkeypatch):
+    if window is not None:  # many small windows of previous entries (where the packer has them)
+        monkeypatch.setattr(placement, "_WINDOW_ENTRIES", window, raising=False)
+    network = make_tiny_network(5)
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    table = placement.build_synapse_table(network, chip)
+    rng = np.random.default_rng(5)
+    order = rng.permutation(table.n_neurons) if ordered else None
+    segments = placement._Segments(table, order)
+    n = table.n_neurons
+    a = 0
+    for _ in range(60):  # forward runs, as the packer asks, and jumps back
+        a = int(rng.integers(0, n - 1)) if rng.random() < 0.3 else min(a + 3, n - 1)
+        hi = int(rng.integers(a + 1, n + 1))
+        rows = np.arange(a, hi) if order is None else order[a:hi]
+        np.testing.assert_array_equal(segments.fan_in_curve(a, hi), distinct_sources(table, rows))
+
+
+def test_step_activity_one_delay_equals_per_synapse_delays():
+    network = make_tiny_network(6, delay_ms=2.0)
+    activity = random_activity(network, n_steps=30, seed=6)
+    per_synapse = tuple(
+        Projection(p.pre, p.post, p.i, p.j, p.weight, np.full(p.n_synapses, 2.0), p.target)
+        for p in network.projections
+    )
+    spread = replace(network, projections=per_synapse)
+    one, many = step_activity(network, activity), step_activity(spread, activity)
+    for name in ("spikes_out", "input_spikes", "events", "rows", "serial_rows"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(many, name), err_msg=name)
+    assert one.events.sum() > 0
