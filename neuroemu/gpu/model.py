@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from neuroemu.activity import Activity
+from neuroemu.activity import Activity, Spikes
 from neuroemu.errors import GpuMemoryError, NeuroEmuError
 from neuroemu.network.network import Network, PoissonInput
 from neuroemu.report import EnergyReport
@@ -93,30 +93,44 @@ def step_activity(network: Network, activity: Activity) -> StepActivity:
         if spikes is not None and len(spikes):
             key = "input_spikes" if network.is_input(group.name) else "spikes_out"
             out[key] += np.bincount(spikes.step, minlength=n)[:n]
+    # spikes of a source arriving after a delay, before the end: shared by its projections
+    arrivals: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def arriving(name: str, spikes: Spikes, delay: int) -> tuple[np.ndarray, np.ndarray]:
+        if (name, delay) not in arrivals:
+            arrive = spikes.step.astype(np.int64) + delay
+            keep = arrive < n
+            arrivals[name, delay] = arrive[keep], spikes.neuron[keep]
+        return arrivals[name, delay]
+
     for proj in network.projections:
         spikes = activity.spikes.get(proj.pre)
         if spikes is None or not len(spikes):
             continue
         size = _group_size(network, proj.pre)
-        steps = np.broadcast_to(delay_steps(proj.delay_ms, activity.dt_ms), proj.i.shape)
+        raw_steps = delay_steps(proj.delay_ms, activity.dt_ms)
+        steps = np.broadcast_to(raw_steps, proj.i.shape)
         uniform_w = len(proj.weight) == 0 or bool(np.all(proj.weight == proj.weight[0]))
         per_event = INDEX_BYTES + (0 if uniform_w else FLOAT_BYTES)
         per_event += DELAY_BYTES if np.ndim(proj.delay_ms) else 0
         degree = np.bincount(proj.i, minlength=size)
-        arrive = spikes.step.astype(np.int64) + int(np.min(steps)) if np.size(steps) else None
-        if arrive is not None:
-            keep = (arrive < n) & (degree[spikes.neuron] > 0)
-            walked = np.bincount(arrive[keep], minlength=n)[:n].astype(np.int64)
+        if np.size(steps):
+            arrive, neuron = arriving(proj.pre, spikes, int(np.min(raw_steps)))
+            walked = np.bincount(arrive[degree[neuron] > 0], minlength=n)[:n].astype(np.int64)
             out["serial_rows"] = np.maximum(out["serial_rows"], walked)
-        for delay in np.unique(steps):
-            out_degree = np.bincount(proj.i[steps == delay], minlength=size)
-            arrive = spikes.step.astype(np.int64) + int(delay)
-            keep = arrive < n
-            fan = out_degree[spikes.neuron[keep]]
-            delivered = np.bincount(arrive[keep], weights=fan, minlength=n).astype(np.int64)
+        # one delay for all synapses (the common case) needs no per-synapse sort nor mask
+        one_delay = np.ndim(raw_steps) == 0
+        for delay in [int(raw_steps)] if one_delay else np.unique(steps):
+            if one_delay:
+                out_degree = degree
+            else:
+                out_degree = np.bincount(proj.i[steps == delay], minlength=size)
+            arrive, neuron = arriving(proj.pre, spikes, int(delay))
+            fan = out_degree[neuron]
+            delivered = np.bincount(arrive, weights=fan, minlength=n).astype(np.int64)
             out["events"] += delivered
             out["event_bytes"] += delivered * per_event
-            out["rows"] += np.bincount(arrive[keep], weights=fan > 0, minlength=n).astype(np.int64)
+            out["rows"] += np.bincount(arrive, weights=fan > 0, minlength=n).astype(np.int64)
             if proj.plasticity is not None:
                 out["plastic_events"] += delivered
         post_spikes = activity.spikes.get(proj.post)
