@@ -270,3 +270,24 @@ def test_loihi_conv_takes_one_input_axon_per_pixel() -> None:
     )
     assert explicit.usage["fan_in"].max() <= 4096
     assert explicit.n_cores_used > 7
+
+
+def test_loihi_pixel_axons_on_the_sending_core() -> None:
+    """Loihi: a (1, 10, 10) input -> A: 4 channels of 8 x 8 (256 neurons) -> B: 64 channels of
+    6 x 6 (2,304 neurons), 3 x 3 kernels. Neurons bind: core 0 holds A and B's first 768
+    neurons, cores 1 and 2 the rest of B, every position of channels 21-63. Each of A's
+    8 x 8 = 64 pixels reaches both other cores through one pop32 axon (2 slots) per core:
+    64 x 2 x 2 = 256 output-axon slots on core 0, where one axon per neuron and core would
+    take 256 x 2 = 512.
+    """
+    source, a, to_a = conv_layer("a", (1, 10, 10), 4, 3)
+    conv = ConvStructure((4, 8, 8), (64, 6, 6), (3, 3))
+    i, j = conv_synapses(conv)
+    b = Population("b", conv.n_out, "lif")
+    network = Network([a, b], [to_a, Projection("a", "b", i, j, 1.0, structure=conv)], [source])
+    mapping = map_network(network, load_chip("loihi"))
+    assert mapping.usage["neurons"][:3].tolist() == [1024, 1024, 512]
+    assert mapping.usage["output_axons"][0] == 64 * 2 * 2
+    flat = Projection("a", "b", i, j, 1.0)
+    explicit = map_network(Network([a, b], [to_a, flat], [source]), load_chip("loihi"))
+    assert explicit.usage["output_axons"][0] == 256 * 2

@@ -2,8 +2,9 @@
 
 It only maps (no simulation, no Brian2 import), so it answers in seconds: chips and cores used,
 per-resource utilisation over the used cores, the binding resource, the synapses that cross
-cores, and the warnings of the mapping. A network that does not fit ends with the library's
-:class:`~neuroemu.errors.CapacityError` message (``Error: ...``, exit status 1).
+cores, how each projection is stored (every synapse, or a convolution's kernel where the chip
+shares weights) and why, and the warnings of the mapping. A network that does not fit ends with
+the library's :class:`~neuroemu.errors.CapacityError` message (``Error: ...``, exit status 1).
 """
 
 from __future__ import annotations
@@ -70,8 +71,23 @@ def format_report(report: dict[str, Any]) -> str:
         f"{report['neuron_synapses']:,} between neurons "
         f"({100 * report['inter_core_fraction']:.1f} %)"
     )
+    lines += _storage_lines(report.get("projection_encodings", []))
     lines += [f"warning: {text}" for text in report["warnings"]]
     return "\n".join(lines)
+
+
+def _storage_lines(encodings: list[dict[str, str]], most: int = 4) -> list[str]:
+    """One line per way projections are stored: the encoding, which projections, and why."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for item in encodings:
+        groups.setdefault((item["encoding"], item["reason"]), []).append(item["projection"])
+    lines = []
+    for (encoding, reason), names in groups.items():
+        shown = ", ".join(names[:most]) + (
+            f" and {len(names) - most} more" if len(names) > most else ""
+        )
+        lines.append(f"stored as {encoding}: {shown} ({reason})")
+    return lines
 
 
 @click.command("map")
@@ -99,8 +115,10 @@ def map_command(
     """Map MODEL (a bundled model name, a .py file or a .nir graph) onto the cores of a chip.
 
     Prints the chips and cores used, per-resource utilisation (min/mean/max over the used
-    cores), the binding resource, the synapses between cores, and warnings. A network that does
-    not fit exits with status 1 and says which resource, where, and what would help.
+    cores), the binding resource, the synapses between cores, how each projection is stored
+    (explicit synapses, or kernels on chips that share convolution weights) and why, and
+    warnings. A network that does not fit exits with status 1 and says which resource, where,
+    and what would help.
     """
     max_chips = apply_deprecated(ctx, {"max_chips": max_chips})["max_chips"]
     (chip_spec,), _ = load_overridden([chip], [], overrides)

@@ -98,6 +98,8 @@ class ProjectionEncoding:
     per_pixel_axons : bool
         A core receives the projection through one input axon per input pixel (all channels
         of a pixel share it), not one per presynaptic neuron.
+    axon_slots : int
+        Output-axon slots such a pixel axon takes on the sending core, per core it reaches.
     """
 
     projection: str
@@ -107,6 +109,7 @@ class ProjectionEncoding:
     bits_per_channel: int = 0
     conv: ConvStructure | None = None
     per_pixel_axons: bool = False
+    axon_slots: int = 1
 
     @property
     def shared(self) -> bool:
@@ -180,6 +183,7 @@ def choose_encoding(network: Network, proj: Projection, chip: ChipSpec) -> Proje
             bits_per_channel=per_channel,
             conv=conv,
             per_pixel_axons=pixels,
+            axon_slots=shared.axon_slots.require() if shared.axon_slots is not None else 1,
         )
     n_pre = next(g.size for g in (*network.populations, *network.inputs) if g.name == proj.pre)
     n_post = network.population(proj.post).size

@@ -117,7 +117,8 @@ class SynapseTable:
     axons : ndarray or None
         Input axon of each entry, where some projection reaches its core through one axon per
         input pixel (then the pixel's axon: ``n_sources`` + a number per projection and
-        pixel); None when every source has its own axon. Fan-in counts these.
+        pixel); None when every source has its own axon. Fan-in counts these; on the sending
+        side a pixel axon takes ``pixel_axon_slots`` output-axon slots per core it reaches.
     encodings : dict
         Projection name -> :class:`~neuroemu.mapping.encodings.ProjectionEncoding`.
     """
@@ -133,6 +134,7 @@ class SynapseTable:
     encodings: dict[str, ProjectionEncoding] | None = None
     axons: np.ndarray | None = None
     n_axons: int = 0
+    pixel_axon_slots: int = 1
 
     @property
     def n_sources(self) -> int:
@@ -215,6 +217,7 @@ def _with_pixel_axons(
     pixel_projections = [p for p in network.projections if encodings[p.name].per_pixel_axons]
     if not pixel_projections or not len(table.sources):
         return table
+    slots = max(encodings[p.name].axon_slots for p in pixel_projections)
     axons = table.sources.astype(np.int64)
     posts = table.entry_posts()
     base = table.n_sources
@@ -232,7 +235,7 @@ def _with_pixel_axons(
         pixels = conv.in_shape[1] * conv.in_shape[2]
         axons[mine] = base + (axons[mine] - start) % pixels
         base += pixels
-    return dataclass_replace(table, axons=axons, n_axons=base)
+    return dataclass_replace(table, axons=axons, n_axons=base, pixel_axon_slots=slots)
 
 
 def _group_synapses(network: Network, encodings: dict[str, ProjectionEncoding]) -> SynapseTable:
@@ -533,6 +536,32 @@ def _fan_in(
     return np.bincount(pair % n_cores, minlength=n_cores).astype(np.int64)
 
 
+def _pixel_output_axons(table: SynapseTable, core: np.ndarray, n_cores: int) -> np.ndarray:
+    """Output-axon slots per neuron where some projections send through pixel axons.
+
+    A core sends one population axon per input pixel it holds and other core it reaches, taking
+    ``axon_slots`` slots (Loihi's pop32: 2), shared by all of that pixel's channels on the core;
+    each such axon is charged to one of its neurons so that the per-core sum is exact. Other
+    projections take one slot per neuron and other core, as without sharing.
+    """
+    assert table.axons is not None
+    n = table.n_neurons
+    lens = np.diff(table.indptr)
+    col = np.repeat(core, lens)
+    src = table.sources.astype(np.int64)
+    from_neuron = src < n
+    src, col, axons = src[from_neuron], col[from_neuron], table.axons[from_neuron]
+    pre_core = core[src]
+    remote = col != pre_core
+    src, col, axons, pre_core = src[remote], col[remote], axons[remote], pre_core[remote]
+    pixel = axons >= table.n_sources
+    n_pixels = max(1, table.n_axons - table.n_sources)
+    key = np.where(pixel, table.n_sources + pre_core * n_pixels + (axons - table.n_sources), src)
+    _, first = np.unique(key * n_cores + col, return_index=True)
+    slots = np.where(pixel[first], table.pixel_axon_slots, 1)
+    return np.bincount(src[first], weights=slots, minlength=n).astype(np.int64)
+
+
 def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> Evaluation:
     """Recount every resource of ``core`` (neuron -> core) from scratch.
 
@@ -555,8 +584,11 @@ def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> E
     del data, col
     pairs.sum_duplicates()
     n_dest = np.diff(pairs.indptr[: n + 1]).astype(np.int64)
-    has_self = np.asarray(pairs[np.arange(n), core32]).ravel() != 0
-    n_remote = n_dest - has_self
+    if table.axons is None:
+        has_self = np.asarray(pairs[np.arange(n), core32]).ravel() != 0
+        n_remote = n_dest - has_self
+    else:
+        n_remote = _pixel_output_axons(table, core32.astype(np.int64), n_cores)
     memory = np.bincount(core32, weights=table.in_bits, minlength=n_cores).round().astype(np.int64)
     if table.kernels is not None:
         memory += table.kernels.usage(core32, n_cores)

@@ -122,7 +122,9 @@ class SharedEncoding(StrictModel):
     ``input_axons: per_pixel``: one input axon per input pixel carries the spikes of all its
     channels (Loihi's population axons, the channel sent as the spike's atom), so a
     convolution takes as many of a core's ``fan_in`` axons as input pixels reach the core, not
-    input neurons (``per_source``, the default).
+    input neurons (``per_source``, the default); on the sending core such an axon takes
+    ``axon_slots`` of ``core.output_axons`` (default 1; Loihi's pop32 axons take 2) per core
+    it reaches, shared by the pixel's channels held there.
 
     The ``max_*`` limits (a layer chip's kernel size, stride, padding, channels and map sizes)
     refuse a convolution the chip cannot hold; absent ones mean no limit.
@@ -133,6 +135,7 @@ class SharedEncoding(StrictModel):
     kernel_copies: Literal["one", "per_border"] = "one"
     address_padding: Literal["none", "power_of_two"] = "none"
     input_axons: Literal["per_source", "per_pixel"] = "per_source"
+    axon_slots: Count | None = None
     max_kernel: Count | None = None
     max_stride: Count | None = None
     strides_power_of_two: bool = False
@@ -148,6 +151,7 @@ class SharedEncoding(StrictModel):
             self,
             (
                 "bits_per_weight",
+                "axon_slots",
                 "max_kernel",
                 "max_stride",
                 "max_padding",
