@@ -14,6 +14,7 @@ import pytest
 
 from neuroemu.errors import CapacityError
 from neuroemu.mapping.encodings import border_taps, layer_memory, next_power_of_two
+from neuroemu.mapping.given import Placement
 from neuroemu.mapping.mapping import map_network
 from neuroemu.network.network import Network, Population, Projection, SpikeTimesInput
 from neuroemu.network.structure import ConvStructure, conv_output_size
@@ -291,3 +292,39 @@ def test_loihi_pixel_axons_on_the_sending_core() -> None:
     flat = Projection("a", "b", i, j, 1.0)
     explicit = map_network(Network([a, b], [to_a, flat], [source]), load_chip("loihi"))
     assert explicit.usage["output_axons"][0] == 256 * 2
+
+
+def test_recount_of_a_scattered_placement_matches_brute_force() -> None:
+    """Any placement, not only runs in order: kernel memory, fan-in (pixel axons) and output
+    axon slots of every core recounted by plain Python over every synapse."""
+    rng = np.random.default_rng(3)
+    source, a, to_a = conv_layer("a", (2, 9, 9), 3, 3)
+    conv = ConvStructure((3, 7, 7), (5, 5, 5), (3, 3))
+    i, j = conv_synapses(conv)
+    b = Population("b", conv.n_out, "lif")
+    network = Network([a, b], [to_a, Projection("a", "b", i, j, 1.0, structure=conv)], [source])
+    core = rng.integers(0, 6, network.n_neurons)
+    chip = load_chip("loihi")
+    mapping = map_network(network, chip, placement=Placement.per_neuron(core))
+    bits_per_channel = {"a_conv": 2 * 9 * 9 * 19, "a_to_b": 3 * 9 * 9 * 19}
+    kernels: dict[int, set[tuple[str, int]]] = {c: set() for c in range(6)}
+    fan_in: dict[int, set[tuple[str, int]]] = {c: set() for c in range(6)}
+    sends: dict[int, set[tuple[int, int]]] = {c: set() for c in range(6)}
+    for proj in network.projections:
+        assert proj.structure is not None
+        _, h_out, w_out = proj.structure.out_shape
+        _, h_in, w_in = proj.structure.in_shape
+        pre_offset = 0 if proj.pre == "a_in" else network.offsets[proj.pre]
+        for pre, post in zip(proj.i.tolist(), proj.j.tolist(), strict=True):
+            target = int(core[network.offsets[proj.post] + post])
+            kernels[target].add((proj.name, post // (h_out * w_out)))
+            fan_in[target].add((proj.name, pre % (h_in * w_in)))
+            if proj.pre != "a_in":
+                home = int(core[pre_offset + pre])
+                if home != target:
+                    sends[home].add((pre % (h_in * w_in), target))
+    for c in range(6):
+        bits = sum(bits_per_channel[name] for name, _ in kernels[c])
+        assert mapping.usage["synapse_memory_bits"][c] == bits
+        assert mapping.usage["fan_in"][c] == len(fan_in[c])
+        assert mapping.usage["output_axons"][c] == 2 * len(sends[c])
