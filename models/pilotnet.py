@@ -32,15 +32,26 @@ so by default the zero-weight synapses are left out (``keep_zero_weights`` keeps
 convolution's projection carries its :class:`~neuroemu.network.structure.ConvStructure`, so a
 chip that stores kernels sizes them from the kernel.
 
-Neurons (netx's Loihi CUBA neuron, ``network.net``'s parameters): the current decays fully
-every step (``iDecay`` 4096 of 4096), the voltage by a quarter (``vDecay`` 1024), threshold
-``vThMant`` 25 x 64 against weights scaled by 64, reset to 0. Here: ``lif`` with delta
-synapses, ``tau_m`` = -1 / ln(0.75) ms = 3.48 ms (v x 0.75 per 1 ms step), threshold 25 mV and
-weights as stored in mV (both in units of 64), a bias b of ``network.net`` (in v units, added
-every step) as ``v_bias`` = 4 b / 64 mV, the level at which the per-step bias and the decay
-balance. The output (fc4) integrates without leak (``vDecay`` 0) and never spikes (threshold
-131071): ``if`` with that threshold. The model means this at dt = 1 ms (run on a chip with
-that step, as loihi2).
+Neurons (netx's Loihi CUBA neuron, ``network.net``'s parameters; netx maps ``iDecay`` to
+``du = iDecay - 1`` and sets ``bias_exp`` 6): the current holds only the step's input
+(``iDecay`` 4096 of 4096), the voltage keeps 3/4 per step (``vDecay`` 1024),
+``v = 0.75 v + 64 (sum of weights + bias)``, a spike when ``v > vThMant x 64`` = 1,600, reset to
+0. In units of a weight that is ``v = 0.75 v + sum w + b``, threshold 25: NIR's LIF under
+neuroemu's forward Euler on a 1 ms step (``nir_lif``: ``v += dt / tau (v_leak - v + r (S +
+bias))``) with ``tau`` = 4 ms, ``r`` = 4, ``v_leak`` = 0, ``v_threshold`` = 25, ``v_reset`` =
+0 and the trained bias per channel; a spike reaches the next layer one step later, as on
+Loihi. The output (fc4) integrates without leak (``vDecay`` 0) and never spikes (threshold
+131,071): ``nir_if`` with ``r`` = 1 / dt. The model means this at dt = 1 ms (run it on a chip
+with that step, as loihi2). Checked against lava-dl's stored run
+(``models/data/pilotnet_conv1_spikes.npz``, a crop of
+``tests/lava/lib/dl/netx/gts/pilotnet_lif/input.npy`` and ``conv-0.npy``): these conv1
+synapses and biases under Loihi's fixed-point update, fed the stored input spikes, give the
+stored conv1 spikes exactly over steps 0-16 (tests/test_conv_models.py), so the kernels'
+orientation, the channel order and the bias scale are lava-dl's. Simulated by neuroemu on
+loihi2 (8-bit weights, numpy, 32 steps of the synthetic frame: 20 s, 0.73 GB), the layers fire
+at 0.091, 0.094, 0.120, 0.119, 0.108 (conv1-5), 0.148, 0.049, 0.028 (fc1-3) spikes per neuron
+and step, against lava-dl's stored run (a real frame) 0.092, 0.100, 0.120, 0.108, 0.110,
+0.094, 0.041, 0.033.
 
 Input: the input layer is neurons on the chip, as in netx (the frame is written into their
 biases, ``net.in_layer.neuron.bias = image``), so it is placed like the others and has no
@@ -49,9 +60,8 @@ synapses. Here a synthetic frame: input neuron k fires regularly at ``rate_k`` s
 [2 r - 1, 1] for ``input_rate`` r >= 0.5 (in [0, 2 r] below), mean r. The default r = 0.887 is
 the mean over 24 steps of lava-dl's stored PilotNet input spikes
 (``tests/lava/lib/dl/netx/gts/pilotnet_lif/input.npy``, one frame: median pixel 1 spike per
-step, 10 % below 0.46). The same stored run gives the layers' activity to compare with: conv1
-0.092, conv2 0.100, conv3 0.120, conv4 0.108, conv5 0.110, fc1 0.094, fc2 0.041, fc3 0.033
-spikes per neuron per step.
+step, 10 % below 0.46; that run resets every 16 steps, so its rates above are over 24 steps
+with one reset).
 
 Inference: 16 steps per frame; every layer is reset every 16 steps, layer k (input = 0) at
 steps 3 + k + 16 n (``hdf5.Network(reset_interval=16, reset_offset=3)`` in
@@ -106,15 +116,12 @@ DENSE = (("fc1", 100), ("fc2", 50), ("fc3", 10), ("fc4", 1))
 INPUT_SHAPE = (3, 66, 200)
 STEPS, RESET_OFFSET = 16, 3  # netx reset_interval and reset_offset (benchmark.ipynb)
 DECAY = 0.75  # 1 - vDecay / 4096 per step
-THRESHOLD_MV = 25.0  # vThMant, in weight units
-LIF = {
-    "tau_m_ms": float(-1.0 / np.log(DECAY)),
-    "v_rest_mV": 0.0,
-    "v_th_mV": THRESHOLD_MV,
-    "v_reset_mV": 0.0,
-    "refractory_ms": 0.0,
-}
-OUTPUT = {"v_th_mV": 131071.0, "v_reset_mV": 0.0}  # netx's fc4: an integrator that never fires
+THRESHOLD = 25.0  # vThMant, in weight units
+DT_S = 1e-3  # the step the parameters are written for
+#: v += dt / tau (v_leak - v + r (S + bias)) = 0.75 v + S + bias at dt = 1 ms
+LIF = {"tau_s": DT_S / (1 - DECAY), "r": 1 / (1 - DECAY), "v_leak": 0.0,
+       "v_threshold": THRESHOLD, "v_reset": 0.0}  # fmt: skip
+OUTPUT = {"r": 1 / DT_S, "v_threshold": 131071.0, "v_reset": 0.0}  # netx's fc4: never fires
 
 
 def load_weights() -> dict[str, np.ndarray]:
@@ -180,7 +187,7 @@ def build(
             _projection(previous, name, i, j, weight.T.ravel(), None, keep_zero_weights)
         )
         if name == "fc4":
-            populations.append(Population(name, size, "if", OUTPUT))
+            populations.append(Population(name, size, "nir_if", OUTPUT))
         else:
             populations.append(_lif(name, size, weights[f"{name}_bias"]))
         previous, n_in = name, size
@@ -198,8 +205,8 @@ def build(
 
 
 def _lif(name: str, size: int, bias: np.ndarray) -> Population:
-    # a bias b added every step balances the 0.25 decay at 4 b; b is in v units (x 64)
-    return Population(name, size, "lif", {**LIF, "v_bias_mV": 4.0 * bias / 64.0})
+    # netx's bias_exp 6 puts a bias in the units of a weight: it is added as one every step
+    return Population(name, size, "nir_lif", {**LIF, "bias": bias})
 
 
 def _projection(
@@ -214,4 +221,4 @@ def _projection(
     if not keep_zero_weights:
         kept = weight != 0
         i, j, weight = i[kept], j[kept], weight[kept]
-    return Projection(pre, post, i, j, weight.astype(np.float32), structure=structure)
+    return Projection(pre, post, i, j, weight.astype(np.float32), target="in", structure=structure)

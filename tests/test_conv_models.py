@@ -10,9 +10,11 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from neuroemu.errors import ModelError
 from neuroemu.mapping.mapping import map_network
+from neuroemu.network.connectivity import conv2d
 from neuroemu.network.model_files import load_model
 from neuroemu.network.network import Network
 from neuroemu.spec.chip import load_chip
@@ -142,3 +144,49 @@ def test_pilotnet_narrow_maps_onto_loihi2() -> None:
     mapping = map_network(network, load_chip("loihi2"))
     assert len(mapping.core_of_neuron) == network.n_neurons
     assert mapping.n_chips == 1
+
+
+def test_pilotnet_conv1_gives_lava_dls_stored_spikes() -> None:
+    """The trained conv1 kernels and biases under Loihi's fixed-point update (v in 1/64 of a
+    weight: v = floor(0.75 v) + 64 (sum w + b), spike when v > 1600, reset to 0, every state
+    reset at step 1 as netx's reset_offset 0 places conv1's reset), fed lava-dl's stored input
+    spikes, give its stored conv1 spikes bit for bit over steps 0-16 (a crop: input columns
+    0-40, conv1 columns 0-19)."""
+    module = _module("pilotnet")
+    with np.load(MODELS / "data" / "pilotnet_conv1_spikes.npz") as data:
+        shape_in, shape_out = tuple(data["input_shape"]), tuple(data["conv1_shape"])
+        spikes_in = np.unpackbits(data["input"])[: np.prod(shape_in)].reshape(shape_in)
+        want = np.unpackbits(data["conv1"])[: np.prod(shape_out)].reshape(shape_out)
+    weights = module.load_weights()
+    i, j, w, structure = conv2d(shape_in[1:], 24, 3, weights["conv1_weight"], stride=2)
+    assert structure.out_shape == shape_out[1:]
+    matrix = sp.csr_matrix((w, (j, i)), shape=(structure.n_out, structure.n_in))
+    bias = np.repeat(weights["conv1_bias"], structure.n_out // 24)
+    # the model gives conv1's neurons these biases, per channel (32 x 20 of 32 x 99 here)
+    model_bias = load_model("pilotnet", {"width": "48"}).population("conv1").parameters["bias"]
+    np.testing.assert_array_equal(np.unique(model_bias.reshape(24, -1), axis=1).ravel(),
+                                  weights["conv1_bias"])  # fmt: skip
+    v = np.zeros(structure.n_out)
+    got = np.zeros((len(want), structure.n_out), dtype=np.uint8)
+    for step in range(len(want)):
+        if step == 1:
+            v[:] = 0.0
+        arriving = matrix @ spikes_in[step - 1].ravel() if step else 0.0
+        v = np.sign(v) * np.floor(np.abs(v) * 3 / 4) + 64 * (arriving + bias)
+        got[step] = v > 64 * module.THRESHOLD
+        v[got[step] == 1] = 0.0
+    np.testing.assert_array_equal(got, want.reshape(len(want), -1))
+
+
+@pytest.mark.brian2
+def test_narrow_pilotnet_fires_at_lava_dls_rates() -> None:
+    """Simulated (loihi2: 1 ms, 8-bit weights), a narrow PilotNet's convolutions fire at the
+    rates lava-dl's stored run has at full width (0.09-0.12 spikes per neuron and step);
+    measured 0.091, 0.094, 0.119, 0.120, 0.112 over 32 steps in about 10 s."""
+    from neuroemu.engine.runner import simulate
+
+    network = load_model("pilotnet", {"width": "48"})
+    activity = simulate(network, load_chip("loihi2"), 32.0, device="numpy", quantise=True)
+    for name in ("conv1", "conv2", "conv3", "conv4", "conv5"):
+        rate = len(activity.spikes[name].step) / network.population(name).size / 32
+        assert 0.06 < rate < 0.16, (name, rate)
