@@ -38,6 +38,11 @@ pixels (28.7 %) have a bias; bias / threshold 255 is a pixel's spikes per step, 
 Inference: SANA-FE's DVS gesture script runs 128 steps per frame without resetting the neurons
 (``Network.inference``: 128 steps, no reset).
 
+Activity (measured: loihi, 8-bit weights, numpy, 128 steps, 10 s, 0.34 GB): input 0.030,
+conv1-4 0.009, 0.007, 0.010, 0.008 spikes per neuron and step, the dense layer silent; 0.0098
+per neuron and step over the network, against 0.0196 in SANA-FE's tutorial with the trained
+weights (365,277 neurons fired in 1,000 steps).
+
 Parameters
 ----------
 rate_hz : float
