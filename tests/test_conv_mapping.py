@@ -328,3 +328,31 @@ def test_recount_of_a_scattered_placement_matches_brute_force() -> None:
         assert mapping.usage["synapse_memory_bits"][c] == bits
         assert mapping.usage["fan_in"][c] == len(fan_in[c])
         assert mapping.usage["output_axons"][c] == 2 * len(sends[c])
+
+
+def test_speck_stores_layers_without_structure_as_sinabs_converts_them() -> None:
+    """A (1, 8, 8) input relayed one-to-one, a 1 -> 4 channel 3 x 3 convolution to 4 x 6 x 6,
+    and an all-to-all readout of 10 neurons, on Speck:
+
+    relay: a 1x1 kernel on the one channel of its 8 x 8 map: 1 x 1 x 1 = 1 entry (8 bits);
+    conv: 1 x 2^ceil(log2 9) x 2^ceil(log2 4) = 1 x 16 x 4 = 64 entries (512 bits), neurons
+    4 x 8 x 8 = 256 (padded from 4 x 6 x 6 = 144);
+    readout: a Linear layer after flattening, a 6 x 6 kernel over 4 channels:
+    4 x 2^ceil(log2 36) x 2^ceil(log2 10) = 4 x 64 x 16 = 4,096 entries (32,768 bits).
+    """
+    source = SpikeTimesInput("pixels", 64, np.zeros(0, dtype=np.int64), np.zeros(0))
+    conv = ConvStructure((1, 8, 8), (4, 6, 6), (3, 3))
+    i, j = conv_synapses(conv)
+    pops = [Population("relay", 64, "lif"), Population("c", 144, "lif")]
+    pops.append(Population("out", 10, "lif"))
+    every = np.arange(64)
+    projections = [
+        Projection("pixels", "relay", every, every, 1.0),
+        Projection("relay", "c", i, j, 1.0, structure=conv),
+        Projection("c", "out", np.repeat(np.arange(144), 10), np.tile(np.arange(10), 144), 1.0),
+    ]
+    mapping = map_network(Network(pops, projections, [source]), load_chip("speck"))
+    assert mapping.usage["synapse_memory_bits"][:3].tolist() == [8, 512, 32_768]
+    reasons = [e.reason for e in mapping.encodings]
+    assert reasons[0].endswith("one-to-one: a 1x1 kernel")
+    assert reasons[2].endswith("as a dense layer: a 6x6 kernel over 4 channels")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from neuroemu.errors import CapacityError
 from neuroemu.network.network import Network, Projection
 from neuroemu.network.structure import ConvStructure
@@ -119,10 +121,46 @@ class ProjectionEncoding:
         return {"projection": self.projection, "encoding": self.encoding, "reason": self.reason}
 
 
-def _dense_stand_in(n_pre: int, n_post: int) -> ConvStructure:
-    """A projection without structure on a layer chip: a 1x1 kernel over all ``n_pre`` inputs
-    (how sinabs stores a ``Linear`` layer after flattening)."""
-    return ConvStructure((n_pre, 1, 1), (n_post, 1, 1), (1, 1))
+def _map_shape(network: Network, group: str) -> tuple[int, int, int] | None:
+    """The ``(C, H, W)`` shape of a population or input, where a convolution gives it."""
+    for proj in network.projections:
+        if proj.structure is not None and proj.post == group:
+            return proj.structure.out_shape
+        if proj.structure is not None and proj.pre == group:
+            return proj.structure.in_shape
+    return None
+
+
+def _is_one_to_one(proj: Projection, n_pre: int, n_post: int) -> bool:
+    return (
+        n_pre == n_post == proj.n_synapses
+        and len(np.unique(proj.i)) == n_pre
+        and len(np.unique(proj.j)) == n_post
+    )
+
+
+def _layer_stand_in(
+    network: Network, proj: Projection, n_pre: int, n_post: int
+) -> tuple[ConvStructure, str]:
+    """The convolution a layer chip stores for a projection without structure, and why.
+
+    As sinabs converts layers: a one-to-one projection is a 1x1 kernel on each channel of the
+    map; any other is a ``Linear`` layer after flattening, a kernel as large as the
+    presynaptic map (``C x H x W`` where a convolution gives the shape, else ``n_pre`` channels
+    of 1 x 1) onto ``n_post`` channels.
+    """
+    shape = _map_shape(network, proj.pre)
+    if _is_one_to_one(proj, n_pre, n_post):
+        one = shape or _map_shape(network, proj.post) or (1, 1, n_pre)
+        if one[0] == 1:
+            return ConvStructure(one, one, (1, 1)), "one-to-one: a 1x1 kernel"
+        return (
+            ConvStructure(one, one, (1, 1), groups=one[0]),
+            "one-to-one: a 1x1 kernel per channel",
+        )
+    c, h, w = shape if shape is not None else (n_pre, 1, 1)
+    conv = ConvStructure((c, h, w), (n_post, 1, 1), (h, w))
+    return conv, f"as a dense layer: a {h}x{w} kernel over {c} channels"
 
 
 def _check_layer_limits(proj: Projection, conv: ConvStructure, shared: SharedEncoding) -> None:
@@ -188,12 +226,13 @@ def choose_encoding(network: Network, proj: Projection, chip: ChipSpec) -> Proje
     n_pre = next(g.size for g in (*network.populations, *network.inputs) if g.name == proj.pre)
     n_post = network.population(proj.post).size
     if shared is not None and shared.per == "layer":
-        conv = _dense_stand_in(n_pre, n_post)
+        # The stand-in's shape may be a guess: the chip's layer limits are checked on
+        # convolutions as written only.
+        conv, how = _layer_stand_in(network, proj, n_pre, n_post)
         return ProjectionEncoding(
             proj.name,
             "conv",
-            "conv: chip stores every layer as a kernel; without structure, a 1x1 kernel over "
-            f"all {n_pre} presynaptic neurons",
+            f"conv: chip stores every layer as a kernel; without structure, {how}",
             conv=conv,
         )
     why = "projection has no structure" if shared is not None else "chip has no shared encoding"
