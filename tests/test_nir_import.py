@@ -158,10 +158,31 @@ def test_conv_projection_exports_as_conv2d_and_comes_back(drop_zero, tmp_path) -
     assert graph.nodes["x"].input_type["input"].tolist() == [2, 9, 9]
     assert ("neuroemu_i" in graph.nodes["conv1"].metadata) == drop_zero
     assert graph.nodes["conv1_delay"].delay.shape == (4, 5, 5)
+    assert graph.nodes["lif"].tau.shape == (4, 5, 5)  # the shape Conv2d writes
     export_nir(network, tmp_path / "convs.nir")
     back = load_nir(tmp_path / "convs.nir")
     assert_same_network(network, back)
     assert back.projection("conv1").n_synapses == network.projection("conv1").n_synapses
+
+
+def test_nirs_own_type_check_accepts_an_exported_conv_chain() -> None:
+    """Conv2d nodes and the (C, H, W) nodes around them pass nir's type inference (a grouped
+    Conv2d does not: nir 1.0.8 infers its input channels from the weight, ignoring groups)."""
+    from neuroemu.network.connectivity import conv2d
+
+    i1, j1, w1, s1 = conv2d((2, 9, 9), 4, 3, np.ones((4, 2, 3, 3)), stride=2, padding=1)
+    i2, j2, w2, s2 = conv2d(s1.out_shape, 3, 3, np.ones((3, 4, 3, 3)))
+    network = Network(
+        (Population("a", s1.n_out, "nir_lif"), Population("b", s2.n_out, "nir_lif")),
+        (
+            Projection("x", "a", i1, j1, w1, target="in", structure=s1),
+            Projection("a", "b", i2, j2, w2, target="in", structure=s2),
+        ),
+        (SpikeTimesInput("x", s1.n_in, np.array([0]), np.array([1.0])),),
+    )
+    graph = to_nir(network)
+    nir.NIRGraph(nodes=graph.nodes, edges=graph.edges, type_check=True)  # raises on a mismatch
+    assert graph.nodes["b_output"].output_type["output"].tolist() == [3, 3, 3]
 
 
 def test_a_conv_whose_synapses_are_not_its_taps_exports_as_linear() -> None:
