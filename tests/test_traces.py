@@ -374,3 +374,20 @@ def test_a_sanafe_priced_run_keeps_its_finer_counts(tmp_path):
         assert_same(getattr(result, name), getattr(trace, name), name)
     again = estimate_energy(count_events(trace.network, trace.activity, trace.mapping), trace.chip)
     assert again.total_pj == result.report.total_pj
+
+
+def test_a_convolution_and_an_inference_schedule_round_trip(tmp_path):
+    from neuroemu.network.inference import InferenceSchedule
+    from neuroemu.network.structure import ConvStructure
+    from neuroemu.traces.codec import read_network, write_network
+
+    conv = ConvStructure((1, 4, 4), (2, 2, 2), (3, 3), padding=(1, 1), stride=(2, 2))
+    pops = (Population("a", 16), Population("b", 8))
+    link = Projection("a", "b", [0, 5], [1, 7], 1.0, structure=conv)
+    schedule = InferenceSchedule(16, reset=("b",), offsets={"b": 1})
+    network = Network(pops, (link,), name="conv", inference=schedule)
+    with h5py.File(tmp_path / "n.h5", "w") as handle:
+        write_network(handle.create_group("network"), network)
+    with h5py.File(tmp_path / "n.h5") as handle:
+        back = read_network(handle["network"])
+    assert back.projections[0].structure == conv and back.inference == schedule

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from neuroemu.accounting.counting import EventCounts
 from neuroemu.accounting.inferences import InferenceResults
 from neuroemu.activity import Activity, QuantisationReport, Spikes
+from neuroemu.mapping.encodings import ProjectionEncoding
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.inference import InferenceSchedule
 from neuroemu.network.network import (
@@ -29,6 +30,7 @@ from neuroemu.network.network import (
     SpikeTimesInput,
 )
 from neuroemu.network.neuron_models import NeuronModel, SynapticTarget
+from neuroemu.network.structure import ConvStructure
 from neuroemu.report import EnergyReport
 from neuroemu.spec.chip import ChipSpec
 from neuroemu.units import split_unit
@@ -209,8 +211,24 @@ def write_network(group: h5py.Group, network: Network) -> None:
             rule = node.create_group("plasticity", track_order=True)
             rule.attrs["rule"] = "stdp"
             rule.attrs.update(dataclasses.asdict(proj.plasticity))
+        if proj.structure is not None:  # the convolution a shared-weight chip stores
+            _write_structure(node.create_group("structure", track_order=True), proj.structure)
     if network.inference is not None:  # written only when set, so other traces are as before
         _write_schedule(group.create_group("inference", track_order=True), network.inference)
+
+
+def _write_structure(group: h5py.Group, conv: ConvStructure) -> None:
+    group.attrs["kind"] = "conv2d"
+    group.attrs.update(
+        {k: np.asarray(v, dtype=np.int64) for k, v in dataclasses.asdict(conv).items()}
+    )
+
+
+def _read_structure(group: h5py.Group) -> ConvStructure:
+    attrs = read_scalars(group.attrs)
+    attrs.pop("kind")
+    groups = int(attrs.pop("groups"))
+    return ConvStructure(**{k: tuple(int(x) for x in v) for k, v in attrs.items()}, groups=groups)
 
 
 def _write_schedule(group: h5py.Group, schedule: InferenceSchedule) -> None:
@@ -267,6 +285,7 @@ def read_network(group: h5py.Group) -> Network:
                 target=str(node.attrs["target"]),
                 plasticity=rule,
                 name=name,
+                structure=_read_structure(node["structure"]) if "structure" in node else None,
             )
         )
     return Network(
@@ -301,6 +320,26 @@ def write_mapping(group: h5py.Group, mapping: Mapping) -> None:
     _put_csr(group.create_group("input_dest_synapses"), mapping.input_dest_synapses)
     if mapping.closed_by:
         group.create_group("closed_by", track_order=True).attrs.update(mapping.closed_by)
+    if mapping.encodings:  # how each projection is stored (absent in older traces)
+        encodings = group.create_group("encodings", track_order=True)
+        for encoding in mapping.encodings:
+            node = encodings.create_group(encoding.projection, track_order=True)
+            for item in dataclasses.fields(encoding):
+                value = getattr(encoding, item.name)
+                if item.name == "conv":
+                    if value is not None:
+                        _write_structure(node.create_group("conv", track_order=True), value)
+                else:
+                    node.attrs[item.name] = value
+
+
+def _read_encodings(group: h5py.Group) -> list[ProjectionEncoding]:
+    out = []
+    for node in group.values():
+        attrs = read_scalars(node.attrs)
+        conv = _read_structure(node["conv"]) if "conv" in node else None
+        out.append(ProjectionEncoding(**attrs, conv=conv))
+    return out
 
 
 def read_mapping(group: h5py.Group, chip: ChipSpec) -> Mapping:
@@ -320,6 +359,7 @@ def read_mapping(group: h5py.Group, chip: ChipSpec) -> Mapping:
         closed_by={k: int(v) for k, v in group["closed_by"].attrs.items()}
         if "closed_by" in group
         else {},
+        encodings=_read_encodings(group["encodings"]) if "encodings" in group else [],
     )
 
 
