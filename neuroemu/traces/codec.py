@@ -225,10 +225,20 @@ def _write_structure(group: h5py.Group, conv: ConvStructure) -> None:
 
 
 def _read_structure(group: h5py.Group) -> ConvStructure:
-    attrs = read_scalars(group.attrs)
-    attrs.pop("kind")
-    groups = int(attrs.pop("groups"))
-    return ConvStructure(**{k: tuple(int(x) for x in v) for k, v in attrs.items()}, groups=groups)
+    attrs = group.attrs
+
+    def ints(name: str) -> Any:  # a shape or a pair, as ConvStructure normalises it
+        return tuple(int(x) for x in attrs[name])
+
+    return ConvStructure(
+        in_shape=ints("in_shape"),
+        out_shape=ints("out_shape"),
+        kernel=ints("kernel"),
+        stride=ints("stride"),
+        padding=ints("padding"),
+        dilation=ints("dilation"),
+        groups=int(np.asarray(attrs["groups"]).reshape(-1)[0]),
+    )
 
 
 def _write_schedule(group: h5py.Group, schedule: InferenceSchedule) -> None:
