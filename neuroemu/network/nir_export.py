@@ -225,8 +225,8 @@ def to_nir(network: Network, path: str = "<network>") -> Any:
     ends = [p for p in network.population_names if p not in sending]
     for pop_name in ends or network.population_names[-1:]:
         out_name = _unique(f"{pop_name}_output", nodes)
-        shape = shapes.get(pop_name, (network.population(pop_name).size,))
-        nodes[out_name] = nir.Output(output_type={"output": np.array(shape)})
+        read = shapes.get(pop_name, (network.population(pop_name).size,))
+        nodes[out_name] = nir.Output(output_type={"output": np.array(read)})
         edges.append((pop_name, out_name))
     order = {
         "neuroemu_populations": ",".join(network.population_names),
