@@ -15,7 +15,9 @@ SMALL = {
     "coba": {"scale": "0.1"},
     "cuba": {"scale": "0.1"},
     "digits": {"n_images": "10"},
+    "gesture": {},
     "microcircuit": {"scale": "0.01"},
+    "pilotnet": {"width": "48"},
     "stdp": {"n_inputs": "100"},
     "synfire": {"n_groups": "3"},
 }
