@@ -16,6 +16,10 @@ Chip numerics applied here:
 - delays are rounded to whole timesteps, half up (chips have integer delay slots; this also makes
   the numpy, cython and C++ targets agree, since Brian2's numpy spike queue rounds half to even).
 
+A network run as a stream of inferences (``Network.inference``) has its populations reset to
+rest as its schedule says, inside Brian2 (:mod:`neuroemu.engine.resets`, where what happens to
+spikes in flight is documented); a network without a schedule is built exactly as before.
+
 Repeated runs in one process work on every device; for ``cpp_standalone`` the device is
 re-initialised before each build, the previous run's Brian2 objects are collected, and the build
 directory is kept per network name, so an unchanged network is not recompiled (Brian2's make
