@@ -286,3 +286,16 @@ def test_cli_reset_offsets_need_steps_per_inference(files: tuple[str, str]) -> N
         cli, ["run", model, "--chip", chip_file, "--reset-offsets", "layer"], prog_name="neuroemu"
     )
     assert result.exit_code == 2 and "needs --steps-per-inference" in result.output
+
+
+@pytest.mark.brian2
+def test_finer_counts_per_inference_sum_to_the_run() -> None:
+    """A chip that prices neurons that changed, packets in and hops by direction (SANA-FE's
+    Loihi): each inference's energy from its own finer counts; together, the run's."""
+    result = run_pipeline(make_tiny_network(0, delay_ms=2.0), "loihi-sanafe",
+                          duration_ms=24.0, device="numpy", steps_per_inference=8)  # fmt: skip
+    inferences = result.inferences
+    assert inferences is not None and result.chip.detail_kinds()
+    assert result.counts.detail_per_core["neuron_changed"].sum() > 0
+    assert result.report.dynamic_total_pj is not None
+    assert inferences.dynamic_pj.sum() == pytest.approx(result.report.dynamic_total_pj, rel=1e-12)
