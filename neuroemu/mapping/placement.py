@@ -494,6 +494,8 @@ class Evaluation:
         ``(n_sources, n_cores)``: synapses from each source (neurons, then inputs) onto each core.
     n_remote, n_dest : ndarray of int64
         Per neuron: other cores it sends to (output axons), and all cores it sends to (fan-out).
+        Where pixel axons are shared (``SynapseTable.axons``), ``n_remote`` is each neuron's
+        share of its core's output-axon slots (float).
     """
 
     usage: dict[str, np.ndarray]
@@ -557,9 +559,17 @@ def _pixel_output_axons(table: SynapseTable, core: np.ndarray, n_cores: int) -> 
     pixel = axons >= table.n_sources
     n_pixels = max(1, table.n_axons - table.n_sources)
     key = np.where(pixel, table.n_sources + pre_core * n_pixels + (axons - table.n_sources), src)
-    _, first = np.unique(key * n_cores + col, return_index=True)
-    slots = np.where(pixel[first], table.pixel_axon_slots, 1)
-    return np.bincount(src[first], weights=slots, minlength=n).astype(np.int64)
+    # Distinct (axon, target core, neuron): an axon's slots are shared evenly by the neurons
+    # that use it, so the per-core sum is exact and each neuron's share a fair repack estimate.
+    pair = key * n_cores + col
+    order = np.lexsort((src, pair))
+    pair, src, pixel = pair[order], src[order], pixel[order]
+    keep = np.ones(len(pair), dtype=bool)
+    keep[1:] = (pair[1:] != pair[:-1]) | (src[1:] != src[:-1])
+    pair, src, pixel = pair[keep], src[keep], pixel[keep]
+    _, group, users = np.unique(pair, return_inverse=True, return_counts=True)
+    share = np.where(pixel, table.pixel_axon_slots, 1) / users[group]
+    return np.bincount(src, weights=share, minlength=n)
 
 
 def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> Evaluation:
@@ -596,6 +606,8 @@ def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> E
         "neurons": np.bincount(core32, minlength=n_cores).astype(np.int64),
         "synapse_memory_bits": memory,
         "fan_in": _fan_in(table, pairs, core32, n_cores),
-        "output_axons": np.bincount(core32, weights=n_remote, minlength=n_cores).astype(np.int64),
+        "output_axons": np.bincount(core32, weights=n_remote, minlength=n_cores)
+        .round()
+        .astype(np.int64),
     }
     return Evaluation(usage, pairs, n_remote, n_dest)
