@@ -182,7 +182,8 @@ def run_pipeline(
     n_chips : int or None
         Chips available (default: as many as needed up to the descriptor's ``max_chips``).
     window_ms : float or None
-        Also count events per window of this length.
+        Also count events per window of this length (default: one window per inference,
+        where the network has an inference schedule).
     report : str or None
         Brian2 progress report (``'stderr'``) or None.
     record_state : dict or None
@@ -314,6 +315,9 @@ def run_pipeline(
         warnings.warn(zeroed, QuantisationWarning, stacklevel=2)
 
     start = time.perf_counter()
+    if window_ms is None and on_chip.inference is not None:
+        # one window per inference: the per-inference results reuse them (no second count)
+        window_ms = on_chip.inference_ms
     counts = count_events(on_chip, activity, mapping, window_ms=window_ms)
     scope_reports = price_scopes(counts, chip_spec, point, n_boards)
     if scope not in scope_reports:  # the reason (too few boards) as an error

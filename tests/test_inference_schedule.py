@@ -299,3 +299,19 @@ def test_finer_counts_per_inference_sum_to_the_run() -> None:
     assert result.counts.detail_per_core["neuron_changed"].sum() > 0
     assert result.report.dynamic_total_pj is not None
     assert inferences.dynamic_pj.sum() == pytest.approx(result.report.dynamic_total_pj, rel=1e-12)
+
+
+@pytest.mark.brian2
+def test_resets_run_alike_on_cython_and_cpp_standalone(chip, tmp_path: Path) -> None:
+    """The reset is plain Brian2 code (a custom event and its statements, per-neuron offsets):
+    cython and cpp_standalone run it as numpy does."""
+    schedule = InferenceSchedule(5, reset=("a", "b"), offsets={"b": 2})
+    record = {"a": ["v"], "b": ["v"], "c": ["v"]}
+    runs = []
+    for device in ("numpy", "cython", "cpp"):
+        where = {"build_dir": tmp_path / "cpp"} if device == "cpp" else {}
+        runs.append(simulate(ramps(schedule), chip, 13.0, device=device, record_state=record,
+                             **where))  # fmt: skip
+    for name in record:
+        for other in runs[1:]:
+            np.testing.assert_array_equal(runs[0].state[name]["v_mV"], other.state[name]["v_mV"])
