@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from neuroemu.cli.main import cli
 from neuroemu.errors import CapacityError
 from neuroemu.mapping.encodings import border_taps, layer_memory, next_power_of_two
 from neuroemu.mapping.given import Placement
@@ -356,3 +358,28 @@ def test_speck_stores_layers_without_structure_as_sinabs_converts_them() -> None
     reasons = [e.reason for e in mapping.encodings]
     assert reasons[0].endswith("one-to-one: a 1x1 kernel")
     assert reasons[2].endswith("as a dense layer: a 6x6 kernel over 4 channels")
+
+
+def test_map_command_says_how_projections_are_stored() -> None:
+    result = CliRunner().invoke(cli, ["map", "gesture", "--chip", "speck"])
+    assert result.exit_code == 0, result.output
+    assert "cores used: 6 of 9" in result.output
+    assert (
+        "stored as conv: input_to_conv1, conv1_to_conv2, conv2_to_conv3, conv3_to_conv4 "
+        "(conv: chip stores each layer's kernel on one core)"
+    ) in result.output
+    as_json = CliRunner().invoke(cli, ["map", "gesture", "--chip", "truenorth", "--json"])
+    assert as_json.exit_code == 1  # TrueNorth: 288 sources onto one conv3 neuron, 256 axons
+    assert "288 distinct sources" in as_json.output
+
+
+def test_speck_given_placement_keeps_layers_whole() -> None:
+    network = one_layer("conv", (1, 8, 8), 2, 3)
+    split = np.zeros(network.n_neurons, dtype=np.int64)
+    split[:10] = 1
+    with pytest.raises(CapacityError, match="placed on 2 cores; a layer chip holds"):
+        map_network(network, load_chip("speck"), placement=Placement.per_neuron(split))
+    # the 2 x 6 x 6 layer needs 2 x 8 x 8 = 128 neuron entries; core 7 holds 16Ki
+    whole = map_network(network, load_chip("speck"), placement=Placement.per_neuron(np.full(72, 7)))
+    assert whole.usage["neurons"][7] == 72
+    assert whole.core_limits["neurons"][7] == 16_384
