@@ -70,6 +70,9 @@ def _value_rows(value: Any, loc: tuple[str | int, ...]) -> list[list[str]]:
     if isinstance(value, dict):
         return [row for key, item in value.items() for row in _value_rows(item, (*loc, key))]
     if isinstance(value, list | tuple):
+        if any(isinstance(item, BaseModel) for item in value):
+            # e.g. core.per_core: one block of rows per core, numbered
+            return [row for k, item in enumerate(value) for row in _value_rows(item, (*loc, k))]
         return [[_dotted(loc), ", ".join(map(str, value)), "", "", "", ""]]
     shown = str(value).lower() if isinstance(value, bool) else str(value)
     return [[_dotted(loc), shown, "", "", "", ""]]
