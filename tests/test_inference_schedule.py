@@ -312,6 +312,11 @@ def test_resets_run_alike_on_cython_and_cpp_standalone(chip, tmp_path: Path) -> 
         where = {"build_dir": tmp_path / "cpp"} if device == "cpp" else {}
         runs.append(simulate(ramps(schedule), chip, 13.0, device=device, record_state=record,
                              **where))  # fmt: skip
+    numpy, cython, cpp = (run.state for run in runs)
     for name in record:
-        for other in runs[1:]:
-            np.testing.assert_array_equal(runs[0].state[name]["v_mV"], other.state[name]["v_mV"])
+        # compiled code rounds the leak differently from numpy (1 ulp): equal between the two
+        # compiled targets, close to numpy, and at rest at the same steps on all three
+        np.testing.assert_array_equal(cython[name]["v_mV"], cpp[name]["v_mV"])
+        np.testing.assert_allclose(numpy[name]["v_mV"], cpp[name]["v_mV"], rtol=1e-12)
+        at_rest = [np.flatnonzero(state[name]["v_mV"][:, 0] == -65.0) for state in (numpy, cpp)]
+        assert at_rest[0].tolist() == at_rest[1].tolist() == [0, *schedule.resets_at(name, 13)]
