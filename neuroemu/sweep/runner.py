@@ -33,6 +33,19 @@ class SweepOutcome:
     tables: dict[str, Path]
     progress: Progress
 
+    def __repr__(self) -> str:
+        # The default repr printed every job's rows (a line of ~2,000 characters per job).
+        failed = len(self.failed)
+        return (
+            f"<SweepOutcome: {len(self.results):,} jobs, {len(self.results) - failed:,} done, "
+            f"{failed:,} failed; {len(self.ran):,} run now, {self.kept:,} kept from before>"
+        )
+
+    def _repr_html_(self) -> str:
+        from neuroemu.notebook import sweep_html
+
+        return sweep_html(self)
+
     @property
     def failed(self) -> list[JobResult]:
         """Results of the jobs that failed, in job order."""
