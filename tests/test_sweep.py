@@ -173,6 +173,48 @@ def test_the_journal_skips_a_line_torn_by_a_kill(tmp_path: Path) -> None:
     assert sorted(journal.read()) == ["a", "c"]
 
 
+def test_the_journal_keeps_each_job_s_times(tmp_path: Path) -> None:
+    """Wall and CPU seconds survive the journal; a line written before CPU times reads 0."""
+    journal = Journal(tmp_path)
+    timed = _result("a", 0, 1, 1.0)
+    timed.seconds, timed.cpu_seconds = 2.5, 1.25
+    journal.append([timed])
+    older = {k: v for k, v in _result("b", 1, 2, 2.0).to_json().items() if k != "cpu_seconds"}
+    with open(journal.path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(older) + "\n")
+    read = journal.read()
+    assert (read["a"].seconds, read["a"].cpu_seconds) == (2.5, 1.25)
+    assert read["b"].cpu_seconds == 0.0
+
+
+def test_settling_the_heap_frees_garbage_before_freezing() -> None:
+    """A cycle dead before the settle is collected, not frozen (a frozen one would never be
+    freed); objects alive then are frozen, out of later collections' way; only once."""
+    import gc
+    import weakref
+
+    from neuroemu.sweep.jobs import _settle_heap
+
+    class Node:
+        pass
+
+    dead, alive = Node(), Node()
+    dead.me = dead  # type: ignore[attr-defined]
+    gone = weakref.ref(dead)
+    del dead
+    _settle_heap.cache_clear()
+    try:
+        _settle_heap()
+        assert gone() is None
+        assert gc.get_freeze_count() > 0
+        assert not any(obj is alive for obj in gc.get_objects())  # frozen, not in a generation
+        gc.unfreeze()
+        _settle_heap()  # a second group: nothing more is frozen
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+
+
 # --------------------------------------------------------------------------------------------
 # Real sweeps on Dask
 
