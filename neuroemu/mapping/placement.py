@@ -336,36 +336,74 @@ class Packing:
 
 
 class _Segments:
-    """Sources of the synapses onto a run of positions, for exact fan-in curves."""
+    """Sources of the synapses onto runs of positions, for exact fan-in curves.
+
+    The entries of the positions in order form one stream. A source is new to a segment
+    starting at entry ``e`` exactly where its previous entry in the stream lies before ``e``, so
+    once every entry knows its previous entry with the same source (one counting sort), the
+    fan-in curve of any segment is a comparison and a cumulative sum over the segment's entries.
+    The previous entries are found for a window of the stream at a time (from the first segment
+    that needs them on, at most :data:`_WINDOW_ENTRIES` entries unless one segment needs more),
+    which bounds the memory at any scale; a segment reaching past the window starts a new one,
+    twice as long, so that a packing settled by its first cores (a neuron that fits no core)
+    sorts little.
+    """
 
     def __init__(self, table: SynapseTable, order: np.ndarray | None) -> None:
         self.table = table
         self.order = order
-        # first[s]: first entry (within the current run) with source s; reset after each run.
-        self.first = np.full(table.n_fan_in_sources, np.iinfo(np.int32).max, dtype=np.int32)
         self.sources = table.fan_in_sources
+        self.start, self.stop = 0, 0  # positions of the window (empty until first needed)
+        self.entry = np.zeros(1, dtype=np.int64)  # window's entry offset of each position
+        self.previous = np.zeros(0, dtype=np.int64)  # previous entry of the same source, or -1
+
+    def _window(self, a: int, hi: int) -> None:
+        """Find the previous entries of positions ``a`` to at least ``hi``."""
+        table, n = self.table, self.table.n_neurons
+        rows = np.arange(a, n) if self.order is None else self.order[a:]
+        lens = table.indptr[rows + 1] - table.indptr[rows]
+        entry = np.concatenate([[0], np.cumsum(lens)])
+        # Each new window twice the last (from four times the first request), up to the most.
+        needed = int(entry[hi - a])
+        size = min(_WINDOW_ENTRIES, max(4 * needed, 2 * len(self.previous)))
+        stop = min(n, max(hi, int(np.searchsorted(entry, size, "left")) + a))
+        rows, lens, entry = rows[: stop - a], lens[: stop - a], entry[: stop - a + 1]
+        if self.order is None:
+            src = self.sources[table.indptr[a] : table.indptr[stop]]
+        else:
+            starts = table.indptr[rows]
+            total = int(entry[-1])
+            index = np.repeat(starts - entry[:-1], lens) + np.arange(total)
+            src = self.sources[index]
+        # Entries grouped by source, in stream order within a source: scipy's CSR to CSC
+        # conversion is a stable counting sort (ten times faster than a stable argsort).
+        n_entries = len(src)
+        one_per_row = np.arange(n_entries + 1)
+        flag = np.ones(n_entries, dtype=np.int8)
+        shape = (n_entries, table.n_fan_in_sources)
+        grouped = sp.csr_matrix((flag, src, one_per_row), shape).tocsc()
+        by_source = grouped.indices.astype(np.int64)
+        before = np.concatenate([[-1], by_source[:-1]])
+        starts = grouped.indptr[:-1]
+        before[starts[starts < n_entries]] = -1  # first entry of its source in the window
+        previous = np.empty(n_entries, dtype=np.int64)
+        previous[by_source] = before
+        self.start, self.stop, self.entry, self.previous = a, stop, entry, previous
 
     def fan_in_curve(self, a: int, hi: int) -> np.ndarray:
         """``curve[k]``: distinct sources onto positions ``a .. a+k`` (inclusive)."""
-        table, span = self.table, hi - a
-        if self.order is None:
-            lens = np.diff(table.indptr[a : hi + 1])
-            src = self.sources[table.indptr[a] : table.indptr[hi]]
-        else:
-            rows = self.order[a:hi]
-            starts = table.indptr[rows]
-            lens = table.indptr[rows + 1] - starts
-            total = int(lens.sum())
-            index = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
-            src = self.sources[index]
-        # Entries run in position order, so a source enters the segment at its first entry;
-        # np.minimum.at finds first entries without sorting (about twice as fast as a sort).
-        entry = np.arange(len(src), dtype=np.int32)
-        np.minimum.at(self.first, src, entry)
-        enters = self.first[src] == entry
-        self.first[src] = np.iinfo(np.int32).max
-        position = np.repeat(np.arange(span, dtype=np.int32), lens)
-        return np.cumsum(np.bincount(position[enters], minlength=span))
+        if a < self.start or hi > self.stop:
+            self._window(a, hi)
+        ends = self.entry[a - self.start : hi - self.start + 1]
+        first = int(ends[0])
+        enters = self.previous[first : int(ends[-1])] < first
+        counts = np.concatenate([[0], np.cumsum(enters)])
+        return counts[ends[1:] - first]
+
+
+# Most entries whose previous same-source entries _Segments finds at once (a few int64 arrays
+# of this length: about 100 MB).
+_WINDOW_ENTRIES = 2_000_000
 
 
 def pack_cores(
