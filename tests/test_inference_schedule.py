@@ -320,3 +320,16 @@ def test_resets_run_alike_on_cython_and_cpp_standalone(chip, tmp_path: Path) -> 
         np.testing.assert_allclose(numpy[name]["v_mV"], cpp[name]["v_mV"], rtol=1e-12)
         at_rest = [np.flatnonzero(state[name]["v_mV"][:, 0] == -65.0) for state in (numpy, cpp)]
         assert at_rest[0].tolist() == at_rest[1].tolist() == [0, *schedule.resets_at(name, 13)]
+
+
+def test_chip_view_drops_host_populations_from_the_schedule():
+    """A schedule that resets a host-side population stays valid in the chip's view: the host
+    population is an input there, so it leaves the resets and offsets; the rest is kept."""
+    retina = Population("retina", 4, "lif", on_chip=False)
+    hidden = Population("hidden", 3, "lif")
+    proj = Projection("retina", "hidden", np.array([0, 1]), np.array([0, 1]), 1.0)
+    schedule = InferenceSchedule(8, reset=("retina", "hidden"), offsets={"retina": 0, "hidden": 1})
+    network = Network((retina, hidden), (proj,), inference=schedule)
+    view = network.chip_view()
+    assert view.inference == InferenceSchedule(8, reset=("hidden",), offsets={"hidden": 1})
+    assert network.inference is schedule  # the engine still resets the host population

@@ -53,6 +53,13 @@ class InferenceSchedule:
                     f"[0, {self.steps}), got {offset!r}"
                 )
 
+    def without(self, names: set[str]) -> InferenceSchedule:
+        """The schedule with populations ``names`` left out of its resets and offsets (a chip's
+        view of a network whose host-side populations become inputs)."""
+        reset = None if self.reset is None else tuple(n for n in self.reset if n not in names)
+        offsets = {n: k for n, k in self.offsets.items() if n not in names}
+        return InferenceSchedule(self.steps, reset, offsets)
+
     def reset_populations(self, names: list[str]) -> list[str]:
         """Which of ``names`` (the network's populations, in order) are reset."""
         return list(names) if self.reset is None else [n for n in names if n in self.reset]

@@ -510,7 +510,7 @@ class Network:
             name=self.name,
             inference_ms=self.inference_ms,
             readout=self.readout,
-            inference=self.inference,
+            inference=None if self.inference is None else self.inference.without(host),
         )
 
     def population(self, name: str) -> Population:
