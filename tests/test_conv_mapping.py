@@ -9,6 +9,8 @@ TrueNorth, which shares nothing (every synapse stored explicitly).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -383,3 +385,29 @@ def test_speck_given_placement_keeps_layers_whole() -> None:
     whole = map_network(network, load_chip("speck"), placement=Placement.per_neuron(np.full(72, 7)))
     assert whole.usage["neurons"][7] == 72
     assert whole.core_limits["neurons"][7] == 16_384
+
+
+def test_speck_mapping_keeps_its_per_core_limits_in_a_trace(tmp_path: Path) -> None:
+    """Speck's cores differ, so utilisation divides by each core's own limit; a mapping read
+    back from a trace must keep those limits (and how each projection is stored)."""
+    import h5py
+
+    from neuroemu.traces.codec import read_mapping, write_mapping
+
+    chip = load_chip("speck")
+    layers = [conv_layer("big", (8, 3, 3), 64, 3), conv_layer("wide", (64, 3, 3), 64, 3)]
+    network = Network(
+        [layer[1] for layer in layers],
+        [layer[2] for layer in layers],
+        [layer[0] for layer in layers],
+    )
+    mapping = map_network(network, chip)
+    with h5py.File(tmp_path / "m.h5", "w") as f:
+        write_mapping(f.create_group("mapping"), mapping)
+    with h5py.File(tmp_path / "m.h5", "r") as f:
+        back = read_mapping(f["mapping"], chip)
+    assert set(back.core_limits) == set(mapping.core_limits)
+    for name, values in mapping.core_limits.items():
+        assert back.core_limits[name].tolist() == values.tolist()
+    assert back.summary()["utilisation"] == mapping.summary()["utilisation"]
+    assert back.summary()["projection_encodings"] == mapping.summary()["projection_encodings"]

@@ -326,6 +326,8 @@ def write_mapping(group: h5py.Group, mapping: Mapping) -> None:
         _put(usage, name, values, _unit_of(name))
     limits = group.create_group("limits", track_order=True)
     _set(limits.attrs, **mapping.limits)
+    for name, values in mapping.core_limits.items():  # chips whose cores differ (Speck)
+        _put(limits, name, values, _unit_of(name))
     _put_csr(group.create_group("dest_synapses"), mapping.dest_synapses)
     _put_csr(group.create_group("input_dest_synapses"), mapping.input_dest_synapses)
     if mapping.closed_by:
@@ -369,6 +371,7 @@ def read_mapping(group: h5py.Group, chip: ChipSpec) -> Mapping:
         closed_by={k: int(v) for k, v in group["closed_by"].attrs.items()}
         if "closed_by" in group
         else {},
+        core_limits={name: dataset[()] for name, dataset in group["limits"].items()},
         encodings=_read_encodings(group["encodings"]) if "encodings" in group else [],
     )
 
