@@ -252,9 +252,9 @@ def main() -> None:
     )
     if _autogroup():
         print(
-            "Linux autogroup scheduling is on: this process and its workers share one "
-            "session's share of the CPU with other busy sessions, so on a loaded machine "
-            "two workers get little more CPU than one (the figures are then lower bounds)"
+            "Linux autogroup scheduling is on: the kernel shares the CPU between sessions "
+            "first, and this process and its workers are one session; with other sessions "
+            "busy, 'the cores the workers got' below may not grow with the workers"
         )
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
