@@ -13,7 +13,8 @@ still in the spike queue when the run ends. Its ``spike_out``, ``message``, ``ho
 The per-step work of the busiest core (events x time per event) is counted here too, since it
 needs the per-step matrices that only exist while counting. Where the chip asks for finer counts
 (:meth:`~neuroemu.spec.chip.ChipSpec.detail_kinds`: neurons that changed, packets in, hops by
-direction; see :mod:`neuroemu.accounting.detail`), they are counted in the same pass, just as
+direction, the synaptic events of projections stored as kernels where the chip prices them
+apart; see :mod:`neuroemu.accounting.detail`), they are counted in the same pass, just as
 exactly, and kept apart in ``EventCounts.detail_per_core``.
 """
 
@@ -80,8 +81,10 @@ class EventCounts:
         (``neuron_update`` is the same every step and is not stored).
     detail_per_core : dict
         Finer count (:data:`~neuroemu.spec.chip.DETAIL_KINDS`: ``neuron_changed``,
-        ``message_in``, ``hop_east_west``, ``hop_north_south``) -> int64 array of length
-        ``n_cores``; only those the chip prices (empty for most chips).
+        ``message_in``, ``hop_east_west``, ``hop_north_south``, ``synaptic_event_conv``) ->
+        int64 array of length ``n_cores``; only those the chip prices (empty for most chips).
+        ``synaptic_event_conv`` is the part of ``synaptic_event`` delivered through
+        projections the mapping stores as kernels (``Mapping.encodings``).
     n_tiles_used : int or None
         Tiles holding at least one neuron; only for a chip whose barrier depends on it
         (``timing.barrier_ns_by_tiles``), else None.
@@ -437,6 +440,12 @@ def count_events(
         "synaptic_event": {},
         "learning_update": {},
     }
+    # the same deliveries again for the projections stored as kernels, where the chip prices
+    # their synaptic events apart (synaptic_event itself is counted as before, bit for bit)
+    kernels: set[str] = set()
+    if "synaptic_event_conv" in detail:
+        members["synaptic_event_conv"] = {}
+        kernels = {encoding.projection for encoding in mapping.encodings if encoding.shared}
     for proj in network.projections:
         spikes = activity.spikes.get(proj.pre)
         if spikes is None or not len(spikes):
@@ -444,6 +453,8 @@ def count_events(
         post_col = column[network.global_post(proj)]
         steps = delay_steps(proj.delay_ms, dt_ms)
         kinds = ["synaptic_event"] + (["learning_update"] if proj.plasticity is not None else [])
+        if proj.name in kernels:
+            kinds.append("synaptic_event_conv")
         for kind in kinds:
             members[kind].setdefault(proj.pre, []).append((proj.i, post_col, steps))
         if proj.plasticity is not None:

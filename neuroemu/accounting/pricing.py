@@ -10,8 +10,11 @@ inference) may last, and a step whose work takes longer is an overrun, reported.
 A descriptor may price more finely, as the architecture simulators' chip models do (SANA-FE):
 an update only for neurons whose state changed, packets in, hops by direction, send and receive
 work as separate maxima, a barrier by tiles in use (see :class:`~neuroemu.spec.chip.Timing` and
-:class:`~neuroemu.spec.chip.Energy`). Those finer counts are priced under the event kind they
-refine, so a report keeps one vocabulary.
+:class:`~neuroemu.spec.chip.Energy`), a synaptic event of a kernel-stored (convolutional)
+projection at its own price (:class:`~neuroemu.spec.chip.SharedEncoding`). Those finer counts are
+priced under the event kind they refine, so a report keeps one vocabulary: a core's
+``synaptic_event`` energy is then its explicit events x ``per_event_pj.synaptic_event`` plus its
+conv events x ``core.shared_encodings.conv.synaptic_event_pj``.
 
 The scope says what the energy covers: ``chip`` (the chips the mapping uses), ``board`` (every
 chip of the whole boards switched on, or the board's own idle power where the descriptor gives
@@ -140,6 +143,8 @@ def estimate_energy(
 def _has_ranges(chip: ChipSpec) -> bool:
     """True when a quantity that prices or times a run has a range."""
     priced = (chip.energy, chip.timing, chip.system)
+    if any(q is not None and q.range is not None for q in chip.conv_prices()):
+        return True
     return any(q.range is not None for part in priced for _, q in iter_quantities(part))
 
 
@@ -213,8 +218,9 @@ def _price_detail(
     unpriced: list[str],
 ) -> None:
     """Add the finer counts' energy to the event kind each refines (``neuron_changed`` to
-    ``neuron_update``, ``message_in`` to ``message``, hops by direction to ``hop``); an unknown
-    energy of events that occurred leaves the kind unpriced (None), never zero."""
+    ``neuron_update``, ``message_in`` to ``message``, hops by direction to ``hop``, conv
+    synaptic events, already priced as explicit ones, their difference to ``synaptic_event``);
+    an unknown energy of events that occurred leaves the kind unpriced (None), never zero."""
     missing = [kind for kind in chip.detail_kinds() if kind not in counts.detail_per_core]
     if missing:
         raise NeuroEmuError(
