@@ -248,3 +248,35 @@ def test_conv_price_of_zero_is_plausible() -> None:
     data["core"]["shared_encodings"]["conv"]["synaptic_event_pj"]["value"] = 0.0
     chip = parse_chip(yaml.safe_dump(data, sort_keys=False), "zero.yaml")
     assert chip.detail_energy_pj("synaptic_event_conv") == -DENSE_PJ
+
+
+def test_layers_price_conv_events_at_their_own_price(run: tuple[Network, Activity]) -> None:
+    """Per-layer rows count a kernel-stored projection's deliveries apart and price them at
+    the conv price, so the rows sum to the report and the conv projection's row is by hand."""
+    from neuroemu.accounting.layers import count_by_layer, price_by_layer
+
+    network, activity = run
+    chip = load_chip("loihi-sanafe")
+    mapping = map_network(network, chip)
+    counts = count_events(network, activity, mapping)
+    layers = count_by_layer(network, activity, mapping, counts)  # checks every sum
+    conv_events = delivered(network, activity, "conv")
+    dense_events = delivered(network, activity, "dense")
+    names = list(layers.projections)
+    conv_row = layers.detail_per_projection["synaptic_event_conv"]
+    assert conv_row[names.index("conv")] == conv_events and conv_row[names.index("dense")] == 0
+    feature = list(layers.groups).index("feature")
+    assert layers.detail_per_group["synaptic_event_conv"][feature] == conv_events
+
+    energy = price_by_layer(layers, chip)
+    per_projection = energy.projection_dynamic_pj["synaptic_event"]
+    assert per_projection is not None
+    assert per_projection[names.index("conv")] == pytest.approx(conv_events * CONV_PJ, rel=1e-12)
+    assert per_projection[names.index("dense")] == pytest.approx(dense_events * DENSE_PJ, rel=1e-12)
+    report = estimate_energy(counts, chip)
+    rows = energy.dynamic_pj["synaptic_event"]
+    assert rows is not None
+    assert rows.sum() == pytest.approx(report.dynamic_pj["synaptic_event"], rel=1e-12)
+    assert energy.projection_work_ns[names.index("conv")] == pytest.approx(
+        conv_events * CONV_NS, rel=1e-12
+    )

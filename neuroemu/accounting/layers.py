@@ -23,7 +23,7 @@ the sums are exact by construction, and :func:`count_by_layer` checks them again
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,10 @@ class LayerCounts:
     per_projection : dict
         ``synaptic_event`` and ``learning_update`` -> int64 array per projection (each sums to
         the kind's total; the population rows hold the sums over the projections into them).
+    detail_per_projection : dict
+        ``synaptic_event_conv`` -> int64 array per projection, where the chip prices the
+        synaptic events of kernel-stored projections apart (their ``synaptic_event``, zero for
+        the others); empty otherwise.
     n_steps, dt_ms : int, float
         The run's length and timestep.
     """
@@ -89,6 +93,7 @@ class LayerCounts:
     per_projection: dict[str, np.ndarray]
     n_steps: int
     dt_ms: float
+    detail_per_projection: dict[str, np.ndarray] = field(default_factory=dict)
 
     def totals(self) -> dict[str, int]:
         """Event kind -> total over the groups (equals :meth:`EventCounts.totals`)."""
@@ -167,17 +172,29 @@ def count_by_layer(
             np.add.at(per_group[kind], post_row, per_projection[kind])
         else:
             per_group[kind] = _row_sums(rows.matrix(kind))
+    detail_per_group = {
+        kind: _row_sums(rows.matrix(kind)) for kind in detail if kind != "synaptic_event_conv"
+    }
+    detail_per_projection = {}
+    if "synaptic_event_conv" in detail:  # deliveries of projections stored as kernels
+        kernels = {encoding.projection for encoding in mapping.encodings if encoding.shared}
+        stored = np.array([p.name in kernels for p in network.projections], dtype=bool)
+        conv = np.where(stored, per_projection["synaptic_event"], 0).astype(np.int64)
+        detail_per_projection["synaptic_event_conv"] = conv
+        detail_per_group["synaptic_event_conv"] = np.zeros(n_groups, dtype=np.int64)
+        np.add.at(detail_per_group["synaptic_event_conv"], post_row, conv)
     layers = LayerCounts(
         groups=groups,
         group_types=tuple(["population"] * len(pops) + ["input"] * len(inputs)),
         per_group=per_group,
-        detail_per_group={kind: _row_sums(rows.matrix(kind)) for kind in detail},
+        detail_per_group=detail_per_group,
         projections=tuple(p.name for p in network.projections),
         projection_pre=tuple(p.pre for p in network.projections),
         projection_post=tuple(p.post for p in network.projections),
         per_projection=per_projection,
         n_steps=n_steps,
         dt_ms=activity.dt_ms,
+        detail_per_projection=detail_per_projection,
     )
     if counts is not None:
         _check_sums(layers, counts)
@@ -328,13 +345,15 @@ def price_by_layer(layers: LayerCounts, chip: ChipSpec, bound: Bound = "value") 
     """
     unpriced: list[str] = []
     dynamic = _dynamic_pj(layers.per_group, layers.detail_per_group, chip, bound, unpriced)
-    projection = _dynamic_pj(layers.per_projection, {}, chip, bound, [])
+    projection = _dynamic_pj(layers.per_projection, layers.detail_per_projection, chip, bound, [])
     times = chip.work_ns(bound)
     return LayerEnergy(
         dynamic_pj=dynamic,
         projection_dynamic_pj=projection,
         work_ns=_work_ns({**layers.per_group, **layers.detail_per_group}, times),
-        projection_work_ns=_work_ns(layers.per_projection, times),
+        projection_work_ns=_work_ns(
+            {**layers.per_projection, **layers.detail_per_projection}, times
+        ),
         unpriced=tuple(unpriced),
     )
 
