@@ -115,3 +115,16 @@ class Activity:
     @property
     def n_spikes(self) -> int:
         return sum(len(s) for s in self.spikes.values())
+
+    def __repr__(self) -> str:
+        # the generated repr would print every spike array
+        return (
+            f"<Activity: {self.duration_ms:g} ms at dt {self.dt_ms:g} ms, {self.n_spikes:,} "
+            f"spikes in {len(self.spikes)} groups, seed {self.seed}, {self.device}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import activity_html
+
+        return activity_html(self)

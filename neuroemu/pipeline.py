@@ -78,6 +78,12 @@ class RunResult:
             f"{self.report!r}>"
         )
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import run_result_html
+
+        return run_result_html(self)
+
     @cached_property
     def layers(self) -> LayerReport:
         """Counts, energy, work share and NeuroBench metrics per population and projection

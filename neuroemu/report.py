@@ -84,6 +84,12 @@ class EnergyReport:
             f"{total} for {self.simulated_ms:g} ms simulated, {self.time_s:.4g} s on device>"
         )
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import energy_report_html
+
+        return energy_report_html(self)
+
     def to_dataframe(self) -> Any:
         """Energy per part (event kind or GPU term, and static) as a pandas DataFrame, with
         the low and high ends of its range; pandas is imported only here."""

@@ -128,6 +128,12 @@ class Row:
     high: float | None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import validation_html
+
+        return validation_html([self])
+
     @property
     def ratio(self) -> float | None:
         if self.estimate is None:

@@ -160,3 +160,23 @@ def test_a_report_without_ranges_or_prices_renders() -> None:
                           {"kernel": None}, None, unpriced=("kernel",))  # fmt: skip
     found = cells(notebook.energy_report_html(report))
     assert found.count("unpriced") >= 2  # the total, and the unpriced row
+
+
+def test_public_objects_show_their_tables_in_a_notebook(run: RunResult, tmp_path: Path) -> None:
+    """Jupyter calls ``_repr_html_``: each public object gives its renderer's table, and its
+    plain repr stays one short line."""
+    trace = read_trace(write_trace(tmp_path / "run.h5", run))
+    rows = run_cases(CASES[:1])
+    pairs = [
+        (run.report, notebook.energy_report_html),
+        (run.counts, notebook.event_counts_html),
+        (run.activity, notebook.activity_html),
+        (run.mapping, notebook.mapping_html),
+        (run.network, notebook.network_html),
+        (trace, notebook.trace_html),
+        (run, notebook.run_result_html),
+    ]
+    for obj, renderer in pairs:
+        assert obj._repr_html_() == renderer(obj), type(obj).__name__
+        assert "\n" not in repr(obj) and len(repr(obj)) < 300, type(obj).__name__
+    assert rows[0]._repr_html_() == notebook.validation_html(rows)

@@ -114,6 +114,12 @@ class EventCounts:
             f"cores; {busiest or 'no events'}>"
         )
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import event_counts_html
+
+        return event_counts_html(self)
+
     def to_dataframe(self) -> Any:
         """Events per core (rows: the cores' global numbers) and kind (columns) as a pandas
         DataFrame; pandas is imported only here."""

@@ -178,6 +178,12 @@ class Mapping:
             f"neurons on {self.n_cores_used} of {self.n_cores} cores, {self.n_chips} chip(s)>"
         )
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import mapping_html
+
+        return mapping_html(self)
+
     def summary(self) -> dict[str, object]:
         """What ``neuroemu map`` reports: chips and cores used, utilisation, traffic, warnings.
 

@@ -487,6 +487,12 @@ class Network:
             f"neurons, {self.n_synapses:,} synapses, {self.n_input_sources:,} input sources>"
         )
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import network_html
+
+        return network_html(self)
+
     def chip_view(self) -> Network:
         """The network as the chip sees it: host-side populations (``on_chip=False``) become
         input sources of the same size, projections into them (readouts on the host) are left

@@ -141,6 +141,12 @@ class Trace:
             f"{format_si(self.report.total_j, 'J')} on chip>"
         )
 
+    def _repr_html_(self) -> str:
+        """A short HTML table for notebooks (Jupyter shows it in place of the repr)."""
+        from neuroemu.notebook import trace_html
+
+        return trace_html(self)
+
 
 # ---- encoding helpers ----------------------------------------------------------------------
 
