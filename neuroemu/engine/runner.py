@@ -45,6 +45,7 @@ from filelock import FileLock
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
+from neuroemu.engine.integration_cache import cached_integrator
 from neuroemu.engine.resets import RESET_EVENT, GroupReset, plan_reset, set_per_neuron
 from neuroemu.engine.standalone_memory import StandaloneReleaser
 from neuroemu.errors import NeuroEmuError, RunInterrupted, SimulationError
@@ -444,7 +445,7 @@ def _neuron_group(
         threshold=model.threshold,
         reset=model.reset,
         refractory=refractory,
-        method=model.method,
+        method=cached_integrator(b2, model.method),
         namespace=namespace,
         clock=clock,
         name=group_plan.name,
