@@ -302,21 +302,19 @@ def test_finer_counts_per_inference_sum_to_the_run() -> None:
 
 
 @pytest.mark.brian2
-def test_resets_run_alike_on_cython_and_cpp_standalone(chip, tmp_path: Path) -> None:
+def test_resets_run_alike_on_cpp_standalone(chip, tmp_path: Path) -> None:
     """The reset is plain Brian2 code (a custom event and its statements, per-neuron offsets):
-    cython and cpp_standalone run it as numpy does."""
+    the compiled standalone target runs it as numpy does. (Cython, a runtime target like numpy,
+    generates from the same abstract code; compiling it cold took 50 s of this test, so it is
+    left to tests/test_engine.py's cross-target check of the rest of the engine.)"""
     schedule = InferenceSchedule(5, reset=("a", "b"), offsets={"b": 2})
     record = {"a": ["v"], "b": ["v"], "c": ["v"]}
-    runs = []
-    for device in ("numpy", "cython", "cpp"):
-        where = {"build_dir": tmp_path / "cpp"} if device == "cpp" else {}
-        runs.append(simulate(ramps(schedule), chip, 13.0, device=device, record_state=record,
-                             **where))  # fmt: skip
-    numpy, cython, cpp = (run.state for run in runs)
+    numpy = simulate(ramps(schedule), chip, 13.0, device="numpy", record_state=record).state
+    cpp = simulate(ramps(schedule), chip, 13.0, device="cpp", record_state=record,
+                   build_dir=tmp_path / "cpp").state  # fmt: skip
     for name in record:
-        # compiled code rounds the leak differently from numpy (1 ulp): equal between the two
-        # compiled targets, close to numpy, and at rest at the same steps on all three
-        np.testing.assert_array_equal(cython[name]["v_mV"], cpp[name]["v_mV"])
+        # compiled code rounds the leak differently from numpy (1 ulp): close, and at rest at
+        # the same steps on both
         np.testing.assert_allclose(numpy[name]["v_mV"], cpp[name]["v_mV"], rtol=1e-12)
         at_rest = [np.flatnonzero(state[name]["v_mV"][:, 0] == -65.0) for state in (numpy, cpp)]
         assert at_rest[0].tolist() == at_rest[1].tolist() == [0, *schedule.resets_at(name, 13)]
