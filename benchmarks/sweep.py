@@ -69,9 +69,11 @@ class Run:
     """One timed run: completion times (s from the start, in order), the jobs' own results
     (in order of completion), the wall time, this process's CPU seconds and the load average.
 
-    A worker's first job is a warm-up: it solves the model's equations (Brian2's exact
-    integrator, in sympy), seconds of CPU against a fraction of a second for the jobs after it.
-    Warm-ups are told apart by that CPU time (over 3 times the median); on a loaded machine a
+    A worker's first job is a warm-up: it imports Brian2 and generates the model's code (and,
+    the first time on a machine, solves its equations in sympy, then kept on disk), seconds of
+    CPU more than the jobs after it. The first ``n_workers`` completions are taken as warm-ups,
+    and any later job of over 1.5 times the median CPU (a warm job's varies by a few percent;
+    a worker's first long job may add less than 3x); on a loaded machine a
     second worker may finish its warm-up after the first has done several jobs, so the rates
     are taken from the last warm-up to finish, when every worker is warm.
     """
@@ -81,13 +83,14 @@ class Run:
     wall_s: float
     client_cpu_s: float
     load: float
+    n_workers: int = 0
 
     @property
     def start(self) -> int:
         """Index of the last warm-up completion (-1 when there is none: the loop's)."""
         typical = statistics.median(r.cpu_seconds for r in self.results)
-        warm = [k for k, r in enumerate(self.results) if r.cpu_seconds > 3 * typical]
-        return max(warm, default=-1)
+        warm = [k for k, r in enumerate(self.results) if r.cpu_seconds > 1.5 * typical]
+        return max(warm, default=-1) if not self.n_workers else max([*warm, self.n_workers - 1])
 
     @property
     def warm(self) -> list[JobResult]:
@@ -136,7 +139,8 @@ def on_dask(jobs: list[Job], n_workers: int) -> Run:
         results.extend(group)
 
     execute([[job] for job in jobs], record, n_workers=n_workers)
-    return Run(finished, results, time.perf_counter() - started, _client_cpu() - cpu, load)
+    wall = time.perf_counter() - started
+    return Run(finished, results, wall, _client_cpu() - cpu, load, n_workers)
 
 
 def in_a_loop(jobs: list[Job]) -> Run:

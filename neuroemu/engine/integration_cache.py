@@ -93,12 +93,24 @@ def _write(path: Path, code: str) -> None:
         pass  # a read-only or full disk: the next run solves again
 
 
+#: One callable per method and solver, so that Brian2's own in-process cache of integrators
+#: (keyed by the method among other things) sees the same method on every run of a process.
+_INTEGRATORS: dict[tuple[str, int], Callable[..., str]] = {}
+
+
 def cached_integrator(b2: Any, method: str) -> str | Callable[..., str]:
     """``method`` as given to a NeuronGroup: a callable that reads a solved integrator from the
     store or solves and stores it, for the methods in :data:`CACHED_METHODS`; other methods
     are returned unchanged (Brian2 derives them quickly)."""
     if method not in CACHED_METHODS:
         return method
+    key = (method, id(b2.StateUpdateMethod.stateupdaters[method]))
+    if key not in _INTEGRATORS:
+        _INTEGRATORS[key] = _make_integrator(b2, method)
+    return _INTEGRATORS[key]
+
+
+def _make_integrator(b2: Any, method: str) -> Callable[..., str]:
     solver = b2.StateUpdateMethod.stateupdaters[method]
     versions = f"brian2 {b2.__version__}, sympy {metadata.version('sympy')}"
 
