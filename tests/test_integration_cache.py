@@ -50,6 +50,10 @@ def solver_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def run() -> Activity:
+    """A run as a new process makes it: Brian2's in-process cache of integrators emptied."""
+    import brian2
+
+    brian2.StateUpdateMethod.apply_stateupdater._cache.clear()
     chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
     return simulate(make_tiny_network(), chip, 40.0, seed=4, device="numpy")
 
