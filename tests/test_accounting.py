@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
 
-from neuroemu.accounting import count_events, estimate_energy
+from neuroemu.accounting import count_events, counting, estimate_energy
 from neuroemu.activity import Activity, Spikes
 from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
@@ -542,3 +542,57 @@ def test_host_side_populations_are_simulated_not_placed(tiny_chip, tmp_path) -> 
     trace = read_trace(write_trace(tmp_path / "host.h5", result))
     assert not trace.network.population("retina").on_chip
     assert trace.layers.to_dict() == result.layers.to_dict()
+
+
+# ---- chips that time no event: totals without per-step matrices ------------------------------
+
+UNTIMED_CHIP_YAML = TINY_CHIP_YAML.replace(
+    "    synaptic_event: {value: 3, source: test}\n    message: {value: 2, source: test}\nenergy:",
+    "energy:",
+)
+
+
+def test_untimed_chip_counts_totals_only_and_equal_brute_force():
+    """A chip whose only per-event time is the neuron update has the same step work every step,
+    so counting keeps totals only (no per-step products); they still equal the brute force, for
+    spikes delivered through several delays, the last of them after the run's end."""
+    chip = parse_chip(UNTIMED_CHIP_YAML, "untimed.yaml")
+    assert chip.work_ns("value") == {"neuron_update": 5}
+    assert not counting._times_events(chip)
+    assert counting._times_events(parse_chip(TINY_CHIP_YAML, "tiny.yaml"))
+    for seed in (0, 1, 2):
+        network = plastic_network(seed)
+        rng = np.random.default_rng(seed + 30)
+        mapping = manual_mapping(network, chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
+        activity = random_activity(network, n_steps=25, seed=seed)
+        counts = count_events(network, activity, mapping)
+        expected = brute_force(network, activity, mapping)
+        for kind in EVENT_KINDS:
+            np.testing.assert_array_equal(counts.per_core[kind], expected[kind], err_msg=kind)
+        busiest = 5.0 * np.bincount(mapping.core_of_neuron).max()
+        np.testing.assert_array_equal(counts.step_work_ns, np.full(25, busiest))
+        # asking for windows keeps the per-step path; both give the same totals
+        windowed = count_events(network, activity, mapping, window_ms=5.0)
+        for kind in EVENT_KINDS:
+            np.testing.assert_array_equal(windowed.per_core[kind], counts.per_core[kind])
+        np.testing.assert_array_equal(windowed.step_work_ns, counts.step_work_ns)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_totals_only_detail_counts_equal_the_per_step_ones(seed, monkeypatch):
+    """The finer counts (changed neurons, packets in, hops by direction) and input events come
+    out the same with and without per-step matrices."""
+    chip = parse_chip(DETAILED_CHIP_YAML, "detailed.yaml")
+    network = plastic_network(seed)
+    rng = np.random.default_rng(seed + 40)
+    mapping = manual_mapping(network, chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
+    activity = with_changes(network, random_activity(network, n_steps=30, seed=seed), seed)
+    stepped = count_events(network, activity, mapping)
+    monkeypatch.setattr(counting, "_times_events", lambda chip: False)
+    totals = count_events(network, activity, mapping)
+    for kind in EVENT_KINDS:
+        np.testing.assert_array_equal(totals.per_core[kind], stepped.per_core[kind], kind)
+    assert totals.detail_per_core.keys() == stepped.detail_per_core.keys()
+    for kind, values in stepped.detail_per_core.items():
+        np.testing.assert_array_equal(totals.detail_per_core[kind], values, kind)
+    assert sum(int(v.sum()) for v in totals.detail_per_core.values()) > 0
