@@ -217,6 +217,10 @@ class _Kernels:
         atomics) per step (scalars or per-step arrays; missing trailing items are zero) and
         taking ``serial_s`` per step on top of its roofline time (the synapse kernel's rows)."""
         r = self.spec.achievable_rates(precision)
+        if all(isinstance(x, (int, float, np.number)) for x in (*work, serial_s)):
+            constant = [float(x) for x in work]  # type: ignore[arg-type]
+            self._add_constant(name, term, launches, precision, r, constant, float(serial_s))  # type: ignore[arg-type]
+            return
         w = [np.broadcast_to(np.asarray(x, float), (self.n_steps,)) for x in work]
         w += [np.zeros(self.n_steps)] * (4 - len(w))
         memory = w[1] / r["dram"] + w[2] / r["l2"]
@@ -232,6 +236,33 @@ class _Kernels:
         cost = KernelCost(
             name, term, launches, float(step_time.sum()), bound, ops, dram, l2, atomics, precision
         )
+        self.costs.append(cost)
+        self.step_time_s += step_time
+
+    def _add_constant(
+        self,
+        name: str,
+        term: str,
+        launches: int,
+        precision: str,
+        r: dict[str, float],
+        work: list[float],
+        serial: float,
+    ) -> None:
+        """:meth:`add` for work that is the same every step (the dense style's kernels): the
+        same arithmetic on one step's scalars, then spread over the steps, so the totals are the
+        very floats the per-step arrays give (their sums are taken over the same arrays)."""
+        w = work + [0.0] * (4 - len(work))
+        memory = w[1] / r["dram"] + w[2] / r["l2"]
+        times = [w[0] / r["compute"], memory, w[3] / r["atomic"], self.launch_s]
+        longest = max(times)
+        step_time = np.full(self.n_steps, launches * (longest + serial))
+        total = float(step_time.sum())
+        which = len(BOUNDS) - 1 if serial > longest else times.index(longest)
+        bound = BOUNDS[which] if total > 0 else BOUNDS[0]
+        per_step = (np.broadcast_to(np.asarray(x, float), (self.n_steps,)) for x in w)
+        ops, dram, l2, atomics = (launches * float(x.sum()) for x in per_step)
+        cost = KernelCost(name, term, launches, total, bound, ops, dram, l2, atomics, precision)
         self.costs.append(cost)
         self.step_time_s += step_time
 
