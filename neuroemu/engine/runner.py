@@ -1,10 +1,10 @@
 """The engine: runs a :class:`~neuroemu.network.network.Network` in Brian2 with the chip's numerics.
 
-This is the only module that imports Brian2 (lazily, so ``chips`` and ``map`` start fast). Our
-dataclasses go in, an :class:`~neuroemu.activity.Activity` of numpy arrays comes out; no Brian2
-object or unit crosses the boundary. Every object is built explicitly (an explicit
-``b2.Network``, explicit namespaces, one explicit clock, object names from population names),
-never through the magic network. Which objects is decided by :mod:`neuroemu.engine.group_plan`:
+Brian2 is imported lazily, through :mod:`neuroemu.engine.brian2_import`, so ``chips`` and ``map``
+start fast. Our dataclasses go in, an :class:`~neuroemu.activity.Activity` of numpy arrays comes
+out; no Brian2 object or unit crosses the boundary. Every object is built explicitly (an explicit
+``b2.Network``, explicit namespaces, one explicit clock, object names from population names), never
+through the magic network. Which objects is decided by :mod:`neuroemu.engine.group_plan`:
 populations with one neuron model share a NeuronGroup (as named subgroups) and compatible
 projections share a Synapses, as a Brian2 user would write them.
 
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 import re
 import time
@@ -44,6 +43,7 @@ import numpy as np
 from filelock import FileLock
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
+from neuroemu.engine.brian2_import import import_brian2
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
 from neuroemu.engine.integration_cache import cached_integrator
 from neuroemu.engine.resets import RESET_EVENT, GroupReset, plan_reset, set_per_neuron
@@ -90,19 +90,8 @@ def quantise_weights(
 
 
 def _brian2() -> Any:
-    # Brian2 2.9 routes Python warnings into its log, so pyparsing's deprecation notices about
-    # Brian2's own parser calls would reach the user's terminal on every fresh compile.
-    warnings.filterwarnings("ignore", message=r".*deprecated.*use.*", category=DeprecationWarning)
-    try:
-        import brian2 as b2
-    except ImportError as exc:  # pragma: no cover - brian2 is a core dependency
-        raise SimulationError(f"cannot import brian2: {exc}") from exc
-    b2.prefs.logging.console_log_level = "WARNING"
-    # Importing Brian2 turns on logging.captureWarnings, which sends every later Python warning
-    # of the process (neuroemu's own included) into Brian2's log as "WARNING file:line: ...";
-    # turning it off restores whatever showed warnings before (the CLI's one-line form).
-    logging.captureWarnings(False)
-    return b2
+    """Brian2, through the engine's one door (kept under this name for the sweep's warm-up)."""
+    return import_brian2()
 
 
 def _unit(b2: Any, suffix: str) -> Any:
