@@ -22,6 +22,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from neuroemu.errors import CapacityError, NeuroEmuError
 from neuroemu.mapping.capacity import CapacityChecks
@@ -34,7 +35,7 @@ from neuroemu.mapping.partition import (
     split_spilled_parts,
     vertex_weights,
 )
-from neuroemu.mapping.placement import Evaluation, evaluate_placement, pack_cores
+from neuroemu.mapping.placement import Evaluation, FanInEnds, evaluate_placement, pack_cores
 from neuroemu.network.network import Network
 from neuroemu.spec.chip import ChipSpec
 
@@ -316,6 +317,8 @@ class _Placed:
 class _Mapper(CapacityChecks):
     """One call of :func:`map_network`: the strategies (checks and messages: the base class)."""
 
+    _in_order_fan_in: FanInEnds | None = None
+
     # ---- placing ----------------------------------------------------------------------------
 
     def place(
@@ -338,8 +341,11 @@ class _Mapper(CapacityChecks):
         # before the out-degree bound (PilotNet on Loihi fits after 8 rounds on 2,174 cores;
         # the bound from round 3 took 5,366).
         rounds, bound_from = (10, 8) if self.table.axons is not None else (4, 2)
+        fan_in = self.fan_in_ends(order)
         for attempt in range(rounds):
-            packing = pack_cores(self.table, self.caps, order, stops, load_cap, estimate, spread)
+            packing = pack_cores(
+                self.table, self.caps, order, stops, load_cap, estimate, spread, fan_in
+            )
             if packing.stuck is not None:
                 position, resource = packing.stuck
                 neuron = int(position if order is None else order[position])
@@ -372,6 +378,16 @@ class _Mapper(CapacityChecks):
                 # A pixel axon takes several slots per core it reaches (Loihi's pop32: 2).
                 estimate = np.maximum(estimate, out_degree * self.table.pixel_axon_slots)
         raise self._usage_error("output_axons", usage)
+
+    def fan_in_ends(self, order: np.ndarray | None) -> FanInEnds | None:
+        """Fan-in ends for packings of ``order``; network order's are kept for every packing."""
+        if self.caps.fan_in is None:
+            return None
+        if order is not None:
+            return FanInEnds(self.table, order, self.caps.fan_in)
+        if self._in_order_fan_in is None:
+            self._in_order_fan_in = FanInEnds(self.table, None, self.caps.fan_in)
+        return self._in_order_fan_in
 
     def mapping(
         self,
@@ -533,6 +549,8 @@ class _Mapper(CapacityChecks):
         except CapacityError as exc:
             if str(exc.where).endswith(" alone"):
                 raise  # one neuron that fits no core by itself: no order helps
+            if exc.resource == "fan_out_cores" and self._fan_out_groups_overflow():
+                raise  # no placement fits (TrueNorth: COBA's neurons all share targets)
             failure: CapacityError | None = exc
         else:
             failure = None
@@ -554,6 +572,25 @@ class _Mapper(CapacityChecks):
             f"instead: {by_inputs.n_cores_used} cores"
         )
         return self.mapping(by_inputs, note)
+
+    def _fan_out_groups_overflow(self) -> bool:
+        """True where no placement can keep every neuron's targets on one core.
+
+        With ``fan_out_cores`` 1, neurons that share a presynaptic neuron share its one target
+        core, and so, link by link, does every group of neurons connected through shared
+        presynaptic neurons; a group larger than a core's neurons proves that nothing fits.
+        """
+        if self.fan_out != 1:
+            return False
+        table, n = self.table, self.network.n_neurons
+        # Nodes: the neurons as targets, then as presynaptic neurons; a target links to each of
+        # its presynaptic neurons (an input source links it to itself: inputs have no limit).
+        pre = table.sources.astype(np.int64)
+        pre = np.where(pre < n, pre + n, table.entry_posts())
+        indptr = np.concatenate([table.indptr, np.full(n, table.indptr[-1])])
+        links = sp.csr_matrix((np.ones(len(pre), dtype=np.int8), pre, indptr), (2 * n, 2 * n))
+        _, group = connected_components(links, directed=False)
+        return int(np.bincount(group[:n]).max(initial=0)) > self.caps.neurons
 
     def _least_cores(self) -> int:
         """Cores that neurons and synapse memory alone require (a lower bound)."""
@@ -578,7 +615,7 @@ class _Mapper(CapacityChecks):
 
     def _fill_cores(self) -> int:
         """Cores ``fill`` needs (packing only, no recount)."""
-        packing = pack_cores(self.table, self.caps)
+        packing = pack_cores(self.table, self.caps, fan_in=self.fan_in_ends(None))
         if packing.stuck is not None:
             self.fill()  # raises the exact error
         return max(1, len(packing.ends))
@@ -596,14 +633,16 @@ class _Mapper(CapacityChecks):
         n_cores = chips * self.per_chip
         spread: int | None = n_cores
         load_cap: int | None = None
-        if len(pack_cores(self.table, self.caps, spread=n_cores).ends) > n_cores:
+        fan_in = self.fan_in_ends(None)
+        if len(pack_cores(self.table, self.caps, spread=n_cores, fan_in=fan_in).ends) > n_cores:
             spread = None
             load = 1 + self.table.in_degree
             low = max(int(load.max()), -(-int(load.sum()) // n_cores))
             load_cap = int(load.sum())
             while load_cap - low > max(1, low // 500):  # within 0.2 % of the least
                 middle = (low + load_cap) // 2
-                if len(pack_cores(self.table, self.caps, load_cap=middle).ends) <= n_cores:
+                packing = pack_cores(self.table, self.caps, load_cap=middle, fan_in=fan_in)
+                if len(packing.ends) <= n_cores:
                     load_cap = middle
                 else:
                     low = middle + 1

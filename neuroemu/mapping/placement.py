@@ -12,6 +12,7 @@ about error messages: :mod:`neuroemu.mapping.capacity` turns failures into
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 
@@ -355,17 +356,22 @@ class _Segments:
         self.sources = table.fan_in_sources
         self.start, self.stop = 0, 0  # positions of the window (empty until first needed)
         self.entry = np.zeros(1, dtype=np.int64)  # window's entry offset of each position
-        self.previous = np.zeros(0, dtype=np.int64)  # previous entry of the same source, or -1
+        # The window's entries grouped by source, in stream order within a source: entry
+        # index, and 1 + the position's offset in the window (from the same counting sort).
+        self.by_source = np.zeros(0, dtype=np.int64)
+        self.source_indptr = np.zeros(1, dtype=np.int64)
+        self.position_by_source = np.zeros(0, dtype=np.int64)
+        self._previous: np.ndarray | None = None
 
     def _window(self, a: int, hi: int) -> None:
-        """Find the previous entries of positions ``a`` to at least ``hi``."""
+        """Group by source the entries of positions ``a`` to at least ``hi``."""
         table, n = self.table, self.table.n_neurons
         rows = np.arange(a, n) if self.order is None else self.order[a:]
         lens = table.indptr[rows + 1] - table.indptr[rows]
         entry = np.concatenate([[0], np.cumsum(lens)])
         # Each new window twice the last (from four times the first request), up to the most.
         needed = int(entry[hi - a])
-        size = min(_WINDOW_ENTRIES, max(4 * needed, 2 * len(self.previous)))
+        size = min(_WINDOW_ENTRIES, max(4 * needed, 2 * len(self.by_source)))
         stop = min(n, max(hi, int(np.searchsorted(entry, size, "left")) + a))
         rows, lens, entry = rows[: stop - a], lens[: stop - a], entry[: stop - a + 1]
         if self.order is None:
@@ -376,19 +382,32 @@ class _Segments:
             index = np.repeat(starts - entry[:-1], lens) + np.arange(total)
             src = self.sources[index]
         # Entries grouped by source, in stream order within a source: scipy's CSR to CSC
-        # conversion is a stable counting sort (ten times faster than a stable argsort).
+        # conversion is a stable counting sort (ten times faster than a stable argsort). The
+        # positions travel with the entries as the values (1 + offset: no value is zero).
         n_entries = len(src)
         one_per_row = np.arange(n_entries + 1)
-        flag = np.ones(n_entries, dtype=np.int8)
+        dtype = np.int32 if stop - a < 2**31 - 1 else np.int64
+        position = np.repeat(np.arange(1, stop - a + 1, dtype=dtype), lens)
         shape = (n_entries, table.n_fan_in_sources)
-        grouped = sp.csr_matrix((flag, src, one_per_row), shape).tocsc()
-        by_source = grouped.indices.astype(np.int64)
-        before = np.concatenate([[-1], by_source[:-1]])
-        starts = grouped.indptr[:-1]
-        before[starts[starts < n_entries]] = -1  # first entry of its source in the window
-        previous = np.empty(n_entries, dtype=np.int64)
-        previous[by_source] = before
-        self.start, self.stop, self.entry, self.previous = a, stop, entry, previous
+        grouped = sp.csr_matrix((position, src, one_per_row), shape).tocsc()
+        self.by_source, self.source_indptr = grouped.indices, grouped.indptr
+        self.position_by_source = grouped.data
+        self._previous = None
+        self.start, self.stop, self.entry = a, stop, entry
+
+    @property
+    def previous(self) -> np.ndarray:
+        """Per entry of the window: its previous entry of the same source, or -1."""
+        if self._previous is None:
+            by_source = self.by_source.astype(np.int64)
+            n_entries = len(by_source)
+            before = np.concatenate([[-1], by_source[:-1]])
+            starts = self.source_indptr[:-1]
+            before[starts[starts < n_entries]] = -1  # first entry of its source in the window
+            previous = np.empty(n_entries, dtype=np.int64)
+            previous[by_source] = before
+            self._previous = previous
+        return self._previous
 
     def fan_in_curve(self, a: int, hi: int) -> np.ndarray:
         """``curve[k]``: distinct sources onto positions ``a .. a+k`` (inclusive)."""
@@ -400,10 +419,106 @@ class _Segments:
         counts = np.concatenate([[0], np.cumsum(enters)])
         return counts[ends[1:] - first]
 
+    def fit_lengths(self, a: int, hi: int, lengths: int, cap: int) -> np.ndarray:
+        """``fit[i]``: most positions (at most ``lengths``) from ``a + i`` on that have at most
+        ``cap`` distinct sources, for every start ``a + i`` whose ``lengths`` positions end by
+        ``hi`` (all starts up to ``hi`` where ``hi`` ends the stream).
+
+        An entry is new to a segment exactly when its previous entry of the same source lies
+        before the segment's first position, that is when the gap between their positions
+        exceeds the entry's offset in the segment. One histogram of the entries by position and
+        gap therefore gives, for every start at once, the sources each position adds to it.
+        """
+        if a < self.start or hi > self.stop:
+            self._window(a, hi)
+        position = self.position_by_source.astype(np.int64) - (1 + a - self.start)
+        gap = np.empty_like(position)
+        gap[0:1] = lengths
+        np.subtract(position[1:], position[:-1], out=gap[1:])
+        # A source's first entry in the window is new to every segment that starts in it.
+        starts = self.source_indptr[:-1]
+        gap[starts[starts < len(gap)]] = lengths
+        np.minimum(gap, lengths, out=gap)
+        span = hi - a
+        if a > self.start or hi < self.stop:
+            mine = (position >= 0) & (position < span)
+            position, gap = position[mine], gap[mine]
+        width = lengths + 1
+        hist = np.bincount(position * width + gap, minlength=span * width).reshape(span, width)
+        lens = np.diff(self.entry[a - self.start : hi - self.start + 1])
+        # added[q, j]: sources of position ``a + q`` new to a segment that starts j before it.
+        added = np.zeros((span + lengths, lengths), dtype=np.int64)
+        added[:span] = lens[:, None] - np.cumsum(hist[:, :lengths], axis=1)
+        n_starts = span - lengths + 1 if hi < self.table.n_neurons else span
+        k = np.arange(lengths)
+        fan_in = np.cumsum(added[np.arange(n_starts)[:, None] + k, k], axis=1)
+        fit: np.ndarray = np.count_nonzero(fan_in <= cap, axis=1)
+        return fit
+
 
 # Most entries whose previous same-source entries _Segments finds at once (a few int64 arrays
 # of this length: about 100 MB).
 _WINDOW_ENTRIES = 2_000_000
+
+
+class FanInEnds:
+    """Where fan-in closes the segment that starts at each position of one order.
+
+    One per order and fan-in cap, shared by every packing of that order (a placement repacks
+    while output axons overflow; ``balanced`` bisects a load cap): an end measured once is kept.
+    Short segments (Tianjic: three neurons per core) are measured for a block of starts at once
+    (:meth:`_Segments.fit_lengths`, up to ``lengths`` positions each); a segment longer than
+    that is measured alone (:func:`_fan_in_end`), and the blocks grow, until they stop paying.
+    """
+
+    def __init__(self, table: SynapseTable, order: np.ndarray | None, cap: int) -> None:
+        self.order, self.cap, self.n = order, cap, table.n_neurons
+        degree = table.in_degree if order is None else table.in_degree[order]
+        self.cum_deg = np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
+        self.cum_deg_list: list[int] = self.cum_deg.tolist()
+        self.segments = _Segments(table, order)
+        self.lengths = _BLOCK_LENGTHS[0]  # of the next block (0: no more blocks)
+        # Per start: k >= 0, the most positions that fit; -k, at least k fit; None, not measured.
+        self.fit: list[int | None] = [None] * self.n
+
+    def end(self, a: int, b: int) -> int:
+        """Largest end ``<= b`` whose segment from ``a`` has at most ``cap`` distinct sources."""
+        cum_deg, cap = self.cum_deg_list, self.cap
+        if bisect_right(cum_deg, cum_deg[a] + cap) - 1 >= b:
+            return b  # even counting every synapse as a new source, the segment fits
+        if self.fit[a] is None and self.lengths:
+            self._block(a)
+        fit = self.fit[a]
+        if fit is not None:
+            if fit >= 0:
+                return min(b, a + fit)
+            if b <= a - fit:
+                return b
+            # Longer than its block measured: longer blocks from now on, or none.
+            bigger = [k for k in _BLOCK_LENGTHS if k > -fit]
+            if self.lengths:
+                self.lengths = max(self.lengths, bigger[0]) if bigger else 0
+        end = _fan_in_end(self.segments, self.cum_deg, a, b, cap)
+        self.fit[a] = end - a if end < b else a - b
+        return end
+
+    def _block(self, a: int) -> None:
+        lengths, n, cum_deg = self.lengths, self.n, self.cum_deg_list
+        hi = min(n, a + _BLOCK_CELLS // lengths + lengths - 1)
+        # Entries (at most synapses) of the block within half a window of previous entries.
+        by_entries = bisect_right(cum_deg, cum_deg[a] + _WINDOW_ENTRIES // 2) - 1
+        hi = min(hi, max(by_entries, a + lengths))
+        if hi < n and hi - lengths < a:
+            return
+        fit = self.segments.fit_lengths(a, hi, lengths, self.cap)
+        fit = np.where(fit < lengths, fit, -lengths)
+        self.fit[a : a + len(fit)] = fit.tolist()
+
+
+# Lengths (positions) a block of fan-in ends measures, in turn as segments turn out longer; and
+# the most start x length cells of one block.
+_BLOCK_LENGTHS = (16, 32, 64)
+_BLOCK_CELLS = 1 << 16
 
 
 def pack_cores(
@@ -414,12 +529,13 @@ def pack_cores(
     load_cap: int | None = None,
     axon_estimate: np.ndarray | None = None,
     spread: int | None = None,
+    fan_in: FanInEnds | None = None,
 ) -> Packing:
     """Cut ``order`` (default: global neuron order) into per-core segments, greedily.
 
-    Neurons and memory bound a segment through prefix sums and ``searchsorted``; fan-in, which is
+    Neurons and memory bound a segment through prefix sums and a binary search; fan-in, which is
     not additive, is bounded above by the prefix sum of in-degrees and only measured exactly
-    (one pass over the segment's sources) for cores where that bound would close the core.
+    (:class:`FanInEnds`) for cores where that bound would close the core.
 
     Parameters
     ----------
@@ -428,46 +544,66 @@ def pack_cores(
     spread : aim each segment at an equal share of the remaining load over this many cores.
     axon_estimate : per-neuron output-axon estimate, packed additively against
         ``caps.output_axons`` (from a previous placement of the same network).
+    fan_in : the fan-in ends of ``order`` under ``caps.fan_in``, kept from an earlier packing
+        (default: measured afresh).
     """
     n = table.n_neurons
     take = (lambda x: x) if order is None else (lambda x: x[order])
     zero = np.zeros(1, dtype=np.int64)
-    cum_bits = np.concatenate([zero, np.cumsum(take(table.in_bits))])
+    cum_bits_array = np.concatenate([zero, np.cumsum(take(table.in_bits))])
     cum_deg = np.concatenate([zero, np.cumsum(take(table.in_degree))])
+    # One core per loop turn: Python lists and bisect cost a fraction of a microsecond where
+    # a numpy call costs several (Tianjic packs 1,441 cores of three neurons, five times).
+    cum_bits = cum_bits_array.tolist()
     cum_axons = None
     if axon_estimate is not None and caps.output_axons is not None:
-        cum_axons = np.concatenate([zero, np.cumsum(take(axon_estimate))])
+        cum_axons = np.concatenate([zero, np.cumsum(take(axon_estimate))]).tolist()
     # Load of a neuron for balancing: its update plus one operation per incoming synapse.
-    cum_load = np.arange(n + 1) + cum_deg if load_cap or spread else None
-    segments = _Segments(table, order)
+    cum_load_array = np.arange(n + 1) + cum_deg if load_cap or spread else None
+    cum_load = None if cum_load_array is None else cum_load_array.tolist()
+    stop_list = None if stops is None else stops.tolist()
+    if fan_in is None and caps.fan_in is not None:
+        fan_in = FanInEnds(table, order, caps.fan_in)
+    elif fan_in is not None and (fan_in.order is not order or fan_in.cap != caps.fan_in):
+        raise ValueError("fan_in measures another order or fan-in cap than this packing's")
     ends: list[int] = []
     why: list[str] = []
     a = 0
     while a < n:
-        bounds = [(min(n, a + caps.neurons), "neurons" if a + caps.neurons < n else "end")]
-        limit = int(cum_bits[a]) + caps.synapse_memory_bits
-        bounds.append((int(np.searchsorted(cum_bits, limit, "right")) - 1, "synapse_memory_bits"))
+        # The first of equal bounds names the reason, in this order (as ``min`` picks it).
+        b, reason = min(n, a + caps.neurons), "neurons" if a + caps.neurons < n else "end"
+        end = bisect_right(cum_bits, cum_bits[a] + caps.synapse_memory_bits) - 1
+        if end < b:
+            b, reason = end, "synapse_memory_bits"
         if cum_axons is not None:
             limit = int(cum_axons[a]) + int(caps.output_axons or 0)
-            bounds.append((int(np.searchsorted(cum_axons, limit, "right")) - 1, "output_axons"))
-        if stops is not None:
-            bounds.append((int(stops[np.searchsorted(stops, a, "right")]), "partition"))
+            end = bisect_right(cum_axons, limit) - 1
+            if end < b:
+                b, reason = end, "output_axons"
+        if stop_list is not None:
+            end = int(stop_list[bisect_right(stop_list, a)])
+            if end < b:
+                b, reason = end, "partition"
         if cum_load is not None and load_cap is not None:
-            limit = int(cum_load[a]) + load_cap
-            bounds.append((int(np.searchsorted(cum_load, limit, "right")) - 1, "balance"))
-        if cum_load is not None and spread is not None:
-            bounds.append((_share_end(cum_load, a, spread - len(ends)), "balance"))
-        b, reason = min(bounds, key=lambda t: t[0])
+            end = bisect_right(cum_load, cum_load[a] + load_cap) - 1
+            if end < b:
+                b, reason = end, "balance"
+        if cum_load_array is not None and spread is not None:
+            end = _share_end(cum_load_array, a, spread - len(ends))
+            if end < b:
+                b, reason = end, "balance"
         if b <= a:
             return Packing(np.asarray(ends, dtype=np.int64), why, (a, reason))
         if table.kernels is not None:
-            b_bits = _kernel_end(table.kernels, order, cum_bits, a, b, caps.synapse_memory_bits)
+            b_bits = _kernel_end(
+                table.kernels, order, cum_bits_array, a, b, caps.synapse_memory_bits
+            )
             if b_bits <= a:
                 return Packing(np.asarray(ends, dtype=np.int64), why, (a, "synapse_memory_bits"))
             if b_bits < b:
                 b, reason = b_bits, "synapse_memory_bits"
-        if caps.fan_in is not None:
-            b_fan = _fan_in_end(segments, cum_deg, a, b, caps.fan_in)
+        if fan_in is not None:
+            b_fan = fan_in.end(a, b)
             if b_fan <= a:
                 return Packing(np.asarray(ends, dtype=np.int64), why, (a, "fan_in"))
             if b_fan < b:
@@ -610,6 +746,70 @@ def _pixel_output_axons(table: SynapseTable, core: np.ndarray, n_cores: int) -> 
     return np.bincount(src, weights=share, minlength=n)
 
 
+def _source_core_pairs(table: SynapseTable, core: np.ndarray, n_cores: int) -> sp.csr_matrix:
+    """``(n_sources, n_cores)``: synapses from each source onto each core (sorted, merged).
+
+    One stable counting sort (scipy's COO to CSR) groups the synapses by source; with the
+    entries in order of their core, each source's cores arrive sorted and merging repeats is a
+    linear pass. Where cores hold runs of the table's neurons in order and the matrix has fewer
+    cells than the table entries (the microcircuit on SpiNNaker: 77,169 sources x 304 cores
+    against 0.3e9 synapses), counting into dense blocks of cores is cheaper than sorting.
+    """
+    lens = np.diff(table.indptr)
+    per_core = np.bincount(core, weights=lens, minlength=n_cores)
+    count_dtype = np.uint16 if per_core.max(initial=0) < 2**16 else np.int32
+    dtype = np.dtype(count_dtype)
+    if table.counts is not None:
+        dtype = np.promote_types(table.counts.dtype, count_dtype)
+    shape = (table.n_sources, n_cores)
+    in_order = _is_sorted(core)
+    if in_order and table.n_sources * n_cores <= len(table.sources):
+        return _dense_pairs(table, core, n_cores, dtype)
+    sources, counts = table.sources, table.counts
+    if not in_order:  # entries in order of their core (neurons stably by core)
+        rows = np.argsort(core, kind="stable")
+        starts, lens = table.indptr[rows], lens[rows]
+        index = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(len(sources))
+        sources = sources[index]
+        counts = None if counts is None else counts[index]
+        col = np.repeat(core[rows], lens)
+    else:
+        col = np.repeat(core, lens)
+    data = np.ones(len(sources), dtype=dtype) if counts is None else counts.astype(dtype)
+    pairs = sp.csr_matrix((data, (sources, col)), shape=shape)
+    del data, col
+    pairs.sum_duplicates()
+    return pairs
+
+
+def _dense_pairs(
+    table: SynapseTable, core: np.ndarray, n_cores: int, dtype: np.dtype
+) -> sp.csr_matrix:
+    """:func:`_source_core_pairs` counted core by core into a dense ``(n_cores, n_sources)``
+    array (one ``bincount`` of each core's run of entries), read out source by source."""
+    n_sources = table.n_sources
+    entry = table.indptr[np.searchsorted(core, np.arange(n_cores + 1), "left")]
+    counted = np.zeros((n_cores, n_sources), dtype=dtype)
+    for c in range(n_cores):
+        e0, e1 = int(entry[c]), int(entry[c + 1])
+        if e0 == e1:
+            continue
+        sources = table.sources[e0:e1]
+        row = np.bincount(sources, minlength=n_sources)
+        if table.counts is not None:  # merged multapses (few): a weighted count is 8x slower
+            counts = table.counts[e0:e1]
+            multi = np.flatnonzero(counts > 1)
+            extra = np.bincount(sources[multi], counts[multi] - 1.0, minlength=n_sources)
+            row += extra.astype(np.int64)
+        counted[c] = row
+    by_source = np.ascontiguousarray(counted.T).ravel()
+    del counted
+    cells = np.flatnonzero(by_source)
+    indptr = np.searchsorted(cells, np.arange(0, (n_sources + 1) * n_cores, n_cores), "left")
+    cores = (cells % n_cores).astype(np.int32)
+    return sp.csr_matrix((by_source[cells], cores, indptr), shape=(n_sources, n_cores))
+
+
 def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> Evaluation:
     """Recount every resource of ``core`` (neuron -> core) from scratch.
 
@@ -620,17 +820,7 @@ def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> E
     """
     n = table.n_neurons
     core32 = core.astype(np.int32, copy=False)
-    lens = np.diff(table.indptr)
-    per_core = np.bincount(core32, weights=lens, minlength=n_cores)
-    count_dtype = np.uint16 if per_core.max(initial=0) < 2**16 else np.int32
-    if table.counts is not None:
-        data = table.counts.astype(np.promote_types(table.counts.dtype, count_dtype))
-    else:
-        data = np.ones(len(table.sources), dtype=count_dtype)
-    col = np.repeat(core32, lens)
-    pairs = sp.csr_matrix((data, (table.sources, col)), shape=(table.n_sources, n_cores))
-    del data, col
-    pairs.sum_duplicates()
+    pairs = _source_core_pairs(table, core32, n_cores)
     n_dest = np.diff(pairs.indptr[: n + 1]).astype(np.int64)
     if table.axons is None:
         has_self = np.asarray(pairs[np.arange(n), core32]).ravel() != 0

@@ -1,0 +1,164 @@
+"""Tests of the packer's fast paths against the plain ones they replace.
+
+Block-measured fan-in ends, fan-in ends kept across packings, the dense count of synapses per
+(source, core), and the proof that ends ``fill`` early on a chip whose neurons reach one core:
+each must give exactly what the slower path gives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import TINY_CHIP_YAML, make_tiny_network
+from test_mapping import make_chip
+
+from neuroemu.errors import CapacityError
+from neuroemu.mapping import mapping as mapping_module
+from neuroemu.mapping import placement
+from neuroemu.mapping.mapping import map_network
+from neuroemu.network.network import Network, Population, Projection
+from neuroemu.spec.chip import parse_chip
+
+
+def random_table(seed: int, n: int = 300, k: int = 12) -> placement.SynapseTable:
+    """``n`` neurons with ``k`` random sources each among few (so that sources are shared)."""
+    rng = np.random.default_rng(seed)
+    pre = rng.integers(0, n // 4, size=n * k)
+    post = rng.integers(0, n, size=n * k)
+    network = Network(
+        (Population("cells", n, "lif"),), (Projection("cells", "cells", pre, post, 0.5),)
+    )
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    return placement.build_synapse_table(network, chip)
+
+
+def distinct(table: placement.SynapseTable, rows: np.ndarray) -> int:
+    parts = [table.sources[table.indptr[r] : table.indptr[r + 1]] for r in rows]
+    return len(np.unique(np.concatenate(parts))) if parts else 0
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+@pytest.mark.parametrize("window", [None, 200])
+@pytest.mark.parametrize("lengths", [4, 16])
+def test_fit_lengths_equal_sets(ordered, window, lengths, monkeypatch):
+    if window is not None:  # small windows: blocks that start inside a window and past it
+        monkeypatch.setattr(placement, "_WINDOW_ENTRIES", window)
+    table = random_table(1)
+    n, cap = table.n_neurons, 30
+    order = np.random.default_rng(2).permutation(n) if ordered else None
+    segments = placement._Segments(table, order)
+    for a, hi in [(0, 40), (35, 90), (10, 30), (250, n), (n - 3, n)]:
+        fit = segments.fit_lengths(a, hi, lengths, cap)
+        assert len(fit) == (hi - a - lengths + 1 if hi < n else hi - a)
+        for i, got in enumerate(fit.tolist()):
+            s = a + i
+            rows = np.arange(n) if order is None else order
+            fits = [k for k in range(1, lengths + 1) if distinct(table, rows[s : s + k]) <= cap]
+            # Past the end of the stream nothing is added: the fit then counts to ``lengths``.
+            assert got == (max(fits, default=0) if s + lengths <= n else len(fits)), (a, s)
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+@pytest.mark.parametrize("cap", [20, 45, 400])
+def test_packing_with_blocks_equals_packing_without(ordered, cap, monkeypatch):
+    table = random_table(3)
+    order = np.random.default_rng(4).permutation(table.n_neurons) if ordered else None
+    caps = placement.CoreCaps(40, 10**9, cap, None)
+    estimate = np.random.default_rng(5).integers(0, 5, table.n_neurons)
+    kept = placement.FanInEnds(table, order, cap)
+    runs = [
+        {"order": order},
+        {"order": order, "load_cap": 200},
+        {"order": order, "spread": 12},
+        {"order": order, "axon_estimate": estimate},
+    ]
+    fast = [placement.pack_cores(table, caps, fan_in=kept, **run) for run in runs]
+    monkeypatch.setattr(placement.FanInEnds, "_block", lambda self, a: None)  # measured alone
+    plain = [placement.pack_cores(table, caps, **run) for run in runs]
+    for one, other in zip(fast, plain, strict=True):
+        np.testing.assert_array_equal(one.ends, other.ends)
+        assert one.limited_by == other.limited_by and one.stuck == other.stuck
+    assert "fan_in" in fast[0].limited_by or cap == 400
+
+
+def test_fan_in_ends_of_another_order_are_refused():
+    table = random_table(6)
+    caps = placement.CoreCaps(40, 10**9, 30, None)
+    other = placement.FanInEnds(table, np.arange(table.n_neurons), 30)
+    with pytest.raises(ValueError, match="another order"):
+        placement.pack_cores(table, caps, fan_in=other)
+
+
+def sorted_pairs(table: placement.SynapseTable, core: np.ndarray, n_cores: int) -> sp.csr_matrix:
+    col = np.repeat(core, np.diff(table.indptr))
+    data = np.ones(len(col)) if table.counts is None else table.counts
+    pairs = sp.csr_matrix((data, (table.sources, col)), shape=(table.n_sources, n_cores))
+    pairs.sum_duplicates()
+    return pairs
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dense_and_reordered_pairs_equal_plain_counts(seed):
+    network = make_tiny_network(seed)  # inputs, multapses merged into counts
+    table = placement.build_synapse_table(network, parse_chip(TINY_CHIP_YAML, "tiny.yaml"))
+    n = table.n_neurons
+    in_order = np.sort(np.random.default_rng(seed).integers(0, 7, n)).astype(np.int32)
+    shuffled = np.random.default_rng(seed + 1).permutation(in_order).astype(np.int32)
+    dtype = np.dtype(np.uint16)
+    dense = placement._dense_pairs(table, in_order, 8, dtype)
+    for got, core in [
+        (dense, in_order),
+        (placement._source_core_pairs(table, shuffled, 8), shuffled),
+    ]:
+        expected = sorted_pairs(table, core, 8)
+        assert got.has_canonical_format
+        np.testing.assert_array_equal(got.indptr, expected.indptr)
+        np.testing.assert_array_equal(got.indices, expected.indices)
+        np.testing.assert_array_equal(got.data, expected.data)
+    assert dense.dtype == dtype
+
+
+def fan_out_network(n_groups: int, size: int) -> Network:
+    """``n_groups`` groups of ``size`` neurons; one neuron of each group feeds the whole group,
+    and a chain of neurons links consecutive ones pairwise."""
+    pre, post = [], []
+    for g in range(n_groups):
+        members = np.arange(g * size, (g + 1) * size)
+        pre += [members[0]] * size
+        post += members.tolist()
+    n = n_groups * size
+    projection = Projection("cells", "cells", np.asarray(pre), np.asarray(post), 0.5)
+    return Network((Population("cells", n, "lif"),), (projection,))
+
+
+@pytest.mark.parametrize(("n_groups", "size", "proof"), [(4, 8, False), (2, 40, True)])
+def test_fan_out_proof_ends_fill_exactly_where_nothing_fits(n_groups, size, proof, monkeypatch):
+    chip = make_chip(fan_out_cores=1)  # 32 neurons per core
+    network = fan_out_network(n_groups, size)
+    mapper = mapping_module._Mapper(network, chip, "fill", None)
+    assert mapper._fan_out_groups_overflow() is proof
+    if not proof:
+        map_network(network, chip)  # groups of 8 fit: the proof must not refuse them
+        return
+    with pytest.raises(CapacityError) as fast:
+        map_network(network, chip)
+    # Without the proof fill tries the input order too, and fails with the same error.
+    monkeypatch.setattr(mapping_module._Mapper, "_fan_out_groups_overflow", lambda self: False)
+    with pytest.raises(CapacityError) as slow:
+        map_network(network, chip)
+    assert str(fast.value) == str(slow.value)
+    assert fast.value.resource == slow.value.resource == "fan_out_cores"
+
+
+def test_fan_out_proof_links_neurons_through_shared_presynaptic_neurons():
+    # Neuron k feeds neurons k+1 and k+2 of a 40-neuron chain: one group of 40 > 32 per core.
+    n = 40
+    pre = np.repeat(np.arange(n - 2), 2)
+    post = np.stack([np.arange(1, n - 1), np.arange(2, n)], axis=1).ravel()
+    network = Network(
+        (Population("cells", n, "lif"),), (Projection("cells", "cells", pre, post, 0.5),)
+    )
+    mapper = mapping_module._Mapper(network, make_chip(fan_out_cores=1), "fill", None)
+    assert mapper._fan_out_groups_overflow()
+    assert not mapping_module._Mapper(network, make_chip(), "fill", None)._fan_out_groups_overflow()
