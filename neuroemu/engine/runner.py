@@ -37,10 +37,9 @@ import re
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from filelock import FileLock
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.brian2_import import import_brian2
@@ -55,6 +54,9 @@ from neuroemu.network.neuron_models import NeuronModel
 from neuroemu.spec.chip import ChipSpec
 from neuroemu.timesteps import delay_steps, whole_steps
 from neuroemu.units import brian2_unit_name, dimension_unit_name, split_unit
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
 _CLOCK_NAME = "neuroemu_clock"
@@ -135,8 +137,12 @@ def _select_target(b2: Any, device: str) -> str:
 def _locked(directory: Path) -> FileLock:
     """An exclusive lock on a standalone build directory (parallel sweeps share them).
 
-    ``filelock`` works on every platform (``fcntl`` exists only on POSIX systems).
+    ``filelock`` works on every platform (``fcntl`` exists only on POSIX systems). It is
+    imported here, not at the top: only cpp_standalone runs lock, and the numpy runs of the
+    command line start faster without it.
     """
+    from filelock import FileLock
+
     directory.mkdir(parents=True, exist_ok=True)
     return FileLock(directory / ".neuroemu.lock")
 
