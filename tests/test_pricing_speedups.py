@@ -15,7 +15,7 @@ import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
 from test_accounting import brute_force, plastic_network, random_activity, with_changes
 
-from neuroemu.accounting import count_events
+from neuroemu.accounting import count_events, counting
 from neuroemu.accounting import detail as detail_module
 from neuroemu.accounting.detail import changed_neurons, changed_per_column
 from neuroemu.activity import Activity, Spikes
@@ -126,3 +126,33 @@ def test_step_activity_one_delay_equals_per_synapse_delays():
     for name in ("spikes_out", "input_spikes", "events", "rows", "serial_rows"):
         np.testing.assert_array_equal(getattr(one, name), getattr(many, name), err_msg=name)
     assert one.events.sum() > 0
+
+
+@pytest.mark.parametrize("batch", [50_000_000, 7])
+@pytest.mark.parametrize("wide", [False, True])
+def test_delayed_fanout_equals_a_count_per_synapse(batch, wide, monkeypatch):
+    """The fan-out matrix built from sorted 32- or 64-bit keys, in one batch or many, counts
+    exactly the synapses of each (source neuron, delay) on each column."""
+    monkeypatch.setattr(counting, "_FANOUT_BATCH", batch)
+    rng = np.random.default_rng(5)
+    n_pre = 40
+    n_cols = 2**28 if wide else 9  # 40 x 3 delays x 2**28 columns needs 64-bit keys
+    members = []
+    for delays in ([1, 3], np.asarray(2), [3, 7]):
+        n = 60
+        steps = np.asarray(delays) if np.ndim(delays) == 0 else rng.choice(delays, n)
+        pre = rng.integers(0, n_pre, n)
+        col = rng.integers(0, n_cols, n)
+        members.append((pre, col, steps))
+    delays, fanout = counting._delayed_fanout(members, n_pre, n_cols)
+    assert delays.tolist() == [1, 2, 3, 7]
+    expected: dict[tuple[int, int], int] = {}
+    for pre, col, steps in members:
+        for k in range(len(pre)):
+            d = int(np.broadcast_to(steps, pre.shape)[k])
+            row = int(pre[k]) * len(delays) + delays.tolist().index(d)
+            expected[row, int(col[k])] = expected.get((row, int(col[k])), 0) + 1
+    coo = fanout.tocoo()
+    assert fanout.has_canonical_format and fanout.dtype == np.int64
+    cells = zip(coo.row.tolist(), coo.col.tolist(), strict=True)
+    assert dict(zip(cells, coo.data.tolist(), strict=True)) == expected
