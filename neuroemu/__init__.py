@@ -8,13 +8,7 @@ mapping pulls in scipy, the engine Brian2, and a user asking for a chip list nee
 from __future__ import annotations
 
 import importlib
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = metadata.version("neuroemu")
-except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
-    __version__ = "0+unknown"
 
 # Public name -> module that defines it.
 _EXPORTS = {
@@ -107,7 +101,21 @@ if TYPE_CHECKING:
     from neuroemu.spec.gpu import GpuSpec, load_gpu
 
 
+def _version() -> str:
+    """The installed distribution's version (read on first use: importlib.metadata costs 0.07 s
+    of every command's start-up)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("neuroemu")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, not installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = version = _version()
+        return version
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'neuroemu' has no attribute {name!r}")

@@ -16,7 +16,6 @@ from typing import TextIO
 
 import click
 
-from neuroemu import __version__
 from neuroemu.cli import startup
 from neuroemu.cli.exit_codes import EXIT_INTERRUPTED
 from neuroemu.errors import NeuroEmuError, RunInterrupted
@@ -143,8 +142,26 @@ class _Group(click.Group):
             ) from None
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``, as click's own option prints it, with the version read only when asked
+    (click's needs it when the command is defined, at every start-up)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from neuroemu import __version__
+
+    click.echo(f"neuroemu, version {__version__}")
+    ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="neuroemu")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback of errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
