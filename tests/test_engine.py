@@ -381,3 +381,26 @@ def test_changed_neurons_with_units_rest_and_bias():
     assert len(activity.spikes["biased"]) > 0
     assert len(activity.changed["biased"]) == 2 * 20
     assert 0 < len(activity.changed["relaxing"]) <= 2 * 20
+
+
+def test_standalone_build_directory_follows_structure_not_values():
+    """One cpp_standalone directory per network structure: two sizes of a model keep their own
+    compiled code; new weights or delays of the same structure reuse the directory."""
+    from dataclasses import replace
+
+    from neuroemu.engine.runner import standalone_dir
+    from neuroemu.network.network import Network, Population, Projection
+
+    def network(size: int, weight: float, delay_ms: float | np.ndarray) -> Network:
+        i = np.arange(size - 1)
+        projection = Projection("a", "b", i, i + 1, weight, delay_ms=delay_ms)
+        return Network((Population("a", size), Population("b", size)), (projection,))
+
+    base = standalone_dir(network(10, 0.5, 1.0))
+    assert base.name.startswith("network-")
+    assert standalone_dir(network(10, 0.7, 2.0)) == base  # values only
+    assert standalone_dir(network(20, 0.5, 1.0)) != base  # another size
+    varied = network(10, 0.5, np.linspace(1.0, 2.0, 9))  # delays per synapse: other code
+    assert standalone_dir(varied) != base
+    renamed = replace(network(10, 0.5, 1.0), name="other")
+    assert standalone_dir(renamed).name.startswith("other-")

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
+import json
 import os
 import re
 import time
@@ -148,10 +150,38 @@ def _locked(directory: Path) -> FileLock:
 
 
 def standalone_dir(network: Network) -> Path:
-    """Default cpp_standalone build directory: per network name, under the user's cache."""
+    """Default cpp_standalone build directory, under the user's cache: one per network name and
+    structure (:func:`structure_key`).
+
+    Brian2's ``make`` recompiles only the files whose text changed, so runs that differ in
+    values (weights, initial values, seeds) reuse most of a directory's objects. Keyed by name
+    alone, two sizes of one model (a sweep over its scale, a benchmark at two sizes) took turns
+    in one directory and recompiled every code object at each turn (70 s for the convolutional
+    case of ``benchmarks/vs_sanafe.py``); each structure now keeps its own.
+    """
     root = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu"))
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", network.name)
-    return root / "cpp_standalone" / safe
+    return root / "cpp_standalone" / f"{safe}-{structure_key(network)}"
+
+
+def structure_key(network: Network) -> str:
+    """A short digest of what decides the code Brian2 generates for ``network``, not its values:
+    names and sizes of populations and inputs, neuron models and which parameters are
+    per-neuron, and per projection its ends, target, plasticity and whether delays differ per
+    synapse. Only a directory choice hangs on it: a structure it failed to tell apart would
+    share a directory and be recompiled, as before, never run with another's code."""
+    parts: list[object] = [["inference", network.inference is not None]]
+    for pop in network.populations:
+        per_neuron = sorted(k for k, v in pop.parameters.items() if np.ndim(v))
+        parts.append(["population", pop.name, int(pop.size), pop.model.name, per_neuron])
+    for source in network.inputs:
+        parts.append(["input", type(source).__name__, source.name, int(source.size)])
+    for proj in network.projections:
+        varied = bool(np.ndim(proj.delay_ms))
+        plastic = proj.plasticity is not None
+        parts.append(["projection", proj.name, proj.pre, proj.post, proj.target, plastic, varied])
+    text = json.dumps(parts, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def simulate(
