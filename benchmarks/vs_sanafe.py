@@ -41,7 +41,9 @@ user's next run costs; ``--cold`` leaves that run out. The speed-up is printed a
 target (at least 10x, and less memory); it grows with the network and the steps, since
 neuroemu's fixed costs (imports, code generation) are a few seconds and its per-event cost is
 far lower than SANA-FE's, so the target is checked at ``--scale 8 --steps 2000 --device cpp``
-as well as at the recorded size.
+as well as at the recorded size. neuroemu's worker starts as the ``neuroemu`` command does
+(:func:`neuroemu.engine.brian2_import.use_lean_import`: Brian2 without pylab, its objects frozen
+for the garbage collector), since it too runs one job and exits.
 
 Run ``python benchmarks/vs_sanafe.py`` (``--cases``, ``--reps``, ``--steps``, ``--device``,
 ``--scale`` to grow the networks: ``512 * scale`` neurons for ``random``, the image side times
@@ -383,6 +385,11 @@ def _worker(args: argparse.Namespace) -> None:
     if args.worker == "sanafe":
         out = run_sanafe(args.case, args.steps, args.scale)
     else:
+        # A process that runs one job and exits, as the neuroemu command is: it starts the way
+        # the command does (Brian2 imported without pylab, its objects frozen for the collector)
+        from neuroemu.engine.brian2_import import use_lean_import
+
+        use_lean_import()
         out = run_neuroemu(args.case, args.steps, args.device, args.scale)
     np.savez(args.spikes, **out.pop("spikes"))  # binary, for the parent to compare
     out["wall_s"] = time.perf_counter() - started
