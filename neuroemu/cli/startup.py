@@ -21,7 +21,6 @@ by :func:`neuroemu.cli.main.main`) cuts it where a library user (a script, a not
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import sys
 import threading
@@ -47,14 +46,10 @@ def command_import() -> Iterator[None]:
     if not _one_shot:
         yield
         return
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    from neuroemu.engine.brian2_import import collector_paused
+
+    with collector_paused():
         yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
 
 
 def exit_now(code: object) -> None:

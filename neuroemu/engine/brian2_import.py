@@ -74,7 +74,7 @@ def _hidden(names: tuple[str, ...]) -> Iterator[None]:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector inside the block, then freeze every object alive."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -91,7 +91,7 @@ def _import() -> Any:
         import brian2
 
         return brian2
-    with _collector_paused(), _hidden(UNUSED_BY_ENGINE):
+    with collector_paused(), _hidden(UNUSED_BY_ENGINE):
         import brian2
     return brian2
 
