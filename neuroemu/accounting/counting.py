@@ -222,7 +222,7 @@ def _distinct_delays(steps: list[np.ndarray]) -> np.ndarray:
 
 
 def _add_deliveries(
-    counts: _StepCoreCounts,
+    counts: _StepCoreCounts | _CoreTotals,
     kind: str,
     spikes: Spikes,
     delays: np.ndarray,
@@ -232,7 +232,7 @@ def _add_deliveries(
     """Add the events of ``spikes`` delivered through ``fanout`` (see :func:`_delayed_fanout`)."""
     n_delays = len(delays)
     size = fanout.shape[0] // n_delays
-    if counts.totals_only:
+    if isinstance(counts, _CoreTotals):
         delivered = _delivered_per_row(spikes, delays, n_steps, size)
         counts.add_totals(kind, fanout.T @ delivered)
         return
@@ -336,45 +336,22 @@ class _StepCoreCounts:
     are dense arrays, filled with ``bincount`` and sparse-times-dense products, which is several
     times faster than summing sparse matrices; otherwise they are sums of sparse matrices, whose
     memory grows with the events instead of with steps x cores.
-
-    With ``totals_only`` nothing per step is kept, only each column's total per kind: for a
-    chip that times no event (its step work is the same every step) and a count asked for
-    neither windows nor per-step matrices, the totals are all that is used. They come from
-    per-neuron spike counts times the fan-out, without the (steps x columns) products (COBA on
-    Tianjic's 1,441 cores: 0.46-0.54 s of counting down to 0.07 s).
     """
 
-    def __init__(self, n_steps: int, n_used: int, totals_only: bool = False) -> None:
+    def __init__(self, n_steps: int, n_used: int) -> None:
         self.n_steps = n_steps
         self.n_used = n_used
-        self.totals_only = totals_only
-        self.dense = not totals_only and n_steps * n_used <= _DENSE_CELLS
+        self.dense = n_steps * n_used <= _DENSE_CELLS
         self._dense: dict[str, np.ndarray] = {}
         self._parts: dict[str, list[sp.csr_matrix]] = {}
-        self._totals: dict[str, np.ndarray] = {}
-
-    def add_totals(self, kind: str, values: np.ndarray) -> None:
-        """Add per-column totals of one kind (totals-only counts)."""
-        values = np.asarray(values, dtype=np.int64)
-        if kind in self._totals:
-            self._totals[kind] = self._totals[kind] + values
-        else:
-            self._totals[kind] = values
 
     def totals(self, kind: str) -> np.ndarray:
         """Per column, the events of one kind over the whole run (int64)."""
-        if self.totals_only:
-            return self._totals.get(kind, np.zeros(self.n_used, dtype=np.int64))
         return np.asarray(self.matrix(kind).sum(axis=0), dtype=np.int64).ravel()
 
     def add_events(self, step: np.ndarray, col: np.ndarray, kinds: dict[str, Any]) -> None:
         """Events at each (step, column): ``kinds`` maps a kind to None (one event each) or to
         per-entry weights (that many events)."""
-        if self.totals_only:
-            for kind, weights in kinds.items():
-                per_column = np.bincount(col, weights=weights, minlength=self.n_used)
-                self.add_totals(kind, per_column.astype(np.int64))
-            return
         if self.dense:
             # column-major cells: per-core sums and the per-step maximum over cores then run
             # over contiguous memory (3-4x faster than over rows of a few cores each)
@@ -396,10 +373,6 @@ class _StepCoreCounts:
 
     def add_product(self, kind: str, spikes: sp.csr_matrix, fanout: sp.csr_matrix) -> None:
         """Events of ``spikes`` (steps x sources) times ``fanout`` (sources x columns)."""
-        if self.totals_only:
-            per_source = np.asarray(spikes.sum(axis=0), dtype=np.int64).ravel()
-            self.add_totals(kind, fanout.T @ per_source)
-            return
         # A dense fanout costs every column for each spike, a sparse one about four times as
         # much per stored entry (measured): dense wins unless rows reach few of the columns
         # (COBA on Tianjic's 1,441 cores: 79 per row, 5x faster sparse).
@@ -414,9 +387,6 @@ class _StepCoreCounts:
 
     def add_dense(self, kind: str, values: np.ndarray) -> None:
         """Add ``(n_steps, n_used)`` counts of one kind (dense counts only)."""
-        if self.totals_only:
-            self.add_totals(kind, np.asarray(values, dtype=np.int64).sum(axis=0))
-            return
         if kind in self._dense:
             self._dense[kind] += values
         else:
@@ -424,8 +394,6 @@ class _StepCoreCounts:
 
     def matrix(self, kind: str) -> np.ndarray | sp.csr_matrix:
         """``(n_steps, n_used)`` counts of one kind: dense array or CSR matrix."""
-        if self.totals_only:
-            raise ValueError("totals-only counts keep no per-step matrices")
         if self.dense:
             if kind not in self._dense:
                 return np.zeros((self.n_steps, self.n_used), dtype=np.int64, order="F")
@@ -437,6 +405,48 @@ class _StepCoreCounts:
         for part in parts[1:]:
             total = total + part
         return total.tocsr()
+
+
+class _CoreTotals:
+    """Events per core holding neurons, per kind, over the whole run: the counts of
+    :class:`_StepCoreCounts` (same calls) without their steps.
+
+    For a chip that times no event (its step work is the same every step) and a count asked
+    for neither windows nor per-step matrices, the totals are all that is used. They come from
+    per-neuron spike counts times the fan-out, without the (steps x columns) products (COBA on
+    Tianjic's 1,441 cores: 0.46-0.54 s of counting down to 0.07 s). ``dense`` says, as there,
+    whether a caller may hand in a dense ``(n_steps, n_used)`` array.
+    """
+
+    def __init__(self, n_steps: int, n_used: int) -> None:
+        self.n_steps = n_steps
+        self.n_used = n_used
+        self.dense = n_steps * n_used <= _DENSE_CELLS
+        self._totals: dict[str, np.ndarray] = {}
+
+    def add_totals(self, kind: str, values: np.ndarray) -> None:
+        """Add per-column totals of one kind."""
+        values = np.asarray(values, dtype=np.int64)
+        self._totals[kind] = self._totals[kind] + values if kind in self._totals else values
+
+    def totals(self, kind: str) -> np.ndarray:
+        """Per column, the events of one kind over the whole run (int64)."""
+        return self._totals.get(kind, np.zeros(self.n_used, dtype=np.int64))
+
+    def add_events(self, step: np.ndarray, col: np.ndarray, kinds: dict[str, Any]) -> None:
+        """As :meth:`_StepCoreCounts.add_events` (``step`` is not needed)."""
+        for kind, weights in kinds.items():
+            per_column = np.bincount(col, weights=weights, minlength=self.n_used)
+            self.add_totals(kind, per_column.astype(np.int64))
+
+    def add_product(self, kind: str, spikes: sp.csr_matrix, fanout: sp.csr_matrix) -> None:
+        """As :meth:`_StepCoreCounts.add_product`: each source's spikes times its fan-out."""
+        per_source = np.asarray(spikes.sum(axis=0), dtype=np.int64).ravel()
+        self.add_totals(kind, fanout.T @ per_source)
+
+    def add_dense(self, kind: str, values: np.ndarray) -> None:
+        """As :meth:`_StepCoreCounts.add_dense`."""
+        self.add_totals(kind, np.asarray(values, dtype=np.int64).sum(axis=0))
 
 
 def count_events(
@@ -475,7 +485,7 @@ def count_events(
     column = column_of_core[core]
     chip = mapping.chip
     needs_steps = window_ms is not None or per_step or _times_events(chip)
-    counts = _StepCoreCounts(n_steps, len(used), totals_only=not needs_steps)
+    counts = (_StepCoreCounts if needs_steps else _CoreTotals)(n_steps, len(used))
 
     # spikes emitted, and the packets they send (at the source core, at the emission step)
     detail = chip.detail_kinds()
@@ -498,7 +508,7 @@ def count_events(
             offset = network.offsets[pop.name]
             matrix = _spike_matrix(spikes.neuron, spikes.step, n_steps, pop.size)
             counts.add_product("message_in", matrix, received[offset : offset + pop.size])
-    if "neuron_changed" in detail and (counts.dense or counts.totals_only):
+    if "neuron_changed" in detail and counts.dense:
         counts.add_dense("neuron_changed", changed_per_column(network, activity, column, len(used)))
     elif "neuron_changed" in detail:
         neuron, step = changed_neurons(network, activity)
@@ -554,8 +564,11 @@ def count_events(
             delays, fanout = _delayed_fanout(projections, size, len(used))
             _add_deliveries(counts, kind, activity.spikes[pre], delays, fanout, n_steps)
 
-    matrices = {} if counts.totals_only else {k: counts.matrix(k) for k in EVENT_KINDS[1:]}
-    details = {} if counts.totals_only else {kind: counts.matrix(kind) for kind in detail}
+    matrices: dict[str, np.ndarray | sp.csr_matrix] = {}
+    details: dict[str, np.ndarray | sp.csr_matrix] = {}
+    if isinstance(counts, _StepCoreCounts):  # else the chip's step work needs no events
+        matrices = {kind: counts.matrix(kind) for kind in EVENT_KINDS[1:]}
+        details = {kind: counts.matrix(kind) for kind in detail}
     neurons_per_core = np.bincount(core, minlength=n_cores).astype(np.int64)
     per_core = {"neuron_update": neurons_per_core * n_steps}
     for kind in EVENT_KINDS[1:]:

@@ -93,11 +93,6 @@ def quantise_weights(
     return rounded, report
 
 
-def _brian2() -> Any:
-    """Brian2, through the engine's one door (kept under this name for the sweep's warm-up)."""
-    return import_brian2()
-
-
 def _unit(b2: Any, suffix: str) -> Any:
     name = brian2_unit_name(suffix)
     return 1.0 if name == "1" else getattr(b2, name)
@@ -259,7 +254,7 @@ def simulate(
                 f"cannot record {unknown[0]!r} of {pop_name!r}: its state variables are "
                 f"{sorted(known)}"
             )
-    b2 = _brian2()
+    b2 = import_brian2()
     dt_ms = chip.timing.dt_ms.require()
     try:
         n_steps = whole_steps(duration_ms, dt_ms, "duration_ms")

@@ -190,9 +190,9 @@ def preload_engine() -> None:
     Brian2 installs a SIGINT handler when first imported, which Python allows only in the main
     thread; Dask runs tasks in other threads, so workers call this when they start.
     """
-    from neuroemu.engine.runner import _brian2
+    from neuroemu.engine.brian2_import import import_brian2
 
-    _brian2()
+    import_brian2()
 
 
 def run_group(jobs: list[Job], trace_folder: str | None = None) -> list[JobResult]:
