@@ -7,6 +7,8 @@ each must give exactly what the slower path gives.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -17,7 +19,7 @@ from neuroemu.errors import CapacityError
 from neuroemu.mapping import mapping as mapping_module
 from neuroemu.mapping import placement
 from neuroemu.mapping.mapping import map_network
-from neuroemu.network.network import Network, Population, Projection
+from neuroemu.network.network import Network, PoissonInput, Population, Projection
 from neuroemu.spec.chip import parse_chip
 
 
@@ -172,3 +174,135 @@ def test_fan_out_proof_links_neurons_through_shared_presynaptic_neurons():
     assert "39 neurons of population 'cells' form one such group" in message
     assert "more than the 32 neurons a core holds" in message
     assert (info.value.resource, info.value.needed, info.value.limit) == ("fan_out_cores", 39, 32)
+
+
+def held_network(seed: int, layout: str) -> Network:
+    """Two populations and an input; projections with multapses, laid out ``pre`` (sorted by
+    presynaptic neuron, posts random: the microcircuit), ``post`` (post-major, as fixed_indegree
+    lays out one projection per post population), ``post-each`` (each projection post-major,
+    not all together) or ``random``; one projection has no synapses."""
+    rng = np.random.default_rng(seed)
+    exc, inh = Population("exc", 50, "lif"), Population("inh", 30, "lif")
+    noise = PoissonInput("noise", 12, rate_hz=10.0)
+    specs = [
+        ("noise", "exc", 12, 50, 300),
+        ("exc", "exc", 50, 50, 900),
+        ("inh", "inh", 30, 30, 0),
+        ("exc", "inh", 50, 30, 700),
+        ("inh", "inh", 30, 30, 400),
+    ]
+    if layout == "post":  # a second projection onto a population starts its posts again
+        specs = specs[0:1] + specs[2:4]
+    projections = []
+    for pre, post, n_pre, n_post, n_syn in specs:
+        i = rng.integers(0, n_pre, n_syn)
+        j = rng.integers(0, n_post, n_syn)
+        if layout == "pre":
+            i = np.sort(i)
+        elif layout in ("post", "post-each"):
+            j = np.sort(j)
+        projections.append(Projection(pre, post, i, j, 0.5, name=f"{pre}_{post}_{n_syn}"))
+    return Network((exc, inh), tuple(projections), (noise,))
+
+
+def brute_pairs(network: Network, core: np.ndarray) -> dict[tuple[int, int], int]:
+    """(source, core) -> synapses, one synapse at a time (sources: neurons, then inputs)."""
+    counts: dict[tuple[int, int], int] = {}
+    for proj in network.projections:
+        base = network.offsets[proj.pre] + (network.n_neurons if network.is_input(proj.pre) else 0)
+        for i, j in zip(proj.i.tolist(), proj.j.tolist(), strict=True):
+            key = (base + i, int(core[network.offsets[proj.post] + j]))
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("index", [[], [3], [5, 5, 2, 9, 0, 9]])
+def test_counts_per_index_count_every_value(index):
+    got = placement._counts_per_index(np.asarray(index, dtype=np.int32), 10)
+    assert got.tolist() == [index.count(v) for v in range(10)]
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_counts_per_index_in_chunks_equal_unique_counts(ordered):
+    index = np.random.default_rng(7).integers(0, 1000, 700_000).astype(np.int32)  # 3 chunks
+    index = np.sort(index) if ordered else index
+    values, counts = np.unique(index, return_counts=True)
+    expected = np.zeros(1000, dtype=np.int64)
+    expected[values] = counts
+    np.testing.assert_array_equal(placement._counts_per_index(index, 1000), expected)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 20])
+def test_is_sorted_in_chunks_equals_pairwise_comparison(chunk):
+    base = list(range(20))
+    cases = [[], [4], base, [*base[:9], 3, *base[9:]], [*base, 0], [1, 0, *base], [2, 2, 2]]
+    for values in cases:
+        expected = all(a <= b for a, b in itertools.pairwise(values))
+        assert placement._is_sorted(np.asarray(values), chunk) is expected, values
+
+
+@pytest.mark.parametrize("layout", ["pre", "post", "post-each", "random"])
+def test_grouping_waits_until_read_and_equals_synapse_by_synapse(layout):
+    network = held_network(1, layout)
+    table = placement.build_synapse_table(network, parse_chip(TINY_CHIP_YAML, "tiny.yaml"))
+    assert table.grouping.csr is None  # nothing grouped until a step reads it
+    posts = np.concatenate([network.global_post(p) for p in network.projections])
+    assert table.post_major is bool(np.all(np.diff(posts) >= 0)) is (layout == "post")
+    expected: list[list[int]] = [[] for _ in range(table.n_neurons)]
+    for proj in network.projections:
+        base = network.offsets[proj.pre] + (network.n_neurons if network.is_input(proj.pre) else 0)
+        for i, j in zip(proj.i.tolist(), proj.j.tolist(), strict=True):
+            expected[network.offsets[proj.post] + j].append(base + i)
+    counts = np.ones(len(table.sources), dtype=np.int64) if table.counts is None else table.counts
+    for n in range(table.n_neurons):
+        entries = slice(table.indptr[n], table.indptr[n + 1])
+        got = np.repeat(table.sources[entries], counts[entries]).tolist()
+        assert sorted(got) == sorted(expected[n]), n
+        assert table.in_degree[n] == len(expected[n])
+    assert (table.counts is None) is (layout == "post")
+
+
+# Post-major synapses are counted by runs of cores in order (the only placements counted densely);
+# the count by projection holds for any placement.
+@pytest.mark.parametrize(
+    ("layout", "in_order"),
+    [
+        ("pre", True),
+        ("pre", False),
+        ("random", True),
+        ("random", False),
+        ("post-each", True),
+        ("post", True),
+    ],
+)
+@pytest.mark.parametrize("block", [5, 1 << 18])
+def test_dense_pairs_equal_synapse_by_synapse_counts(layout, block, in_order, monkeypatch):
+    monkeypatch.setattr(placement, "_BLOCK_SYNAPSES", block)  # 5: many blocks per projection
+    network = held_network(2, layout)
+    table = placement.build_synapse_table(network, parse_chip(TINY_CHIP_YAML, "tiny.yaml"))
+    core = np.sort(np.random.default_rng(3).integers(0, 6, table.n_neurons)).astype(np.int32)
+    if not in_order:
+        core = np.random.default_rng(4).permutation(core)
+    dtype = np.dtype(np.uint16)
+    got = placement._dense_pairs(table, core, 6, dtype)
+    assert (table.grouping.csr is None) is (layout != "post")  # counted without grouping
+    assert csr_counts(got) == brute_pairs(network, core)
+    assert got.has_canonical_format and got.dtype == dtype and got.shape == (table.n_sources, 6)
+
+
+def test_fill_without_fan_in_limits_never_groups_the_synapses():
+    network = held_network(3, "pre")
+    chip = make_chip(fan_in=None, neurons=16)
+    mapper = mapping_module._Mapper(network, chip, "fill", None)
+    mapping = mapper.fill()
+    assert mapper.table.grouping.csr is None
+    counts = csr_counts(mapping.dest_synapses)
+    counts.update(csr_counts(mapping.input_dest_synapses, network.n_neurons))
+    assert counts == brute_pairs(network, mapping.core_of_neuron)
+
+
+def csr_counts(matrix: sp.csr_matrix, offset: int = 0) -> dict[tuple[int, int], int]:
+    """(row + offset, column) -> value of every stored cell."""
+    coo = matrix.tocoo()
+    cells = zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist(), strict=True)
+    return {(offset + row, col): value for row, col, value in cells}

@@ -1,19 +1,19 @@
 """The numpy machinery behind :func:`neuroemu.mapping.mapping.map_network`.
 
 Three jobs, each vectorised so that a million neurons and a hundred million synapses map in
-seconds: :func:`build_synapse_table` gathers every synapse by postsynaptic neuron (synapses are
-stored at the postsynaptic core); :func:`pack_cores` cuts an ordering of the neurons into
-contiguous per-core segments under the per-core limits; :func:`evaluate_placement` recounts every
-resource of a finished placement exactly. The METIS wrapper for the ``min-traffic`` strategy
-lives in :mod:`neuroemu.mapping.partition`. Nothing here knows
-about error messages: :mod:`neuroemu.mapping.capacity` turns failures into
-:class:`~neuroemu.errors.CapacityError`.
+seconds: :func:`build_synapse_table` counts every neuron's synapses and groups them by
+postsynaptic neuron where a step needs that (synapses are stored at the postsynaptic core);
+:func:`pack_cores` cuts an ordering of the neurons into contiguous per-core segments under the
+per-core limits; :func:`evaluate_placement` recounts every resource of a finished placement
+exactly. The METIS wrapper for the ``min-traffic`` strategy lives in
+:mod:`neuroemu.mapping.partition`. Nothing here knows about error messages:
+:mod:`neuroemu.mapping.capacity` turns failures into :class:`~neuroemu.errors.CapacityError`.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 
 import numpy as np
@@ -95,14 +95,47 @@ def _kernel_keys(network: Network, encodings: dict[str, ProjectionEncoding]) -> 
 
 
 @dataclass(frozen=True, eq=False)
+class ProjectionSynapses:
+    """One projection's synapses as the network holds them (its ``i`` and ``j``, not copied).
+
+    Synapse ``k`` runs from source ``source_offset + pre[k]`` (in the table's numbering) to post
+    neuron ``post_offset + post[k]``; ``n_pre`` and ``n_post`` are the sizes of the two groups.
+    """
+
+    pre: np.ndarray
+    post: np.ndarray
+    source_offset: int
+    post_offset: int
+    n_pre: int
+    n_post: int
+
+
+@dataclass(eq=False)
+class _Grouping:
+    """What a :class:`SynapseTable` computes on first use, and then keeps."""
+
+    csr: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+    post_major: bool | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class SynapseTable:
-    """Every synapse grouped by postsynaptic neuron (a CSR matrix without its values).
+    """Every synapse: per projection as the network holds it, and grouped by postsynaptic neuron
+    (a CSR matrix without its values) on first use.
 
     Sources are numbered with neurons first (global neuron index) and input sources after them
     (``n_neurons + global input index``), so one array serves the fan-in of both.
 
+    Grouping synapses that do not come post-major sorts every one of them (the microcircuit's
+    0.3e9: 15 s of the 23 s it took to map on SpiNNaker), and a chip without fan-in limits maps
+    an in-order placement without it (:func:`_dense_pairs`); so ``indptr``, ``sources`` and
+    ``counts`` are computed when first read, once, and shared with copies that
+    ``dataclasses.replace`` makes.
+
     Attributes
     ----------
+    projections : tuple of ProjectionSynapses
+        The synapses as the network holds them (projections without synapses left out).
     indptr : ndarray of int64, ``(n_neurons + 1,)``
         Entries of post neuron ``n`` are ``sources[indptr[n]:indptr[n + 1]]``.
     sources : ndarray of int32
@@ -110,8 +143,8 @@ class SynapseTable:
     counts : ndarray or None
         Synapses per entry when entries were merged (then sources are distinct per neuron).
     in_degree, in_bits : ndarray of int64, ``(n_neurons,)``
-        Synapses onto each neuron and the synapse-memory bits they take, explicit encodings
-        only (additive per neuron).
+        Synapses onto each neuron, and the synapse-memory bits they take with explicit
+        encodings (additive per neuron).
     kernels : KernelKeys or None
         The kernels of projections stored per core with a shared encoding (not additive: a core
         stores each once); None when there are none.
@@ -126,9 +159,7 @@ class SynapseTable:
 
     n_neurons: int
     n_inputs: int
-    indptr: np.ndarray
-    sources: np.ndarray
-    counts: np.ndarray | None
+    projections: tuple[ProjectionSynapses, ...]
     in_degree: np.ndarray
     in_bits: np.ndarray
     kernels: KernelKeys | None = None
@@ -136,10 +167,39 @@ class SynapseTable:
     axons: np.ndarray | None = None
     n_axons: int = 0
     pixel_axon_slots: int = 1
+    grouping: _Grouping = field(default_factory=_Grouping, repr=False)
 
     @property
     def n_sources(self) -> int:
         return self.n_neurons + self.n_inputs
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.in_degree.sum())
+
+    @property
+    def post_major(self) -> bool:
+        """Whether the synapses come grouped by post neuron (grouping then only concatenates)."""
+        if self.grouping.post_major is None:
+            self.grouping.post_major = _is_post_major(self.projections)
+        return self.grouping.post_major
+
+    def _grouped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        if self.grouping.csr is None:
+            self.grouping.csr = _group_by_post(self)
+        return self.grouping.csr
+
+    @property
+    def indptr(self) -> np.ndarray:
+        return self._grouped()[0]
+
+    @property
+    def sources(self) -> np.ndarray:
+        return self._grouped()[1]
+
+    @property
+    def counts(self) -> np.ndarray | None:
+        return self._grouped()[2]
 
     @property
     def fan_in_sources(self) -> np.ndarray:
@@ -174,18 +234,22 @@ class SynapseTable:
         return np.repeat(np.arange(self.n_neurons, dtype=np.int32), lens)
 
 
-def _is_sorted(values: np.ndarray) -> bool:
-    return len(values) < 2 or bool(np.all(values[1:] >= values[:-1]))
+def _is_sorted(values: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """Whether ``values`` never decreases; a chunk at a time, so that unsorted input stops early."""
+    for start in range(0, len(values) - 1, chunk):
+        part = values[start : start + chunk + 1]
+        if not np.all(part[1:] >= part[:-1]):
+            return False
+    return True
 
 
 def _counts_per_index(index: np.ndarray, size: int) -> np.ndarray:
-    """``bincount`` that, for sorted ``index``, counts runs instead (no int64 copy, no scatter)."""
-    if not _is_sorted(index):
-        return np.bincount(index, minlength=size).astype(np.int64)
+    """``bincount`` a chunk at a time: its intp copy of each chunk stays in the cache (a whole
+    10^8-synapse projection's is 800 MB)."""
     counts = np.zeros(size, dtype=np.int64)
-    if len(index):
-        starts = np.concatenate([[0], np.flatnonzero(index[1:] != index[:-1]) + 1])
-        counts[index[starts]] = np.diff(starts, append=len(index))
+    step = max(1 << 18, 4 * size)  # zeroing ``size`` counts per chunk stays a small part
+    for start in range(0, len(index), step):
+        counts += np.bincount(index[start : start + step], minlength=size)
     return counts
 
 
@@ -197,9 +261,10 @@ def _shifted(index: np.ndarray, offset: int, dtype: type) -> np.ndarray:
 def build_synapse_table(
     network: Network, chip: ChipSpec, encodings: dict[str, ProjectionEncoding] | None = None
 ) -> SynapseTable:
-    """Group all synapses of ``network`` by postsynaptic neuron; count in-degree and memory bits.
+    """The synapses of ``network``, with each neuron's in-degree and memory bits counted.
 
-    Projections generated post-major (``fixed_indegree``) are used as they are; otherwise one
+    The grouping by postsynaptic neuron is made when first read (:class:`SynapseTable`):
+    projections generated post-major (``fixed_indegree``) are used as they are; otherwise one
     O(S) counting sort (scipy's COO to CSR) groups them, merging multapses into counts.
     ``encodings`` (default: :func:`~neuroemu.mapping.encodings.choose_encodings`) decides what
     each projection's synapses cost: bits per synapse in ``in_bits``, or kernels per core
@@ -240,12 +305,13 @@ def _with_pixel_axons(
 
 
 def _group_synapses(network: Network, encodings: dict[str, ProjectionEncoding]) -> SynapseTable:
+    """The table of ``network``: in-degree and memory bits counted, the grouping left for later."""
     kernels = _kernel_keys(network, encodings)
     n, n_in = network.n_neurons, network.n_input_sources
-    dtype = np.int32 if n + n_in < 2**31 - 1 else np.int64
     in_degree = np.zeros(n, dtype=np.int64)
     in_bits = np.zeros(n, dtype=np.int64)
-    sources, posts = [], []
+    projections = []
+    group_size = {group.name: group.size for group in (*network.populations, *network.inputs)}
     for proj in network.projections:
         if proj.n_synapses == 0:
             continue
@@ -256,28 +322,46 @@ def _group_synapses(network: Network, encodings: dict[str, ProjectionEncoding]) 
         degree = _counts_per_index(proj.j, size)
         in_degree[start : start + size] += degree
         in_bits[start : start + size] += degree * bits
-        # Views, not copies, where no offset applies (10^8 synapses: 400 MB per array).
-        sources.append(_shifted(proj.i, shift, dtype))
-        posts.append(_shifted(proj.j, start, dtype))
-    if not sources:
-        empty = np.zeros(0, dtype=dtype)
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        return SynapseTable(n, n_in, indptr, empty, None, in_degree, in_bits, kernels, encodings)
+        pre_size = group_size[proj.pre]
+        projections.append(ProjectionSynapses(proj.i, proj.j, shift, start, pre_size, size))
+    return SynapseTable(n, n_in, tuple(projections), in_degree, in_bits, kernels, encodings)
+
+
+def _is_post_major(projections: tuple[ProjectionSynapses, ...]) -> bool:
+    """Whether the post neurons of all synapses, in the order of ``projections``, never
+    decrease."""
+    last = -1
+    for proj in projections:
+        if proj.post_offset + int(proj.post[0]) < last or not _is_sorted(proj.post):
+            return False
+        last = proj.post_offset + int(proj.post[-1])
+    return True
+
+
+def _group_by_post(table: SynapseTable) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(indptr, sources, counts)`` of ``table``: post-major synapses are used as they are;
+    otherwise one O(S) counting sort (scipy's COO to CSR) groups them, merging multapses into
+    counts."""
+    n, n_in = table.n_neurons, table.n_inputs
+    dtype = np.int32 if n + n_in < 2**31 - 1 else np.int64
+    if not table.projections:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=dtype), None
+    # Views, not copies, where no offset applies (10^8 synapses: 400 MB per array).
+    sources = [_shifted(p.pre, p.source_offset, dtype) for p in table.projections]
     source = sources[0] if len(sources) == 1 else np.concatenate(sources)
+    del sources
+    if table.post_major:
+        indptr = np.concatenate([[0], np.cumsum(table.in_degree)]).astype(np.int64)
+        return indptr, source, None
+    posts = [_shifted(p.post, p.post_offset, dtype) for p in table.projections]
     post = posts[0] if len(posts) == 1 else np.concatenate(posts)
-    del sources, posts
-    if _is_sorted(post):
-        indptr = np.concatenate([[0], np.cumsum(in_degree)]).astype(np.int64)
-        return SynapseTable(n, n_in, indptr, source, None, in_degree, in_bits, kernels, encodings)
+    del posts
     # Multiplicities fit uint16 when no neuron has 65,536 synapses (it halves the memory).
-    count_dtype = np.uint16 if in_degree.max() < 2**16 else np.int32
+    count_dtype = np.uint16 if table.in_degree.max() < 2**16 else np.int32
     ones = np.ones(len(post), dtype=count_dtype)
     merged = sp.csr_matrix((ones, (post, source)), shape=(n, n + n_in))
     del ones, post, source
-    indptr = merged.indptr.astype(np.int64)
-    return SynapseTable(
-        n, n_in, indptr, merged.indices, merged.data, in_degree, in_bits, kernels, encodings
-    )
+    return merged.indptr.astype(np.int64), merged.indices, merged.data
 
 
 def first_over_fan_in(table: SynapseTable, cap: int) -> tuple[int, int] | None:
@@ -749,22 +833,21 @@ def _pixel_output_axons(table: SynapseTable, core: np.ndarray, n_cores: int) -> 
 def _source_core_pairs(table: SynapseTable, core: np.ndarray, n_cores: int) -> sp.csr_matrix:
     """``(n_sources, n_cores)``: synapses from each source onto each core (sorted, merged).
 
-    One stable counting sort (scipy's COO to CSR) groups the synapses by source; with the
+    Where cores hold runs of the table's neurons in order and the matrix has no more cells than
+    the network has synapses (the microcircuit on SpiNNaker: 77,169 sources x 304 cores against
+    0.3e9 synapses), counting into a dense array is cheapest (:func:`_dense_pairs`). Otherwise
+    one stable counting sort (scipy's COO to CSR) groups the table's entries by source; with the
     entries in order of their core, each source's cores arrive sorted and merging repeats is a
-    linear pass. Where cores hold runs of the table's neurons in order and the matrix has fewer
-    cells than the table entries (the microcircuit on SpiNNaker: 77,169 sources x 304 cores
-    against 0.3e9 synapses), counting into dense blocks of cores is cheaper than sorting.
+    linear pass.
     """
-    lens = np.diff(table.indptr)
-    per_core = np.bincount(core, weights=lens, minlength=n_cores)
-    count_dtype = np.uint16 if per_core.max(initial=0) < 2**16 else np.int32
-    dtype = np.dtype(count_dtype)
-    if table.counts is not None:
-        dtype = np.promote_types(table.counts.dtype, count_dtype)
+    # Counts per (source, core) fit uint16 when no core receives 65,536 synapses.
+    per_core = np.bincount(core, weights=table.in_degree, minlength=n_cores)
+    dtype = np.dtype(np.uint16 if per_core.max(initial=0) < 2**16 else np.int32)
     shape = (table.n_sources, n_cores)
     in_order = _is_sorted(core)
-    if in_order and table.n_sources * n_cores <= len(table.sources):
+    if in_order and table.n_sources * n_cores <= table.n_synapses:
         return _dense_pairs(table, core, n_cores, dtype)
+    lens = np.diff(table.indptr)
     sources, counts = table.sources, table.counts
     if not in_order:  # entries in order of their core (neurons stably by core)
         rows = np.argsort(core, kind="stable")
@@ -785,37 +868,74 @@ def _source_core_pairs(table: SynapseTable, core: np.ndarray, n_cores: int) -> s
 def _dense_pairs(
     table: SynapseTable, core: np.ndarray, n_cores: int, dtype: np.dtype
 ) -> sp.csr_matrix:
-    """:func:`_source_core_pairs` counted core by core into a dense ``(n_cores, n_sources)``
-    array (one ``bincount`` of each core's run of entries), read out source by source."""
+    """:func:`_source_core_pairs` counted into a dense ``(n_sources, n_cores)`` array, read out
+    source by source (``dtype``: of the counts).
+
+    Post-major synapses are counted core by core (one ``bincount`` of each core's run of
+    entries). Others are counted as the network holds them, so that the table is never grouped:
+    a block of a projection's synapses at a time, into the rows of the sources and the columns
+    of the cores that the block reaches (few of either where the projection comes sorted by
+    presynaptic neuron, as the microcircuit's does).
+    """
     n_sources = table.n_sources
-    entry = table.indptr[np.searchsorted(core, np.arange(n_cores + 1), "left")]
-    counted = np.zeros((n_cores, n_sources), dtype=dtype)
-    for c in range(n_cores):
-        e0, e1 = int(entry[c]), int(entry[c + 1])
-        if e0 == e1:
-            continue
-        sources = table.sources[e0:e1]
-        row = np.bincount(sources, minlength=n_sources)
-        if table.counts is not None:  # merged multapses (few): a weighted count is 8x slower
-            counts = table.counts[e0:e1]
-            multi = np.flatnonzero(counts > 1)
-            extra = np.bincount(sources[multi], counts[multi] - 1.0, minlength=n_sources)
-            row += extra.astype(np.int64)
-        counted[c] = row
-    by_source = np.ascontiguousarray(counted.T).ravel()
-    del counted
-    cells = np.flatnonzero(by_source)
+    if table.post_major:
+        entry = table.indptr[np.searchsorted(core, np.arange(n_cores + 1), "left")]
+        counted = np.zeros((n_cores, n_sources), dtype=dtype)
+        for c in range(n_cores):
+            e0, e1 = int(entry[c]), int(entry[c + 1])
+            if e0 < e1:
+                counted[c] = np.bincount(table.sources[e0:e1], minlength=n_sources)
+        by_source = np.ascontiguousarray(counted.T)
+        del counted
+    else:
+        by_source = _counted_by_projection(table, core, n_cores)
+    flat = by_source.ravel()
+    cells = np.flatnonzero(flat)
     indptr = np.searchsorted(cells, np.arange(0, (n_sources + 1) * n_cores, n_cores), "left")
     cores = (cells % n_cores).astype(np.int32)
-    return sp.csr_matrix((by_source[cells], cores, indptr), shape=(n_sources, n_cores))
+    data = flat[cells].astype(dtype, copy=False)
+    return sp.csr_matrix((data, cores, indptr), shape=(n_sources, n_cores))
+
+
+def _counted_by_projection(table: SynapseTable, core: np.ndarray, n_cores: int) -> np.ndarray:
+    """``(n_sources, n_cores)`` synapse counts from the projections as the network holds them.
+
+    Each block of synapses is counted by one ``bincount`` over the cells (source x core) that
+    its sources and cores span, then added into place. A block spans at most the projection's
+    sources and its post population's cores; blocks are long enough that clearing those cells
+    costs at most a quarter of counting the block.
+    """
+    dtype = np.int32 if table.n_synapses < 2**31 else np.int64
+    counted = np.zeros((table.n_sources, n_cores), dtype=dtype)
+    for proj in table.projections:
+        cores = core[proj.post_offset : proj.post_offset + proj.n_post]
+        low = int(cores.min())
+        width = int(cores.max()) - low + 1
+        column = (cores - low).astype(np.intp)
+        step = max(_BLOCK_SYNAPSES, proj.n_pre * width // 4)
+        for start in range(0, len(proj.pre), step):
+            pre = proj.pre[start : start + step]
+            first, last = int(pre.min()), int(pre.max())
+            key = column[proj.post[start : start + step]]
+            row = pre.astype(np.intp)
+            row -= first
+            row *= width
+            key += row
+            block = np.bincount(key, minlength=(last - first + 1) * width)
+            rows = slice(proj.source_offset + first, proj.source_offset + last + 1)
+            target = counted[rows, low : low + width]
+            np.add(target, block.reshape(-1, width), out=target, casting="unsafe")
+    return counted
+
+
+# Synapses that _counted_by_projection counts at once, at least (their keys stay in the cache).
+_BLOCK_SYNAPSES = 1 << 18
 
 
 def evaluate_placement(table: SynapseTable, core: np.ndarray, n_cores: int) -> Evaluation:
     """Recount every resource of ``core`` (neuron -> core) from scratch.
 
-    One stable counting sort (scipy's COO to CSR) groups the synapses by source. The table is
-    post-major, so when cores hold runs of neurons in order (``fill``, ``balanced``) each
-    source's cores arrive already sorted and merging repeats is a linear pass. Fan-in is then
+    The synapses are counted per (source, core) (:func:`_source_core_pairs`); fan-in is then
     the number of sources per core, and a neuron's fan-out the length of its row.
     """
     n = table.n_neurons
