@@ -1,6 +1,6 @@
 """Benchmark of :func:`neuroemu.mapping.mapping.map_network` at scale.
 
-Two cases, each in a fresh process so that peak memory (``ru_maxrss``) belongs to one case:
+Three cases, each in a fresh process so that peak memory (``ru_maxrss``) belongs to one case:
 
 * ``fill``: 1,000,000 neurons and 100,000,000 synapses (100 random sources per neuron,
   multapses allowed) on Loihi. Target: under 20 s and 6 GB.
