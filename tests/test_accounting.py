@@ -134,6 +134,38 @@ def test_counts_equal_brute_force(two_chip, seed, accumulation):
     assert counts.per_core["hop"].sum() > counts.per_core["message"].sum() / 2
 
 
+@pytest.mark.parametrize("order", ["source order", "shuffled"])
+def test_counts_equal_brute_force_in_any_synapse_order(two_chip, order, monkeypatch):
+    """Synapses in source order build the fan-out a block of source neurons at a time; in any
+    other order, from all synapses at once. Both count as the brute force does."""
+    network = plastic_network(4)
+    if order == "shuffled":
+        rng = np.random.default_rng(4)
+        shuffled = []
+        for proj in network.projections:
+            o = rng.permutation(proj.n_synapses)
+            delay = proj.delay_ms if np.ndim(proj.delay_ms) == 0 else proj.delay_ms[o]
+            shuffled.append(replace(proj, i=proj.i[o], j=proj.j[o], delay_ms=delay))
+        network = replace(network, projections=tuple(shuffled))
+    built: list[bool] = []
+    blocked = counting._blocked_fanout
+
+    def spy(*args):
+        result = blocked(*args)
+        built.append(result is not None)
+        return result
+
+    monkeypatch.setattr(counting, "_blocked_fanout", spy)
+    mapping = manual_mapping(network, two_chip, np.arange(network.n_neurons) % 8, n_chips=2)
+    activity = random_activity(network, n_steps=40, seed=4)
+    counts = count_events(network, activity, mapping)
+    expected = brute_force(network, activity, mapping)
+    for kind in EVENT_KINDS:
+        np.testing.assert_array_equal(counts.per_core[kind], expected[kind], err_msg=kind)
+    assert built and all(built) == (order == "source order") and any(built) == all(built)
+    assert counts.per_core["learning_update"].sum() > 0
+
+
 def test_delayed_spikes_after_the_end_are_not_delivered(two_chip):
     pre = Population("pre", 1, "lif")
     post = Population("post", 1, "lif")

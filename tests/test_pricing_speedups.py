@@ -24,6 +24,7 @@ from neuroemu.gpu.model import step_activity
 from neuroemu.mapping import placement
 from neuroemu.network.network import Network, Projection
 from neuroemu.spec.chip import parse_chip
+from neuroemu.timesteps import delay_steps
 
 
 def activity_with_late_changes(seed: int) -> tuple[Network, Activity]:
@@ -156,3 +157,50 @@ def test_delayed_fanout_equals_a_count_per_synapse(batch, wide, monkeypatch):
     assert fanout.has_canonical_format and fanout.dtype == np.int64
     cells = zip(coo.row.tolist(), coo.col.tolist(), strict=True)
     assert dict(zip(cells, coo.data.tolist(), strict=True)) == expected
+
+
+def synapses_in_source_order(seed: int, n_pre: int, n_cols: int) -> list:
+    """Three projections of one source: delays of 1 and 3 steps, of 2 (one for all) and of 3
+    and 7 (dt 0.5 ms), so the steps 4 to 6 lie within the span but no synapse has them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for delay in (rng.choice([0.5, 1.5], 70), 1.0, rng.choice([1.5, 3.5], 70)):
+        pre = np.sort(rng.integers(0, n_pre, 70)).astype(np.int32)
+        post = rng.integers(0, 20, 70).astype(np.int32)
+        columns = rng.integers(0, n_cols, 20).astype(np.uint32)
+        out.append(counting._Synapses(pre, post, columns, delay, 0.5))
+    return out
+
+
+@pytest.mark.parametrize("block", [1 << 20, 5])
+@pytest.mark.parametrize("wide", [False, True])
+def test_blocked_fanout_equals_a_count_per_synapse(block, wide, monkeypatch):
+    """Built a block of source neurons at a time (one block, or blocks of a few neurons; with
+    2**28 columns, blocks of 2 neurons keep keys below 2**32), the fan-out counts exactly the
+    synapses of each (source neuron, delay) on each column, over the delays some synapse has."""
+    monkeypatch.setattr(counting, "_BLOCK_SYNAPSES", block)
+    n_pre, n_cols = 40, 2**28 if wide else 9
+    synapses = synapses_in_source_order(6, n_pre, n_cols)
+    delays, fanout = counting._blocked_fanout(synapses, n_pre, n_cols)
+    assert delays.tolist() == [1, 2, 3, 7]
+    expected: dict[tuple[int, int], int] = {}
+    for syn in synapses:
+        steps = np.broadcast_to(delay_steps(syn.delay_ms, syn.dt_ms), syn.pre.shape)
+        for k in range(len(syn.pre)):
+            row = int(syn.pre[k]) * len(delays) + delays.tolist().index(int(steps[k]))
+            cell = (row, int(syn.post_column[syn.post[k]]))
+            expected[cell] = expected.get(cell, 0) + 1
+    coo = fanout.tocoo()
+    assert fanout.has_canonical_format and fanout.dtype == np.int64
+    assert fanout.shape == (n_pre * len(delays), n_cols)
+    cells = zip(coo.row.tolist(), coo.col.tolist(), strict=True)
+    assert dict(zip(cells, coo.data.tolist(), strict=True)) == expected
+
+
+def test_blocked_fanout_declines_synapses_out_of_source_order():
+    synapses = synapses_in_source_order(7, 40, 9)
+    swapped = synapses[1].pre.copy()
+    swapped[[0, -1]] = swapped[[-1, 0]]
+    synapses[1] = replace(synapses[1], pre=swapped)
+    assert counting._blocked_fanout(synapses, 40, 9) is None
+    assert counting._blocked_fanout(synapses[:1] + synapses[2:], 40, 9) is not None

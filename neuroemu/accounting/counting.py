@@ -20,6 +20,7 @@ exactly, and kept apart in ``EventCounts.detail_per_core``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,7 @@ from neuroemu.accounting.detail import (
 from neuroemu.activity import Activity, Spikes, in_step_order
 from neuroemu.events import EVENT_KINDS
 from neuroemu.mapping.mapping import Mapping
-from neuroemu.network.network import Network
+from neuroemu.network.network import Network, Projection
 from neuroemu.spec.chip import RECEIVE_KINDS, ChipSpec
 from neuroemu.spec.descriptor import Bound
 from neuroemu.timesteps import delay_steps, whole_steps
@@ -47,6 +48,13 @@ _DENSE_CELLS = 4_000_000
 _FANOUT_BATCH = 50_000_000
 # Cost of a sparse product per stored entry, relative to a dense product per column.
 _SPARSE_COST = 4
+# Synapses whose keys one block of _blocked_fanout sorts at once (in cache), and the chunk in
+# which synapses are checked to be in source order.
+_BLOCK_SYNAPSES = 1 << 20
+_SORTED_CHECK = 1 << 22
+# Largest span of delays (in steps) that _blocked_fanout lays rows out over before dropping the
+# steps no synapse has.
+_DELAY_SPAN = 1 << 16
 # Spikes x delays expanded at once when a source has several delays (bounds the memory: ~100 MB).
 _EXPANDED_SPIKES = 4_000_000
 
@@ -204,6 +212,116 @@ def _delayed_fanout(
     return delays, total.tocsr()
 
 
+@dataclass(frozen=True)
+class _Synapses:
+    """One projection's synapses as :func:`_blocked_fanout` reads them, a slice at a time: the
+    post column and the delay in steps are looked up per slice, never for all synapses at once
+    (the full microcircuit's 3e8 synapses made 2.4 GB int64 arrays of each)."""
+
+    pre: np.ndarray
+    post: np.ndarray
+    post_column: np.ndarray  # uint32: the column of each neuron of the post population
+    delay_ms: np.ndarray | float
+    dt_ms: float
+
+    def steps(self, start: int, stop: int) -> np.ndarray:
+        delay = np.asarray(self.delay_ms)
+        return delay_steps(delay if delay.ndim == 0 else delay[start:stop], self.dt_ms)
+
+    def step_range(self) -> tuple[int, int]:
+        """The smallest and largest delay in steps (rounding is monotone: the ends' steps)."""
+        delay = np.asarray(self.delay_ms)
+        if delay.ndim == 0:
+            return int(delay_steps(delay, self.dt_ms)), int(delay_steps(delay, self.dt_ms))
+        return int(delay_steps(delay.min(), self.dt_ms)), int(delay_steps(delay.max(), self.dt_ms))
+
+    def first_of_pre(self, n_pre: int) -> np.ndarray | None:
+        """Per source neuron, the index of its first synapse (``n_pre + 1`` entries) when the
+        synapses are in source order, else None."""
+        pre = self.pre
+        for start in range(0, len(pre), _SORTED_CHECK):
+            chunk = pre[start : start + _SORTED_CHECK + 1]
+            if np.any(chunk[1:] < chunk[:-1]):
+                return None
+        if len(pre) and (int(pre[0]) < 0 or int(pre[-1]) >= n_pre):
+            return None
+        firsts = np.arange(n_pre + 1).astype(np.promote_types(pre.dtype, np.min_scalar_type(n_pre)))
+        return np.searchsorted(pre, firsts).astype(np.int64)
+
+
+def _blocked_fanout(
+    synapses: list[_Synapses], n_pre: int, n_cols: int
+) -> tuple[np.ndarray, sp.csr_matrix] | None:
+    """:func:`_delayed_fanout` for projections whose synapses are in source order, built a
+    block of source neurons at a time; None when some are not in order (or the delays span
+    too many steps), for :func:`_delayed_fanout` to build.
+
+    A block's keys sort in cache and give the matrix's rows of that block, in order, so the
+    blocks are concatenated instead of summed. The rows are laid out first over every step
+    from the smallest delay to the largest; the steps no synapse has are rows without entries,
+    dropped at the end, which leaves exactly :func:`_delayed_fanout`'s matrix.
+    """
+    if not synapses or not sum(len(s.pre) for s in synapses):
+        return None
+    ranges = [s.step_range() for s in synapses]
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    n_range = hi - lo + 1
+    if n_range > _DELAY_SPAN or n_range * n_cols >= 2**32:
+        return None
+    firsts = [s.first_of_pre(n_pre) for s in synapses]
+    if any(first is None for first in firsts):
+        return None
+    starts = [first for first in firsts if first is not None]
+    # source-neuron blocks of about _BLOCK_SYNAPSES synapses, and of fewer than 2**32 keys
+    per_pre = np.sum(starts, axis=0)  # synapses of all projections before each source neuron
+    edges = np.searchsorted(per_pre, np.arange(0, int(per_pre[-1]), _BLOCK_SYNAPSES), "right")
+    max_rows = max(1, (2**32 - 1) // (n_range * n_cols))
+    edges = np.unique(np.concatenate([edges - 1, np.arange(0, n_pre, max_rows), [n_pre]]))
+    indptr_parts = [np.zeros(1, dtype=np.int64)]
+    indices_parts, data_parts = [], []
+    nnz = 0
+    for p0, p1 in itertools.pairwise(edges.tolist()):
+        keys = []
+        for syn, first in zip(synapses, starts, strict=True):
+            a, b = int(first[p0]), int(first[p1])
+            if a == b:
+                continue
+            # ((pre - p0) * n_range + step - lo) * n_cols + column, in uint32 arithmetic
+            # modulo 2**32: exact, since the key itself is below 2**32
+            key = syn.pre[a:b].astype(np.uint32)
+            if n_range > 1:
+                key *= np.uint32(n_range)
+                np.add(key, syn.steps(a, b), out=key, casting="unsafe")
+            key *= np.uint32(n_cols)
+            key += np.take(syn.post_column, syn.post[a:b])  # faster than [] with int32 indices
+            key -= np.uint32((p0 * n_range + (lo if n_range > 1 else 0)) * n_cols % 2**32)
+            keys.append(key)
+        n_rows = (p1 - p0) * n_range
+        if not keys:
+            indptr_parts.append(np.full(n_rows, nnz, dtype=np.int64))
+            continue
+        block = _count_keys(np.concatenate(keys), n_rows, n_cols)
+        indptr_parts.append(block.indptr[1:].astype(np.int64) + nnz)
+        indices_parts.append(block.indices)
+        data_parts.append(block.data)
+        nnz += block.nnz
+    indptr = np.concatenate(indptr_parts)
+    # keep the steps some synapse has: the other rows are empty, their ends repeat
+    row_nnz = np.diff(indptr).reshape(n_pre, n_range)
+    present = np.flatnonzero(row_nnz.any(axis=0))
+    kept_ends = indptr[1:].reshape(n_pre, n_range)[:, present].ravel()
+    index = np.int32 if max(n_pre * len(present), n_cols, nnz) < 2**31 else np.int64
+    fanout = sp.csr_matrix(
+        (
+            np.concatenate(data_parts),
+            np.concatenate(indices_parts).astype(index, copy=False),
+            np.concatenate([[0], kept_ends]).astype(index),
+        ),
+        shape=(n_pre * len(present), n_cols),
+    )
+    return (present + lo).astype(np.int64), fanout
+
+
 def _distinct_delays(steps: list[np.ndarray]) -> np.ndarray:
     """Sorted distinct values of the int64 arrays ``steps`` (delays span few steps: a bitmap
     of their range instead of a hash of every synapse's delay)."""
@@ -314,17 +432,22 @@ def _count_keys(key: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
     key.sort()
     if len(key) == 0:
         return sp.csr_matrix((n_rows, n_cols), dtype=np.int64)
-    first = np.flatnonzero(key[1:] != key[:-1])
-    first += 1
-    first = np.concatenate([[0], first])
-    counts = np.diff(first, append=len(key)).astype(np.int64)
+    starts = np.empty(len(key), dtype=bool)
+    starts[0] = True
+    np.not_equal(key[1:], key[:-1], out=starts[1:])
+    first = np.flatnonzero(starts)
+    counts = np.empty(len(first), dtype=np.int64)
+    np.subtract(first[1:], first[:-1], out=counts[:-1])
+    counts[-1] = len(key) - first[-1]
     distinct = key[first]
     kt = key.dtype.type
-    row = (distinct // kt(n_cols)).astype(np.int64)
+    row = distinct // kt(n_cols)  # numpy divides by a scalar fast; its remainder is slower
+    distinct -= row * kt(n_cols)
     index = np.int32 if max(n_rows, n_cols) < 2**31 else np.int64
-    col = (distinct % kt(n_cols)).astype(index)
-    indptr = np.zeros(n_rows + 1, dtype=index)
-    np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
+    col = distinct.astype(index)
+    # rows come sorted: each row's first entry by bisection instead of a count per row
+    firsts = np.arange(n_rows + 1).astype(np.promote_types(row.dtype, np.min_scalar_type(n_rows)))
+    indptr = np.searchsorted(row, firsts).astype(index)
     return sp.csr_matrix((counts, col, indptr), shape=(n_rows, n_cols))
 
 
@@ -528,10 +651,7 @@ def count_events(
     # synaptic events (and the presynaptic half of STDP) at the post core, at delivery: the
     # fan-out of all projections from one source is summed into one (neuron, delay) matrix, so
     # each source's spikes are expanded over its delays and multiplied once
-    members: dict[str, dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray]]]] = {
-        "synaptic_event": {},
-        "learning_update": {},
-    }
+    members: dict[str, dict[str, list[Projection]]] = {"synaptic_event": {}, "learning_update": {}}
     # the same deliveries again for the projections stored as kernels, where the chip prices
     # their synaptic events apart (synaptic_event itself is counted as before, bit for bit)
     kernels: set[str] = set()
@@ -542,13 +662,11 @@ def count_events(
         spikes = activity.spikes.get(proj.pre)
         if spikes is None or not len(spikes):
             continue
-        post_col = column[network.global_post(proj)]
-        steps = delay_steps(proj.delay_ms, dt_ms)
         kinds = ["synaptic_event"] + (["learning_update"] if proj.plasticity is not None else [])
         if proj.name in kernels:
             kinds.append("synaptic_event_conv")
         for kind in kinds:
-            members[kind].setdefault(proj.pre, []).append((proj.i, post_col, steps))
+            members[kind].setdefault(proj.pre, []).append(proj)
         if proj.plasticity is not None:
             post_spikes = activity.spikes.get(proj.post)
             if post_spikes is not None and len(post_spikes):
@@ -561,7 +679,7 @@ def count_events(
     for kind, sources in members.items():
         for pre, projections in sources.items():
             size = _source_size(network, pre)
-            delays, fanout = _delayed_fanout(projections, size, len(used))
+            delays, fanout = _source_fanout(network, projections, column, size, len(used), dt_ms)
             _add_deliveries(counts, kind, activity.spikes[pre], delays, fanout, n_steps)
 
     matrices: dict[str, np.ndarray | sp.csr_matrix] = {}
@@ -601,6 +719,33 @@ def count_events(
         detail_per_core=detail_per_core,
         n_tiles_used=n_tiles,
     )
+
+
+def _source_fanout(
+    network: Network,
+    projections: list[Projection],
+    column: np.ndarray,
+    size: int,
+    n_cols: int,
+    dt_ms: float,
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The delayed fan-out of one source's ``projections`` onto the columns (see
+    :func:`_delayed_fanout`), a block of source neurons at a time where the synapses allow."""
+    synapses = []
+    for proj in projections:
+        offset = network.offsets[proj.post]
+        post_column = column[offset : offset + network.population(proj.post).size]
+        synapses.append(
+            _Synapses(proj.i, proj.j, post_column.astype(np.uint32), proj.delay_ms, dt_ms)
+        )
+    blocked = _blocked_fanout(synapses, size, n_cols)
+    if blocked is not None:
+        return blocked
+    members = [
+        (proj.i, column[network.global_post(proj)], delay_steps(proj.delay_ms, dt_ms))
+        for proj in projections
+    ]
+    return _delayed_fanout(members, size, n_cols)
 
 
 def _times_events(chip: ChipSpec) -> bool:
