@@ -120,26 +120,95 @@ def small_network(seed: int) -> Network:
     return Network(pops, projections, (drive,), name="small")
 
 
-def test_cython_and_cpp_standalone_agree_bit_for_bit(chip, tmp_path, monkeypatch):
-    # free every set-up copy in the binary and in Python, however small, so that a freed array
-    # still in use would show here as different spikes or a crash
-    monkeypatch.setattr("neuroemu.engine.standalone_memory.MIN_ELEMENTS", 1)
-    network = small_network(2)
-    mapping = manual_mapping(network, chip, np.arange(network.n_neurons) % 4)
-    cython = simulate(network, chip, 60.0, seed=3, device="cython")
-    cpp = simulate(network, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
-    again = simulate(network, chip, 60.0, seed=3, device="cpp", build_dir=tmp_path / "b")
-    assert "neuroemu: free set-up copies" in (tmp_path / "b" / "main.cpp").read_text()
-    assert cpp.device == "cpp_standalone" and cython.device == "runtime-cython"
-    assert cython.spikes["q"].neuron.size > 10 and cython.spikes["p"].neuron.size > 10
-    for name in cython.spikes:
-        for other in (cpp, again):
-            np.testing.assert_array_equal(cython.spikes[name].neuron, other.spikes[name].neuron)
-            np.testing.assert_array_equal(cython.spikes[name].step, other.spikes[name].step)
-    a = count_events(network, cython, mapping)
-    b = count_events(network, cpp, mapping)
-    for kind in EVENT_KINDS:
-        np.testing.assert_array_equal(a.per_core[kind], b.per_core[kind])
+def shuffled(network: Network, seed: int) -> Network:
+    """``network`` with each projection's synapses listed in a random order: not sorted by
+    source, as a network read from a file may be (Brian2 creates them source by source)."""
+    rng = np.random.default_rng(seed)
+    projections = []
+    for proj in network.projections:
+        order = rng.permutation(proj.n_synapses)
+        delay = proj.delay_ms[order] if np.ndim(proj.delay_ms) else proj.delay_ms
+        projections.append(
+            Projection(proj.pre, proj.post, proj.i[order], proj.j[order], proj.weight[order],
+                       delay_ms=delay, target=proj.target, name=proj.name)
+        )  # fmt: skip
+    pops = tuple(
+        Population(pop.name, pop.size, pop.model, parameters={"v_bias_mV": 10.0},
+                   initial={"v_mV": -70 + 10 * rng.random(pop.size)})
+        for pop in network.populations
+    )  # fmt: skip
+    return Network(pops, tuple(projections), network.inputs, name=network.name)
+
+
+def files_and_times(directory) -> dict[str, int]:
+    return {str(path): path.stat().st_mtime_ns for path in directory.rglob("*") if path.is_file()}
+
+
+def test_cpp_standalone_compiles_once_and_agrees_with_cython(chip, tmp_path, monkeypatch):
+    """cpp_standalone gives cython's spikes and per-synapse counters, bit for bit; a run with
+    another seed and another draw of the network (other synapse counts, weights, delays and
+    initial values, synapses not sorted by source) generates no code and compiles nothing."""
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    from neuroemu.engine.brian2_import import import_brian2
+    from neuroemu.engine.runner import forget_compiled
+
+    first, second = shuffled(small_network(2), 0), shuffled(small_network(5), 1)
+    assert first.n_synapses != second.n_synapses
+    assert any(np.any(np.diff(p.i) < 0) for p in first.projections)
+    generated: list[object] = []
+    original = CPPStandaloneDevice.code_object
+
+    def code_object(self, *args, **kwargs):
+        generated.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CPPStandaloneDevice, "code_object", code_object)
+    runs = {}
+    build = tmp_path / "b"
+    for key, network, seed in (("first", first, 3), ("second", second, 4)):
+        generated.clear()
+        before = files_and_times(build) if build.exists() else {}
+        runs[key, "cpp"] = simulate(network, chip, 60.0, seed=seed, device="cpp", build_dir=build,
+                                    count_synapse_events=True)  # fmt: skip
+        if key == "second":  # run again as built: no code generated, no file rewritten
+            assert generated == []
+            changed = {k for k, t in files_and_times(build).items() if before.get(k) != t}
+            assert changed
+            assert all("neuroemu_inputs" in k or "results" in k or ".lock" in k for k in changed)
+        else:
+            assert generated
+    # a new process (here: the kept build forgotten) generates the code again, and make finds
+    # every object file up to date
+    forget_compiled(import_brian2())
+    objects = {k: t for k, t in files_and_times(build).items() if k.endswith((".o", "main"))}
+    again = simulate(second, chip, 60.0, seed=4, device="cpp", build_dir=build,
+                     count_synapse_events=True)  # fmt: skip
+    assert generated
+    assert {k: t for k, t in files_and_times(build).items() if k in objects} == objects
+    for key, network, seed in (("first", first, 3), ("second", second, 4)):
+        runs[key, "cython"] = simulate(network, chip, 60.0, seed=seed, device="cython",
+                                       count_synapse_events=True)  # fmt: skip
+    mapping = manual_mapping(first, chip, np.arange(first.n_neurons) % 4)
+    for key, network in (("first", first), ("second", second)):
+        cython, cpp = runs[key, "cython"], runs[key, "cpp"]
+        assert cython.spikes["q"].neuron.size > 10 and cython.spikes["p"].neuron.size > 10
+        for other in (cpp, again) if key == "second" else (cpp,):
+            assert other.device == "cpp_standalone"
+            for name in cython.spikes:
+                np.testing.assert_array_equal(cython.spikes[name].neuron, other.spikes[name].neuron)
+                np.testing.assert_array_equal(cython.spikes[name].step, other.spikes[name].step)
+            for proj in network.projections:
+                for field, values in cython.synapse_counters[proj.name].items():
+                    np.testing.assert_array_equal(values, other.synapse_counters[proj.name][field])
+                np.testing.assert_array_equal(other.synapse_counters[proj.name]["i"], proj.i)
+        a, b = count_events(network, cython, mapping), count_events(network, cpp, mapping)
+        for kind in EVENT_KINDS:
+            np.testing.assert_array_equal(a.per_core[kind], b.per_core[kind])
+    assert (
+        runs["first", "cpp"].spikes["p"].step.tobytes()
+        != runs["second", "cpp"].spikes["p"].step.tobytes()
+    )
 
 
 def mergeable_network(seed: int) -> Network:
@@ -250,53 +319,6 @@ def test_the_earlier_form_with_a_mapping_still_runs_with_a_deprecation(chip):
         simulate(network, mapping, chip, 20.0, 3)
 
 
-class _FakeDevice:
-    """The parts of Brian2's CPPStandaloneDevice that StandaloneReleaser touches."""
-
-    def __init__(self) -> None:
-        self.static_arrays: dict[str, np.ndarray] = {}
-        self.arrays: dict[object, str] = {}
-        self.dynamic_arrays: dict[object, str] = {}
-        self.array_cache: dict[object, object] = {}
-        self.inserted: list[str] = []
-
-    def insert_code(self, slot: str, code: str) -> None:
-        assert slot == "main"
-        self.inserted.append(code)
-
-
-class _Var:
-    def __init__(self, name: str, size: int) -> None:
-        self.name, self.size, self.dtype = name, size, np.int32
-
-
-def test_standalone_releaser_frees_set_up_copies_only():
-    import weakref
-
-    from neuroemu.engine.standalone_memory import StandaloneReleaser
-
-    device = _FakeDevice()
-    device.static_arrays["_static_array_before"] = np.ones(10)
-    releaser = StandaloneReleaser(device, min_elements=5)
-    big = np.arange(8, dtype=np.int32)
-    alive = weakref.ref(big)
-    sources, clock_dt = _Var("sources", 8), _Var("dt", 1)
-    device.static_arrays.update({"_static_array_w": big, "_static_array_small": np.ones(2)})
-    device.arrays.update({sources: "_array_syn_sources", clock_dt: "_array_clock_dt"})
-    device.array_cache.update({sources: np.zeros(8), clock_dt: np.ones(1)})
-    releaser.after_setup_step()
-    (code,) = device.inserted
-    assert "delete [] _static_array_w; _static_array_w = 0;" in code
-    assert "_array_syn_sources = new int32_t[8];" in code
-    assert "small" not in code and "before" not in code and "clock" not in code
-    assert device.array_cache[sources] is None and device.array_cache[clock_dt] is not None
-    del big
-    releaser.after_build()
-    assert alive() is None  # not kept alive by a view
-    assert releaser.released_static_bytes == 8 * 4 + 10 * 8
-    assert len(device.static_arrays["_static_array_small"]) == 2
-
-
 # ---- which neurons changed state (for chips that charge an update only then) ----------------
 
 
@@ -404,3 +426,42 @@ def test_standalone_build_directory_follows_structure_not_values():
     assert standalone_dir(varied) != base
     renamed = replace(network(10, 0.5, 1.0), name="other")
     assert standalone_dir(renamed).name.startswith("other-")
+
+
+def test_a_seed_sweep_of_coba_compiles_once(tmp_path, monkeypatch):
+    """Ten seeds of COBA on cpp_standalone, each with its own draw of the connectivity: only the
+    first run generates code; a run kept from earlier gives the spikes of a fresh build."""
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    from neuroemu.engine.brian2_import import import_brian2
+    from neuroemu.engine.runner import forget_compiled
+    from neuroemu.pipeline import build_network
+    from neuroemu.spec.chip import load_chip
+
+    generated: list[object] = []
+    original = CPPStandaloneDevice.code_object
+
+    def code_object(self, *args, **kwargs):
+        generated.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CPPStandaloneDevice, "code_object", code_object)
+    chip = load_chip("spinnaker")
+    build = tmp_path / "coba"
+    per_run, synapses, spikes = [], set(), {}
+    for seed in range(1, 11):
+        network = build_network("coba", {}, seed)
+        generated.clear()
+        activity = simulate(network, chip, 20.0, seed=seed, device="cpp", build_dir=build)
+        per_run.append(len(generated))
+        synapses.add(network.n_synapses)
+        spikes[seed] = activity.spikes
+    assert per_run[0] > 0 and per_run[1:] == [0] * 9
+    assert len(synapses) == 10  # each seed its own connectivity
+    forget_compiled(import_brian2())
+    fresh = simulate(build_network("coba", {}, 7), chip, 20.0, seed=7, device="cpp",
+                     build_dir=build).spikes  # fmt: skip
+    assert sum(s.neuron.size for s in fresh.values()) > 0
+    for name, kept in spikes[7].items():
+        assert kept.neuron.tobytes() == fresh[name].neuron.tobytes()
+        assert kept.step.tobytes() == fresh[name].step.tobytes()

@@ -20,17 +20,19 @@ A network run as a stream of inferences (``Network.inference``) has its populati
 rest as its schedule says, inside Brian2 (:mod:`neuroemu.engine.resets`, where what happens to
 spikes in flight is documented); a network without a schedule is built exactly as before.
 
-Repeated runs in one process work on every device; for ``cpp_standalone`` the device is
-re-initialised before each build, the previous run's Brian2 objects are collected, and the build
-directory is kept per network name, so an unchanged network is not recompiled (Brian2's make
-only rebuilds changed files). On ``cpp_standalone`` the copies of synapse arrays needed only to
-set the network up are freed before the simulation starts
-(:mod:`neuroemu.engine.standalone_memory`).
+Repeated runs in one process work on every device. On ``cpp_standalone`` the code depends on
+the network's structure only: connectivity, per-neuron and per-synapse values and the seed are
+read by the binary when it starts (:mod:`neuroemu.engine.run_inputs`). A run whose structure
+and options equal the previous run's (a sweep over seeds, weights or draws of the
+connectivity) runs the kept binary again with new inputs and generates no code; any other run
+builds anew, in a directory per structure (:func:`standalone_dir`), where Brian2's ``make``
+finds the objects of an earlier process up to date.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
@@ -38,6 +40,7 @@ import os
 import re
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +51,13 @@ from neuroemu.engine.brian2_import import import_brian2
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
 from neuroemu.engine.integration_cache import cached_integrator
 from neuroemu.engine.resets import RESET_EVENT, GroupReset, plan_reset, set_per_neuron
-from neuroemu.engine.standalone_memory import StandaloneReleaser
+from neuroemu.engine.run_inputs import (
+    Connections,
+    RunInputs,
+    connect_at_start,
+    forget_dead_owners,
+    seed_at_start,
+)
 from neuroemu.errors import NeuroEmuError, RunInterrupted, SimulationError
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Input, Network, PoissonInput
@@ -148,8 +157,9 @@ def standalone_dir(network: Network) -> Path:
     """Default cpp_standalone build directory, under the user's cache: one per network name and
     structure (:func:`structure_key`).
 
-    Brian2's ``make`` recompiles only the files whose text changed, so runs that differ in
-    values (weights, initial values, seeds) reuse most of a directory's objects. Keyed by name
+    Values (weights, delays, initial values, connectivity, seeds) are run inputs, not code
+    (:mod:`neuroemu.engine.run_inputs`), so runs that differ only in them recompile nothing
+    (Brian2's ``make`` rebuilds only files whose text changed). Keyed by name
     alone, two sizes of one model (a sweep over its scale, a benchmark at two sizes) took turns
     in one directory and recompiled every code object at each turn (70 s for the convolutional
     case of ``benchmarks/vs_sanafe.py``); each structure now keeps its own.
@@ -265,12 +275,19 @@ def simulate(
     standalone = target == "cpp_standalone"
     directory = Path(build_dir) if build_dir is not None else standalone_dir(network)
     lock = _locked(directory) if standalone else contextlib.nullcontext()
+    plan = plan_objects(network, dt_ms, merge=merge_objects)
+    options = (dt_ms, n_steps, record_state, state_every_ms, report, count_synapse_events,
+               record_changes)  # fmt: skip
     with lock:
-        if standalone:
+        compiled = _compiled_for(network, plan, options, directory) if standalone else None
+        if compiled is None:
+            forget_compiled(b2)
             _collect_previous_run(b2)
+        if standalone:
             b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
-            b2.device.reinit()
-            b2.device.activate(build_on_run=False, directory=str(directory))
+            if compiled is None:
+                b2.device.reinit()
+                b2.device.activate(build_on_run=False, directory=str(directory))
             b2.prefs.devices.cpp_standalone.openmp_threads = 0
             # Brian2's default 'make -j' starts one compiler per file at once (hundreds for a
             # large network: tens of GB); one job per core is as fast and bounded.
@@ -279,49 +296,134 @@ def simulate(
             b2.set_device("runtime")
             b2.prefs.codegen.target = target
         try:
-            releaser = StandaloneReleaser(b2.device) if standalone else None
-            built = _build(
-                b2,
-                network,
-                chip,
-                dt_ms,
-                quantise,
-                record_state,
-                state_every_ms,
-                count_synapse_events,
-                merge_objects,
-                releaser,
-                record_changes,
-            )
-            b2.seed(seed)
-            net = built["net"]
-            net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
-            if not standalone:
-                # Brian2 ends a run early, without an error, on the first Ctrl-C.
-                done = round(float(net.t / b2.ms) / dt_ms)
-                if done < n_steps:
-                    partial = _collect(b2, network, built, dt_ms, done, seed, device, target,
-                                       started)  # fmt: skip
-                    raise RunInterrupted(done, n_steps, partial)
+            if compiled is not None:
+                built = compiled.built
+                built["plan"] = plan  # the same objects; where each projection starts may move
+            else:
+                built = _build(
+                    b2,
+                    network,
+                    plan,
+                    chip,
+                    dt_ms,
+                    quantise,
+                    record_state,
+                    state_every_ms,
+                    count_synapse_events,
+                    standalone,
+                    record_changes,
+                )
+                if standalone:
+                    seed_at_start(b2.device, n_threads=1)  # OpenMP is off
+                    # before the spike queues are prepared: they copy the delays
+                    b2.device.apply_run_args()
+                else:
+                    b2.seed(seed)
+                net = built["net"]
+                net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
+                if not standalone:
+                    # Brian2 ends a run early, without an error, on the first Ctrl-C.
+                    done = round(float(net.t / b2.ms) / dt_ms)
+                    if done < n_steps:
+                        partial = _collect(b2, network, built, dt_ms, done, seed, device, target,
+                                           started)  # fmt: skip
+                        raise RunInterrupted(done, n_steps, partial)
             if standalone:
-                assert releaser is not None
-                b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
-                # The static arrays are on disk now; the binary does not need Python's copies.
-                releaser.after_build()
-                b2.device.run(directory=str(directory), with_output=report is not None)
+                if compiled is None:
+                    b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
+                inputs = _run_inputs(b2, network, built, chip, dt_ms, quantise, seed)
+                run_args = inputs.write(directory)
+                del inputs
+                forget_dead_owners(b2.device)
+                b2.device.run(
+                    directory=str(directory), with_output=report is not None, run_args=run_args
+                )
+                _remember_compiled(network, plan, options, directory, built, b2.get_device())
             activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
         except (SimulationError, RunInterrupted):
+            if standalone:
+                forget_compiled(b2)
             raise
         except Exception as exc:
+            if standalone:
+                forget_compiled(b2)
             raise SimulationError(
                 f"Brian2 could not run network {network.name!r} on {target}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         finally:
             if standalone:
-                b2.device.reinit()
                 b2.set_device("runtime")
     return activity
+
+
+@dataclass
+class _Compiled:
+    """The last cpp_standalone build in this process, kept to be run again."""
+
+    key: str | None  # None: never run again (see _compiled_key)
+    directory: Path
+    built: dict[str, Any]
+    device: Any
+
+
+_compiled: list[_Compiled] = []  # at most one
+
+
+def _compiled_key(network: Network, plan: ObjectPlan, options: tuple[Any, ...]) -> str | None:
+    """What decides the code of a cpp_standalone build, values left out (they are run inputs).
+
+    None where a build cannot be run again with other values: an inference schedule compiles
+    rest values in (:mod:`neuroemu.engine.resets`).
+    """
+    if network.inference is not None:
+        return None
+    parts: list[str] = [repr(options)]
+    for group in plan.groups:
+        parts.append(repr((group.name, group.populations, group.offsets, group.size, group.model)))
+    for syn in plan.synapses:
+        parts.append(repr((syn.name, syn.source, syn.source_populations, syn.source_range,
+                           syn.post_group, syn.target, syn.projections, syn.delay_steps,
+                           syn.plastic)))  # fmt: skip
+    for pop in network.populations:
+        parts.append(repr((pop.name, sorted(pop.initial))))
+    for proj in network.projections:
+        parts.append(repr((proj.name, proj.pre, proj.post, proj.target, proj.plasticity)))
+    for source in network.inputs:
+        parts.append(repr((type(source).__name__, source.name, source.size)))
+        if not isinstance(source, PoissonInput):  # spike lists are compiled in
+            for values in (source.indices, source.times_ms):
+                parts.append(hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest())
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _compiled_for(
+    network: Network, plan: ObjectPlan, options: tuple[Any, ...], directory: Path
+) -> _Compiled | None:
+    key = _compiled_key(network, plan, options)
+    for compiled in _compiled:
+        same = key is not None and compiled.key == key and compiled.directory == directory
+        if same and (directory / "main").exists():
+            return compiled
+    return None
+
+
+def _remember_compiled(
+    network: Network,
+    plan: ObjectPlan,
+    options: tuple[Any, ...],
+    directory: Path,
+    built: dict[str, Any],
+    device: Any,
+) -> None:
+    _compiled.clear()
+    _compiled.append(_Compiled(_compiled_key(network, plan, options), directory, built, device))
+
+
+def forget_compiled(b2: Any) -> None:
+    """Drop the kept cpp_standalone build (its Brian2 objects hold the engine's object names)."""
+    while _compiled:
+        _compiled.pop().device.reinit()
 
 
 def _without_mapping(
@@ -360,18 +462,19 @@ def _collect_previous_run(b2: Any) -> None:
 def _build(
     b2: Any,
     network: Network,
+    plan: ObjectPlan,
     chip: ChipSpec,
     dt_ms: float,
     quantise: bool,
     record_state: dict[str, list[str]] | None,
     state_every_ms: float | None,
     count_synapse_events: bool,
-    merge: bool,
-    releaser: StandaloneReleaser | None,
+    standalone: bool,
     record_changes: bool = False,
 ) -> dict[str, Any]:
+    """The Brian2 objects for ``plan``. On cpp_standalone values are left out: they are run
+    inputs (:func:`_run_inputs`), so that the code does not depend on them."""
     dt = dt_ms * b2.ms
-    plan = plan_objects(network, dt_ms, merge=merge)
     # One explicit clock for every object: per-object clocks made Brian2 order them differently
     # in each process (cpp_standalone then recompiled main.cpp every run) and cost time per step.
     clock = b2.Clock(dt=dt, name=_CLOCK_NAME)
@@ -379,9 +482,12 @@ def _build(
     slices: dict[str, Any] = {}
     objects: list[Any] = []
     change_monitors: dict[str, Any] = {}
+    resets: dict[str, GroupReset] = {}
     for group_plan in plan.groups:
         group, reset = _neuron_group(b2, network, group_plan, clock, record_changes)
         groups[group_plan.name] = group
+        if reset is not None:
+            resets[group_plan.name] = reset
         objects.append(group)
         if record_changes:
             monitor = b2.EventMonitor(
@@ -394,11 +500,12 @@ def _build(
             whole = len(group_plan.populations) == 1
             part = group if whole else b2.Subgroup(group, offset, offset + pop.size, name=pop_name)
             slices[pop_name] = part
-            _set_initial(b2, part, pop.initial, group_plan.model)
-        if reset is not None:
+            if not standalone:
+                _set_initial(b2, part, pop.initial, group_plan.model)
+        if reset is not None and not standalone:
             set_per_neuron(reset, slices)
     for source in network.inputs:
-        group = _input_group(b2, source, clock, dt_ms)
+        group = _input_group(b2, source, clock, dt_ms, standalone)
         groups[source.name] = group
         slices[source.name] = group
         objects.append(group)
@@ -412,7 +519,7 @@ def _build(
     for syn_plan in plan.synapses:
         syn, reports = _synapses(
             b2, network, plan, syn_plan, groups, chip, clock, dt_ms, quantise,
-            count_synapse_events, releaser, record_changes,
+            count_synapse_events, standalone, record_changes,
         )  # fmt: skip
         synapses[syn_plan.name] = syn
         quantisation.update(reports)
@@ -436,6 +543,9 @@ def _build(
         "state_every": 1 if state_every_ms is None else max(1, round(state_every_ms / dt_ms)),
         "count_synapse_events": count_synapse_events,
         "change_monitors": change_monitors,
+        "groups": groups,
+        "resets": resets,
+        "connections": {},
     }
 
 
@@ -525,20 +635,96 @@ _BIASES = ("bias", "v_bias", "I_bias")
 
 
 def _set_initial(b2: Any, part: Any, initial: dict[str, Any], model: NeuronModel) -> None:
+    for name, value in _initial_values(b2, initial, model).items():
+        setattr(part, name, value)
+
+
+def _initial_values(b2: Any, initial: dict[str, Any], model: NeuronModel) -> dict[str, Any]:
+    """A population's initial values by Brian2 variable, as quantities (``v`` at the model's
+    resting value where none is given)."""
     values = dict(initial)
     default = _default_v(model)
     if default is not None and not any(split_unit(k)[0] == "v" for k in values):
         values["v_mV"] = default[1]
+    quantities = {}
     for name, value in values.items():
         base, suffix = split_unit(name)
-        setattr(part, base, np.asarray(value, dtype=float) * _unit(b2, suffix))
+        quantities[base] = np.asarray(value, dtype=float) * _unit(b2, suffix)
+    return quantities
 
 
-def _input_group(b2: Any, source: Input, clock: Any, dt_ms: float) -> Any:
+def _group_values(
+    b2: Any, network: Network, group_plan: GroupPlan, group: Any, reset: GroupReset | None
+) -> dict[str, np.ndarray]:
+    """Per-neuron values of one NeuronGroup, whole: its populations' initial values and the
+    per-neuron values of its reset. Neurons that no population sets keep Brian2's initial 0, as
+    on the other targets."""
+    full: dict[str, np.ndarray] = {}
+    settings = []
+    for pop_name, offset in group_plan.offsets.items():
+        pop = network.population(pop_name)
+        for var, value in _initial_values(b2, pop.initial, group_plan.model).items():
+            settings.append((var, offset, pop.size, value))
+    for var, by_population in (reset.per_neuron if reset else {}).items():
+        for pop_name, value in by_population.items():
+            size = network.population(pop_name).size
+            settings.append((var, group_plan.offsets[pop_name], size, value))
+    for var, offset, size, value in settings:
+        if var not in full:
+            full[var] = np.zeros(group_plan.size, dtype=group.variables[var].dtype)
+        full[var][offset : offset + size] = np.asarray(value)
+    return full
+
+
+def _run_inputs(
+    b2: Any,
+    network: Network,
+    built: dict[str, Any],
+    chip: ChipSpec,
+    dt_ms: float,
+    quantise: bool,
+    seed: int,
+) -> RunInputs:
+    """What a cpp_standalone run reads at start (:mod:`neuroemu.engine.run_inputs`): the
+    network's values, the same numbers the other targets set from Python; ``built`` supplies
+    only names and dtypes. Records each Synapses' :class:`Connections` and weight
+    quantisation in ``built`` for :func:`_collect`."""
+    plan: ObjectPlan = built["plan"]
+    inputs = RunInputs(seed=seed)
+    for group_plan in plan.groups:
+        group = built["groups"][group_plan.name]
+        reset = built["resets"].get(group_plan.name)
+        for var, values in _group_values(b2, network, group_plan, group, reset).items():
+            inputs.set_value(group.variables[var], values)
+    for source in network.inputs:
+        if isinstance(source, PoissonInput):
+            rates = np.asarray(np.asarray(source.rate_hz) * b2.Hz)
+            variable = built["groups"][source.name].variables["rates"]
+            inputs.set_value(variable, np.broadcast_to(rates, (source.size,)))
+    for syn_plan in plan.synapses:
+        syn = built["synapses"][syn_plan.name]
+        i, j = _pairs(network, plan, syn_plan)
+        table = Connections.from_pairs(syn_plan.name, i, j, len(syn.source))
+        del i, j
+        inputs.connections[syn_plan.name] = table
+        weights, steps, reports = _synapse_values(network, syn_plan, chip, dt_ms, quantise)
+        built["quantisation"].update(reports)
+        post_model = plan.group(syn_plan.post_group).model
+        unit = _unit(b2, post_model.targets[syn_plan.target].weight_unit)
+        inputs.set_value(syn.variables["w"], table.in_creation_order(np.asarray(weights * unit)))
+        del weights
+        if steps is not None:
+            delays = np.asarray(steps * dt_ms * b2.ms)
+            inputs.set_value(syn.pre.variables["delay"], table.in_creation_order(delays))
+    built["connections"] = dict(inputs.connections)
+    return inputs
+
+
+def _input_group(b2: Any, source: Input, clock: Any, dt_ms: float, standalone: bool) -> Any:
     if isinstance(source, PoissonInput):
-        return b2.PoissonGroup(
-            source.size, rates=np.asarray(source.rate_hz) * b2.Hz, clock=clock, name=source.name
-        )
+        # on cpp_standalone the rates are a run input (_run_inputs)
+        rates = 0 * b2.Hz if standalone else np.asarray(source.rate_hz) * b2.Hz
+        return b2.PoissonGroup(source.size, rates=rates, clock=clock, name=source.name)
     steps = delay_steps(source.times_ms, dt_ms)
     pairs = steps * source.size + source.indices
     if len(np.unique(pairs)) != len(pairs):
@@ -562,7 +748,7 @@ def _synapses(
     dt_ms: float,
     quantise: bool,
     count_synapse_events: bool,
-    releaser: StandaloneReleaser | None,
+    standalone: bool,
     record_changes: bool = False,
 ) -> tuple[Any, dict[str, QuantisationReport]]:
     projections = [network.projection(name) for name in syn_plan.projections]
@@ -607,35 +793,54 @@ def _synapses(
         kwargs["on_post"] = "\n".join(on_post)
     if syn_plan.delay_steps is not None:
         kwargs["delay"] = float(syn_plan.delay_steps) * dt_ms * b2.ms
-    source, source_offset = _source_slice(b2, syn_plan, groups)
+    source, _ = _source_slice(b2, syn_plan, groups)
     post = groups[syn_plan.post_group]
     syn = b2.Synapses(source, post, model="\n".join(model), **kwargs)
-    i = _concatenated([_shifted(p.i, plan.offset_of(p.pre) - source_offset) for p in projections])
-    j = _concatenated([_shifted(p.j, post_group.offsets[p.post]) for p in projections])
+    if standalone:  # connectivity and values are run inputs (_run_inputs)
+        connect_at_start(b2, syn)
+        return syn, {}
+    i, j = _pairs(network, plan, syn_plan)
     syn.connect(i=i, j=j)
     del i, j
-    if releaser is not None:
-        releaser.after_setup_step()
+    weights, steps, reports = _synapse_values(network, syn_plan, chip, dt_ms, quantise)
+    syn.w = weights * weight_unit
+    del weights
+    if steps is not None:
+        syn.delay = steps * dt_ms * b2.ms
+    return syn, reports
+
+
+def _pairs(network: Network, plan: ObjectPlan, syn_plan: SynapsesPlan) -> tuple[Any, Any]:
+    """Sources (in the Synapses' source slice) and targets (in the post group) of its synapses."""
+    projections = [network.projection(name) for name in syn_plan.projections]
+    source_offset = syn_plan.source_range[0] if syn_plan.source_range else 0
+    post_group = plan.group(syn_plan.post_group)
+    i = _concatenated([_shifted(p.i, plan.offset_of(p.pre) - source_offset) for p in projections])
+    j = _concatenated([_shifted(p.j, post_group.offsets[p.post]) for p in projections])
+    return i, j
+
+
+def _synapse_values(
+    network: Network, syn_plan: SynapsesPlan, chip: ChipSpec, dt_ms: float, quantise: bool
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, QuantisationReport]]:
+    """Weights (quantised per projection), delays in steps (None: one delay for all, compiled
+    in) and quantisation reports of a Synapses' synapses, in the network's order."""
     reports = {}
     weights = []
-    for proj in projections:
+    for name in syn_plan.projections:
+        proj = network.projection(name)
         w = np.asarray(proj.weight, dtype=float)
         if quantise:
             w, reports[proj.name] = quantise_weights(
                 w, chip.core.weight_bits.require(), chip.core.weight_signed, proj.name
             )
         weights.append(w)
-    syn.w = _concatenated(weights) * weight_unit
-    del weights
-    if releaser is not None:
-        releaser.after_setup_step()
+    steps = None
     if syn_plan.delay_steps is None:
-        steps = _concatenated([delay_steps(p.delays_ms(), dt_ms) for p in projections])
-        syn.delay = steps * dt_ms * b2.ms
-        del steps
-        if releaser is not None:
-            releaser.after_setup_step()
-    return syn, reports
+        steps = _concatenated(
+            [delay_steps(network.projection(p).delays_ms(), dt_ms) for p in syn_plan.projections]
+        )
+    return _concatenated(weights), steps, reports
 
 
 def _shifted(indices: np.ndarray, shift: int) -> np.ndarray:
@@ -657,6 +862,12 @@ def _source_slice(b2: Any, syn_plan: SynapsesPlan, groups: dict[str, Any]) -> tu
 
 def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _per_synapse(values: Any, table: Connections | None, part: slice) -> np.ndarray:
+    """One projection's part of per-synapse values read from Brian2, in the network's order."""
+    values = np.asarray(values)
+    return (values if table is None else table.in_network_order(values))[part]
 
 
 def _collect(
@@ -716,17 +927,19 @@ def _collect(
         unit = float(
             _unit(b2, network.population(proj.post).neuron_model.targets[proj.target].weight_unit)
         )
+        table = built["connections"].get(syn_plan.name)
+        read = functools.partial(_per_synapse, table=table, part=part)
         if proj.plasticity is not None:
-            final_weights[proj.name] = np.asarray(syn.w_[:]) / unit
+            final_weights[proj.name] = read(syn.w_[:]) / unit
         if built["count_synapse_events"]:
             source_start = syn_plan.source_range[0] if syn_plan.source_range else 0
             i_shift = plan.offset_of(proj.pre) - source_start
             j_shift = plan.group(syn_plan.post_group).offsets[proj.post]
             counters[proj.name] = {
-                "i": np.asarray(syn.i[:])[part] - i_shift,
-                "j": np.asarray(syn.j[:])[part] - j_shift,
-                "n_delivered": np.asarray(syn.n_delivered[:])[part],
-                "n_post_events": np.asarray(syn.n_post_events[:])[part],
+                "i": read(syn.i[:]) - i_shift,
+                "j": read(syn.j[:]) - j_shift,
+                "n_delivered": read(syn.n_delivered[:]),
+                "n_post_events": read(syn.n_post_events[:]),
             }
     label = f"runtime-{target}" if target != "cpp_standalone" else "cpp_standalone"
     return Activity(
