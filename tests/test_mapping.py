@@ -490,3 +490,42 @@ def test_the_summary_names_what_forced_the_spread(tiny_chip: ChipSpec, monkeypat
     assert summary["spread_by"] == "fan_in"
     assert summary["cores_closed_by"]["fan_in"] >= 32
     assert sum(summary["cores_closed_by"].values()) == mapping.n_cores_used
+
+
+@pytest.mark.parametrize("path", ["packed", "unpacked", "per synapse"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_spike_routing_equals_a_walk_over_every_destination(path, seed, monkeypatch):
+    """Remote destinations, hops and chip crossings per neuron, from a table over core pairs
+    (its counts packed in one integer, or not) or entry by entry, equal a plain walk over each
+    neuron's destination cores on several chips, with neurons spread at random."""
+    from conftest import manual_mapping
+
+    import neuroemu.mapping.mapping as mapping_module
+
+    if path == "unpacked":
+        monkeypatch.setattr(mapping_module, "_FIELD_BITS", 2)
+    if path == "per synapse":
+        monkeypatch.setattr(mapping_module, "_ROUTING_TABLE_CELLS", 0)
+    network = make_tiny_network(seed)
+    chip = make_chip()
+    rng = np.random.default_rng(seed)
+    n_chips = 6
+    core = rng.integers(0, n_chips * chip.cores_per_chip, network.n_neurons)
+    mapping = manual_mapping(network, chip, core, n_chips=n_chips)
+    xy, chip_xy = mapping.core_xy, mapping.chip_xy
+    expected = np.zeros((3, network.n_neurons), dtype=np.int64)
+    pattern = mapping.dest_synapses.tocsr()
+    for neuron in range(network.n_neurons):
+        own = int(core[neuron])
+        for dest in pattern.indices[pattern.indptr[neuron] : pattern.indptr[neuron + 1]]:
+            if dest != own:
+                expected[0, neuron] += 1
+                expected[1, neuron] += sum(abs(int(xy[dest, a] - xy[own, a])) for a in (0, 1))
+                expected[2, neuron] += sum(
+                    abs(int(chip_xy[dest, a] - chip_xy[own, a])) for a in (0, 1)
+                )
+    assert expected[1].any() and expected[2].any()  # packets cross tiles and chips
+    routing = mapping.spike_routing
+    for got, want in zip(routing, expected, strict=True):
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, want)

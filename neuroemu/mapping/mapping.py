@@ -43,6 +43,10 @@ STRATEGIES = ("fill", "balanced", "min-traffic")
 #: fill tries a second order when network order needs more than this many times the cores that
 #: neurons and synapse memory require (see _Mapper.fill).
 SPREAD_FACTOR = 1.25
+#: Mapping.spike_routing looks its counts up in a table over (source core, core) pairs up to
+#: this many pairs (128 MB), and packs the three counts into one int64 in fields of this width.
+_ROUTING_TABLE_CELLS = 1 << 24
+_FIELD_BITS = 21
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,6 +155,40 @@ class Mapping:
         distance in tiles); a message within a tile has zero hops.
         """
         pattern = self.dest_synapses.tocsr()
+        own_cores, own = np.unique(self.core_of_neuron, return_inverse=True)
+        if len(own_cores) * self.n_cores > _ROUTING_TABLE_CELLS:
+            return self._spike_routing_per_synapse(pattern)
+        # The three counts of one packet depend on its (source core, destination core) pair
+        # only: a table over the pairs, packed into one int64 where every row's sums fit, is
+        # one gather per stored entry instead of a dozen passes (2.5 s of counting the full
+        # microcircuit, 21M entries, down to 0.1-0.4 s).
+        x, y = self.core_xy[:, 0], self.core_xy[:, 1]
+        cx, cy = self.chip_xy[:, 0], self.chip_xy[:, 1]
+        fields = [
+            f.astype(np.int64)
+            for f in (
+                own_cores[:, None] != np.arange(self.n_cores)[None, :],
+                np.abs(x[None, :] - x[own_cores, None]) + np.abs(y[None, :] - y[own_cores, None]),
+                np.abs(cx[None, :] - cx[own_cores, None])
+                + np.abs(cy[None, :] - cy[own_cores, None]),
+            )
+        ]
+        counts = np.diff(pattern.indptr)
+        pair = np.repeat(own.astype(np.int64) * self.n_cores, counts)
+        pair += pattern.indices
+        largest = max(int(f.max()) for f in fields) if pattern.nnz else 0
+        if int(counts.max(initial=0)) * max(largest, 1) < 2**_FIELD_BITS:
+            packed = fields[0] | fields[1] << _FIELD_BITS | fields[2] << 2 * _FIELD_BITS
+            per_row = _row_sums(packed.ravel()[pair], pattern.indptr)
+            mask = (1 << _FIELD_BITS) - 1
+            return per_row & mask, per_row >> _FIELD_BITS & mask, per_row >> 2 * _FIELD_BITS
+        n_remote, n_hops, n_cross = (_row_sums(f.ravel()[pair], pattern.indptr) for f in fields)
+        return n_remote, n_hops, n_cross
+
+    def _spike_routing_per_synapse(
+        self, pattern: sp.csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:attr:`spike_routing` entry by entry, where a table over core pairs would be large."""
         n_neurons = pattern.shape[0]
         rows = np.repeat(np.arange(n_neurons), np.diff(pattern.indptr))
         cols = pattern.indices
@@ -227,6 +265,16 @@ class Mapping:
             "projection_encodings": [encoding.summary() for encoding in self.encodings],
             "warnings": list(self.warnings),
         }
+
+
+def _row_sums(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Per CSR row, the sum of ``values`` over its stored entries (int64; 0 for empty rows)."""
+    sums = np.zeros(len(indptr) - 1, dtype=np.int64)
+    filled = np.flatnonzero(np.diff(indptr))
+    if len(filled):
+        # each filled row's segment runs to the next filled row's start: the rows between are empty
+        sums[filled] = np.add.reduceat(values, indptr[filled])
+    return sums
 
 
 def core_coordinates(chip: ChipSpec, n_chips: int) -> np.ndarray:
