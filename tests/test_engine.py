@@ -363,9 +363,11 @@ def numpy_reference(bias, weights, connected, threshold, n_steps):
     return fired_at, changed_at
 
 
-def test_changed_neurons_equal_a_numpy_reference():
+@pytest.mark.parametrize("device", ["numpy", "cpp"])
+def test_changed_neurons_equal_a_numpy_reference(device, tmp_path):
     """The engine's record of changed neurons (with the spikes) equals a NumPy loop over steps
-    on a small recurrent network with inhibition, zero weights, biases and refractoriness."""
+    on a small recurrent network with inhibition, zero weights, biases and refractoriness, on
+    the runtime and the cpp_standalone target, in step order."""
     rng = np.random.default_rng(5)
     n, n_steps = 40, 60
     pre, post = np.nonzero(rng.random((n, n)) < 0.15)
@@ -379,7 +381,13 @@ def test_changed_neurons_equal_a_numpy_reference():
     network = Network((pop,), (proj,), name="changes")
     chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
     activity = simulate(
-        network, chip, float(n_steps), device="numpy", quantise=False, record_changes=True
+        network,
+        chip,
+        float(n_steps),
+        device=device,
+        quantise=False,
+        record_changes=True,
+        build_dir=tmp_path / "build",
     )
     fired, changed = numpy_reference(bias, weights, connected, 4.0, n_steps)
     spikes = activity.spikes["p"]
@@ -388,6 +396,44 @@ def test_changed_neurons_equal_a_numpy_reference():
     assert len(fired) > 20 and len(changed) > len(fired) and len(changed) < n * n_steps
     engine = set(zip(record.neuron.tolist(), record.step.tolist(), strict=True)) | fired
     assert engine == changed
+    key = record.step.astype(np.int64) * n + record.neuron
+    assert np.all(np.diff(key) > 0)  # step by step, neurons ascending, each once
+
+
+def test_flagged_cells_in_step_order_block_by_block(monkeypatch):
+    """The pairs read from a (step, neuron) flag record, a slice of a merged group's columns,
+    are np.nonzero's, whatever the block size."""
+    from neuroemu.engine import runner
+
+    flags = np.random.default_rng(2).random((50, 30)) < 0.4
+    part = flags[:, 7:19]
+    steps, neurons = np.nonzero(part)
+    for block_cells in (1, 25, 100, 2**20):
+        monkeypatch.setattr(runner, "_FLAG_BLOCK_CELLS", block_cells)
+        pairs = runner._flagged(part)
+        assert pairs.neuron.dtype == np.int32 and pairs.step.dtype == np.int32
+        assert np.array_equal(pairs.neuron, neurons) and np.array_equal(pairs.step, steps)
+    empty = runner._flagged(np.zeros((4, 0), dtype=bool))
+    assert len(empty.neuron) == 0 and len(empty.step) == 0
+
+
+def test_brian2_templates_are_compiled_once_on_disk(tmp_path, monkeypatch):
+    """Brian2's Jinja2 environments get the on-disk bytecode cache; a store that cannot be
+    created leaves them as they are."""
+    from neuroemu.engine import template_cache
+    from neuroemu.engine.brian2_import import import_brian2
+
+    b2 = import_brian2()
+    env = b2.devices.cpp_standalone.codeobject.CPPStandaloneCodeObject.templater.env
+    assert env.bytecode_cache is not None
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert template_cache._cache(blocked / "templates") is None
+    cache = template_cache._cache(tmp_path / "templates")
+    assert cache is not None
+    source = env.loader.get_source(env, "main.cpp")[0]
+    bucket = cache.get_bucket(env, "main.cpp", None, source)  # an empty one: nothing compiled
+    cache.dump_bytecode(bucket)  # Jinja2's own cache raises here; the run must go on
 
 
 def test_changed_neurons_with_units_rest_and_bias():

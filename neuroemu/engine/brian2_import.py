@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from neuroemu.engine.template_cache import cache_templates
 from neuroemu.errors import SimulationError
 
 #: Modules Brian2 imports only for what the engine never uses (see the module docstring), and
@@ -121,4 +122,5 @@ def import_brian2() -> Any:
     # of the process (neuroemu's own included) into Brian2's log as "WARNING file:line: ...";
     # turning it off restores whatever showed warnings before (the CLI's one-line form).
     logging.captureWarnings(False)
+    cache_templates(b2)  # Jinja2's compiled templates, from disk (template_cache)
     return b2

@@ -490,9 +490,12 @@ def _build(
             resets[group_plan.name] = reset
         objects.append(group)
         if record_changes:
-            monitor = b2.EventMonitor(
-                group, _CHANGED, variables=[], name=f"{group_plan.name}_changed"
-            )
+            # one byte per neuron and step (an event record took 12 per change, and most
+            # neurons change in most steps); after the flag is set (_neuron_group)
+            monitor = b2.StateMonitor(
+                group, _CHANGED, record=True, clock=clock, when="after_groups", order=1,
+                name=f"{group_plan.name}_changed",
+            )  # fmt: skip
             change_monitors[group_plan.name] = monitor
             objects.append(monitor)
         for pop_name, offset in group_plan.offsets.items():
@@ -561,8 +564,9 @@ def _neuron_group(
         refractory = model.refractory
     equations = model.equations
     events = None
+    changed = None
     if record_changes:
-        equations, events = _change_record(b2, model, namespace)
+        equations, changed = _change_record(b2, model, namespace)
     # Inference resets (none without a schedule: the group is then built exactly as before)
     reset = plan_reset(b2, network, group_plan, equations, refractory is not False)
     if reset is not None:
@@ -581,12 +585,13 @@ def _neuron_group(
         name=group_plan.name,
         events=events,
     )
-    if record_changes:
+    if changed is not None:
         # v at the step's start; the check after the state update; the input flag cleared
         # after the check (synapses set it later in the step, for the next step's check)
         group.run_regularly("neuroemu_v_before = v", when="start", order=0)
-        group.set_event_schedule(_CHANGED, when="after_groups", order=0)
-        group.run_regularly("neuroemu_got_input = 0", when="after_groups", order=1)
+        group.run_regularly(
+            f"{_CHANGED} = {changed}\nneuroemu_got_input = 0", when="after_groups", order=0
+        )
     if reset is not None:
         # first thing in a step: before the change record (order 0) and the state update
         group.set_event_schedule(RESET_EVENT, when="start", order=-2)
@@ -597,10 +602,9 @@ def _neuron_group(
 _CHANGED = "neuroemu_changed"
 
 
-def _change_record(
-    b2: Any, model: NeuronModel, namespace: dict[str, Any]
-) -> tuple[str, dict[str, str]]:
-    """Equations and event that mark a neuron whose state changed in a step, in SANA-FE's sense.
+def _change_record(b2: Any, model: NeuronModel, namespace: dict[str, Any]) -> tuple[str, str]:
+    """Equations and condition that mark a neuron whose state changed in a step, in SANA-FE's
+    sense (the condition sets the flag ``neuroemu_changed``, recorded every step).
 
     SANA-FE updates a neuron (and charges the update) when its potential is non-zero, it
     received input, or it has a bias. Here: ``v`` away from rest at the step's start (rest is
@@ -619,7 +623,7 @@ def _change_record(
     namespace["neuroemu_v_rest"] = (rest[1] if rest else 0.0) * _unit(b2, unit_suffix)
     equations = (
         f"{model.equations}\nneuroemu_got_input : 1\n"
-        f"neuroemu_v_before : {dimension_unit_name(unit_suffix)}"
+        f"neuroemu_v_before : {dimension_unit_name(unit_suffix)}\n{_CHANGED} : boolean"
     )
     condition = (
         "neuroemu_got_input > 0 or neuroemu_v_before != neuroemu_v_rest or v != neuroemu_v_before"
@@ -627,7 +631,7 @@ def _change_record(
     for name in _BIASES:  # a bias counts even while refractoriness holds v still
         if name in model.state_units or name in namespace:
             condition += f" or {name} != 0 * {name}"  # zero in the bias's own unit
-    return equations, {_CHANGED: condition}
+    return equations, condition
 
 
 # Names of a bias (a state variable or parameter) that make a neuron change state every step.
@@ -870,6 +874,29 @@ def _per_synapse(values: Any, table: Connections | None, part: slice) -> np.ndar
     return (values if table is None else table.in_network_order(values))[part]
 
 
+def _flagged(flags: np.ndarray) -> Spikes:
+    """The ``(neuron, step)`` pairs of a ``(n_steps, n_neurons)`` bool record, in step order
+    (neurons ascending within a step). Steps repeat each step's count; neurons are picked by
+    the flags from a tiled ``0..n_neurons-1``, a block of steps at a time (``np.nonzero`` took
+    twice as long and held two int64 indices per pair, four times the int32 result)."""
+    n_steps, size = flags.shape
+    per_step = np.count_nonzero(flags, axis=1)
+    steps = np.repeat(np.arange(n_steps, dtype=np.int32), per_step)
+    neurons = np.empty(len(steps), dtype=np.int32)
+    block = max(1, _FLAG_BLOCK_CELLS // max(size, 1))
+    tiled = np.tile(np.arange(size, dtype=np.int32), min(block, n_steps))
+    done = 0
+    for first in range(0, n_steps, block):
+        picked = flags[first : first + block].ravel()
+        count = int(per_step[first : first + block].sum())
+        neurons[done : done + count] = tiled[: len(picked)][picked]
+        done += count
+    return Spikes(neurons, steps)
+
+
+_FLAG_BLOCK_CELLS = 2**20  # cells per block of _flagged (its tiled indices: 4 MB)
+
+
 def _collect(
     b2: Any,
     network: Network,
@@ -900,13 +927,10 @@ def _collect(
     spikes = {name: spikes[name] for name in names}
     changed = {}
     for name, monitor in built["change_monitors"].items():
-        steps = np.round(np.asarray(monitor.t_[:]) / (dt_ms * 1e-3)).astype(np.int32)
-        neurons = np.asarray(monitor.i[:], dtype=np.int32)
-        neurons, steps = in_step_order(neurons, steps)
+        flags = np.asarray(monitor.variables[_CHANGED].get_value())  # (step, neuron)
         for pop_name, offset in plan.group(name).offsets.items():
             size = network.population(pop_name).size
-            mine = (neurons >= offset) & (neurons < offset + size)
-            changed[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
+            changed[pop_name] = _flagged(flags[:, offset : offset + size])
     state: dict[str, dict[str, np.ndarray]] = {}
     state_neurons = {}
     for pop_name, monitor in built["state_monitors"].items():
