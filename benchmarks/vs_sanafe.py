@@ -150,24 +150,19 @@ def build_conv(scale: int = 1, seed: int = 3, maps: int = 4) -> Any:
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 3, size=(side, side))
     kernels = rng.integers(-1, 3, size=(maps, 3, 3))
-    pre, post, weights = [], [], []
-    for m in range(maps):
-        for y in range(side):
-            for x in range(side):
-                for dy in (-1, 0, 1):
-                    for dx in (-1, 0, 1):
-                        sy, sx = y + dy, x + dx
-                        if 0 <= sy < side and 0 <= sx < side:
-                            pre.append(sy * side + sx)
-                            post.append((m * side + y) * side + x)
-                            weights.append(kernels[m, dy + 1, dx + 1])
+    # every (map, y, x, dy, dx) in that order, kept where the pixel lies inside the image
+    m, y, x, dy, dx = np.meshgrid(
+        np.arange(maps), np.arange(side), np.arange(side), (-1, 0, 1), (-1, 0, 1), indexing="ij"
+    )
+    sy, sx = y + dy, x + dx
+    inside = (sy >= 0) & (sy < side) & (sx >= 0) & (sx < side)
+    pre = (sy * side + sx)[inside]
+    post = ((m * side + y) * side + x)[inside]
+    weights = kernels[m, dy + 1, dx + 1][inside]
     half = side // 2
-    pool_pre, pool_post = [], []
-    for m in range(maps):
-        for y in range(side):
-            for x in range(side):
-                pool_pre.append((m * side + y) * side + x)
-                pool_post.append((m * half + y // 2) * half + x // 2)
+    m, y, x = np.meshgrid(np.arange(maps), np.arange(side), np.arange(side), indexing="ij")
+    pool_pre = ((m * side + y) * side + x).ravel()
+    pool_post = ((m * half + y // 2) * half + x // 2).ravel()
     layers = [
         Layer("image", side * side, 4.0, image.ravel()),
         Layer("conv", maps * side * side, 5.0, np.zeros(maps * side * side, int)),
@@ -385,16 +380,33 @@ def _worker(args: argparse.Namespace) -> None:
     if args.worker == "sanafe":
         out = run_sanafe(args.case, args.steps, args.scale)
     else:
-        # A process that runs one job and exits, as the neuroemu command is: it starts the way
-        # the command does (Brian2 imported without pylab, its objects frozen for the collector)
-        from neuroemu.engine.brian2_import import use_lean_import
+        # A process that runs one job and exits, as the neuroemu command is: it starts and ends
+        # the way the command does (neuroemu.cli.startup: Brian2 imported without pylab, the
+        # collector paused while modules import and their objects then frozen, no freeing of
+        # every object at exit)
+        from neuroemu.cli import startup
 
-        use_lean_import()
+        startup.begin()
+        with startup.command_import():
+            _import_neuroemu()
         out = run_neuroemu(args.case, args.steps, args.device, args.scale)
     np.savez(args.spikes, **out.pop("spikes"))  # binary, for the parent to compare
     out["wall_s"] = time.perf_counter() - started
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(out))
+    if args.worker == "neuroemu":
+        from neuroemu.cli import startup
+
+        startup.exit_now(0)
+
+
+def _import_neuroemu() -> None:
+    """The modules :func:`run_neuroemu` uses, as the command imports its own module's."""
+    import neuroemu.accounting.counting
+    import neuroemu.accounting.pricing
+    import neuroemu.engine.runner
+    import neuroemu.mapping.mapping
+    import neuroemu.spec.chip  # noqa: F401
 
 
 def _spawn(tool: str, case: str, steps: int, device: str, scale: int) -> dict[str, Any]:
