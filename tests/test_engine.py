@@ -511,3 +511,46 @@ def test_a_seed_sweep_of_coba_compiles_once(tmp_path, monkeypatch):
     for name, kept in spikes[7].items():
         assert kept.neuron.tobytes() == fresh[name].neuron.tobytes()
         assert kept.step.tobytes() == fresh[name].step.tobytes()
+
+
+def test_populations_differing_only_in_threshold_share_one_group():
+    """Layers with their own thresholds (v_th read only by ``v > v_th``) share one NeuronGroup
+    that holds v_th per neuron, and run exactly as one group each: spikes and changed
+    neurons; a parameter the equations read (v_bias of LIF) still keeps groups apart."""
+    from neuroemu.engine.group_plan import plan_objects, threshold_parameters
+
+    model = integrate_and_fire()
+    assert threshold_parameters(model) == ("v_th",)
+    rng = np.random.default_rng(4)
+    sizes, thresholds = (12, 20, 8), (2.0, 3.0, 1.0)
+    pops = tuple(
+        Population(
+            name,
+            size,
+            model,
+            parameters={"v_th": th},
+            initial={"bias": rng.integers(0, 3, size).astype(float)},
+        )
+        for name, size, th in zip("abc", sizes, thresholds, strict=True)
+    )
+    projs = []
+    for pre, post in (("a", "b"), ("b", "c"), ("c", "a")):
+        n_pre, n_post = sizes["abc".index(pre)], sizes["abc".index(post)]
+        i, j = np.nonzero(rng.random((n_pre, n_post)) < 0.3)
+        projs.append(Projection(pre, post, i, j, rng.integers(-1, 3, len(i)).astype(float)))
+    network = Network(pops, tuple(projs), name="layers")
+    plan = plan_objects(network, 1.0)
+    assert [g.populations for g in plan.groups] == [("a", "b", "c")]
+    assert plan.groups[0].per_neuron == {"a": {"v_th": 2.0}, "b": {"v_th": 3.0}, "c": {"v_th": 1.0}}
+    assert len(plan.synapses) == 1
+    chip = parse_chip(TINY_CHIP_YAML, "tiny.yaml")
+    options = {"device": "numpy", "quantise": False, "record_changes": True}
+    runs = [simulate(network, chip, 40.0, merge_objects=m, **options) for m in (True, False)]
+    for name in "abc":
+        for record in ("spikes", "changed"):
+            merged, alone = (getattr(run, record)[name] for run in runs)
+            assert np.array_equal(merged.neuron, alone.neuron)
+            assert np.array_equal(merged.step, alone.step)
+    assert sum(len(runs[0].spikes[name]) for name in "abc") > 20
+    lif = (Population("x", 3, "lif"), Population("y", 3, "lif", parameters={"v_bias_mV": 3.0}))
+    assert len(plan_objects(Network(lif, name="lif"), 0.1).groups) == 2

@@ -9,6 +9,13 @@ subgroup and two Synapses; one object per population and per projection doubles 
 - populations whose neuron models are identical (same equations, threshold, reset,
   refractoriness, method, parameters and synaptic targets) share one NeuronGroup, each
   population being a contiguous slice (a Brian2 subgroup) of it;
+- so do populations whose models differ only in the value of a threshold, a parameter that
+  the threshold condition compares a state variable with and that nothing else reads
+  (``v > v_th``, the layers of a converted network): the group holds it per neuron, as a
+  constant state variable (:meth:`~neuroemu.network.neuron_models.NeuronModel.per_neuron`),
+  each population's slice set to its value. A comparison with the same double gives the same
+  outcome, so the spikes are those of one group per population; populations with equal
+  values keep the parameter as before;
 - non-plastic projections from the same source group onto the same target group, with the same
   synaptic target and the same delay mode (one homogeneous delay, or per-synapse delays), share
   one Synapses object: their synapses are concatenated in projection order, weights quantised
@@ -23,13 +30,15 @@ import Brian2, so the plan can be tested without it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from neuroemu.network.network import Network, Projection
-from neuroemu.network.neuron_models import NeuronModel
+from neuroemu.network.neuron_models import NeuronModel, state_name
 from neuroemu.timesteps import delay_steps
+from neuroemu.units import split_unit
 
 _MAX_NAME = 40
 
@@ -49,7 +58,11 @@ class GroupPlan:
     size : int
         Neurons in the group.
     model : NeuronModel
-        The members' (identical) neuron model.
+        The members' (identical) neuron model, with the thresholds that differ among them
+        (``per_neuron``) held per neuron.
+    per_neuron : dict
+        Population -> the values of those thresholds, by state variable (set like initial
+        values); empty when the members' models are identical.
     """
 
     name: str
@@ -57,6 +70,11 @@ class GroupPlan:
     offsets: dict[str, int]
     size: int
     model: NeuronModel
+    per_neuron: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def initial(self, network: Network, population: str) -> dict[str, object]:
+        """A member's initial values, its per-neuron thresholds included."""
+        return {**network.population(population).initial, **self.per_neuron.get(population, {})}
 
 
 @dataclass(frozen=True)
@@ -126,18 +144,46 @@ class ObjectPlan:
         return groups[0].offsets[name] if groups else 0
 
 
-def model_key(model: NeuronModel) -> tuple:
-    """What must be equal for two populations to share one NeuronGroup."""
+def model_key(model: NeuronModel, free: tuple[str, ...] = ()) -> tuple:
+    """What must be equal for two populations to share one NeuronGroup: all of the model but
+    the values of the parameters ``free`` (their names still count)."""
     targets = tuple(sorted((name, t.on_pre, t.weight_unit) for name, t in model.targets.items()))
+    parameters = sorted((k, None if k in free else v) for k, v in model.parameters.items())
     return (
         model.equations,
         model.threshold,
         model.reset,
         model.refractory,
         model.method,
-        tuple(sorted(model.parameters.items())),
+        tuple(parameters),
         targets,
     )
+
+
+# A threshold condition that compares a state variable with one name: ``v > v_th``.
+_COMPARISON = re.compile(r"^\s*(\w+)\s*(?:>=|<=|>|<)\s*(\w+)\s*$")
+# Parameters that set where v starts (the engine's default): never held per neuron here.
+_RESTING = ("v_rest", "E_l", "v_reset", "c")
+
+
+def threshold_parameters(model: NeuronModel) -> tuple[str, ...]:
+    """Scalar parameters of ``model`` that only its threshold reads, as one side of a plain
+    comparison: a group may hold them per neuron without changing a spike."""
+    match = _COMPARISON.match(model.threshold)
+    if match is None:
+        return ()
+    elsewhere = " ".join(
+        [model.equations, model.reset, str(model.refractory)]
+        + [target.on_pre for target in model.targets.values()]
+    )
+    found = []
+    for key in sorted(model.parameters):
+        base = split_unit(key)[0]
+        if base not in match.groups() or base in _RESTING or key == "refractory_ms":
+            continue
+        if re.search(rf"\b{re.escape(base)}\b", elsewhere) is None:
+            found.append(key)
+    return tuple(found)
 
 
 def _joined_name(names: list[str], fallback: str) -> str:
@@ -153,7 +199,8 @@ def plan_objects(network: Network, dt_ms: float, merge: bool = True) -> ObjectPl
     """
     by_key: dict[tuple, list[str]] = {}
     for pop in network.populations:
-        key = model_key(pop.neuron_model) if merge else (pop.name,)
+        model = pop.neuron_model
+        key = model_key(model, threshold_parameters(model)) if merge else (pop.name,)
         by_key.setdefault(key, []).append(pop.name)
     taken = {source.name for source in network.inputs} | set(network.population_names)
     taken |= {proj.name for proj in network.projections}
@@ -169,8 +216,19 @@ def plan_objects(network: Network, dt_ms: float, merge: bool = True) -> ObjectPl
             offsets[member] = size
             size += network.population(member).size
             group_of[member] = name
-        model = network.population(members[0]).neuron_model
-        groups.append(GroupPlan(name, tuple(members), offsets, size, model))
+        models = [network.population(member).neuron_model for member in members]
+        differing = [
+            key
+            for key in threshold_parameters(models[0])
+            if len({float(m.parameters[key]) for m in models}) > 1
+        ]
+        per_neuron = {
+            member: {state_name(key): float(m.parameters[key]) for key in differing}
+            for member, m in zip(members, models, strict=True)
+            if differing
+        }
+        model = models[0].per_neuron(differing)
+        groups.append(GroupPlan(name, tuple(members), offsets, size, model, per_neuron))
     for source in network.inputs:
         group_of[source.name] = source.name
     synapses = _plan_synapses(network, dt_ms, groups, group_of, taken, merge)

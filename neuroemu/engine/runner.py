@@ -504,7 +504,7 @@ def _build(
             part = group if whole else b2.Subgroup(group, offset, offset + pop.size, name=pop_name)
             slices[pop_name] = part
             if not standalone:
-                _set_initial(b2, part, pop.initial, group_plan.model)
+                _set_initial(b2, part, group_plan.initial(network, pop_name), group_plan.model)
         if reset is not None and not standalone:
             set_per_neuron(reset, slices)
     for source in network.inputs:
@@ -667,7 +667,8 @@ def _group_values(
     settings = []
     for pop_name, offset in group_plan.offsets.items():
         pop = network.population(pop_name)
-        for var, value in _initial_values(b2, pop.initial, group_plan.model).items():
+        initial = group_plan.initial(network, pop_name)
+        for var, value in _initial_values(b2, initial, group_plan.model).items():
             settings.append((var, offset, pop.size, value))
     for var, by_population in (reset.per_neuron if reset else {}).items():
         for pop_name, value in by_population.items():
