@@ -554,3 +554,28 @@ def test_populations_differing_only_in_threshold_share_one_group():
     assert sum(len(runs[0].spikes[name]) for name in "abc") > 20
     lif = (Population("x", 3, "lif"), Population("y", 3, "lif", parameters={"v_bias_mV": 3.0}))
     assert len(plan_objects(Network(lif, name="lif"), 0.1).groups) == 2
+
+
+def test_compiler_flags_found_are_remembered_for_the_same_compiler(tmp_path, monkeypatch):
+    """Flags Brian2 tested inside one build are handed to the next process's Brian2 for the
+    same compiler only; a damaged store is ignored."""
+    from brian2.codegen import cpp_prefs
+
+    from neuroemu.engine import compiler_flags
+
+    monkeypatch.setenv("NEUROEMU_CACHE_DIR", str(tmp_path / "cache"))
+    table: dict = {}
+    monkeypatch.setattr(cpp_prefs, "_compiler_flag_compatibility", table)
+    with compiler_flags.remembered_flags():
+        table[("c++", "-march=native")] = True  # as Brian2's has_flag records a test
+        table[("c++", "-bogus")] = False
+    table.clear()  # a later process
+    with compiler_flags.remembered_flags():
+        assert table == {("c++", "-march=native"): True, ("c++", "-bogus"): False}
+    table.clear()
+    monkeypatch.setattr(compiler_flags, "fingerprint", lambda compiler: "another compiler")
+    with compiler_flags.remembered_flags():
+        assert table == {}
+    compiler_flags.store_path().write_text("{not json")
+    with compiler_flags.remembered_flags():
+        assert table == {}

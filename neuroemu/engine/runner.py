@@ -48,6 +48,7 @@ import numpy as np
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.brian2_import import import_brian2
+from neuroemu.engine.compiler_flags import remembered_flags
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
 from neuroemu.engine.integration_cache import cached_integrator
 from neuroemu.engine.resets import RESET_EVENT, GroupReset, plan_reset, set_per_neuron
@@ -330,7 +331,10 @@ def simulate(
                         raise RunInterrupted(done, n_steps, partial)
             if standalone:
                 if compiled is None:
-                    b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
+                    with remembered_flags():  # Brian2's compiler flag tests (compiler_flags)
+                        b2.device.build(
+                            directory=str(directory), compile=True, run=False, debug=False
+                        )
                 inputs = _run_inputs(b2, network, built, chip, dt_ms, quantise, seed)
                 run_args = inputs.write(directory)
                 del inputs
