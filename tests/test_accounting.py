@@ -630,3 +630,29 @@ def test_totals_only_detail_counts_equal_the_per_step_ones(seed, monkeypatch):
     for kind, values in stepped.detail_per_core.items():
         np.testing.assert_array_equal(totals.detail_per_core[kind], values, kind)
     assert sum(int(v.sum()) for v in totals.detail_per_core.values()) > 0
+
+
+@pytest.mark.parametrize("rate", [0.01, 0.5])
+def test_counts_equal_brute_force_with_silent_and_busy_sources(
+    two_chip, rate, accumulation, monkeypatch
+):
+    """Sources whose neurons seldom spike (most silent: the fan-out leaves their rows out and
+    keeps repeated cells apart) and sources whose neurons spike often (repeats summed), built
+    in blocks of a few neurons: the counts equal the brute force."""
+    monkeypatch.setattr(counting, "_BLOCK_SYNAPSES", 50)
+    network = plastic_network(5)
+    mapping = manual_mapping(network, two_chip, np.arange(network.n_neurons) % 8, n_chips=2)
+    rng = np.random.default_rng(5)
+    n_steps = 40
+    spikes = {}
+    for group in (*network.populations, *network.inputs):
+        fired = np.argwhere(rng.random((n_steps, group.size)) < rate)
+        spikes[group.name] = Spikes(fired[:, 1], fired[:, 0])
+    activity = Activity(dt_ms=1.0, n_steps=n_steps, spikes=spikes, seed=5, device="synthetic")
+    silent = [np.setdiff1d(np.arange(p.size), spikes[p.name].neuron) for p in network.populations]
+    assert any(len(s) for s in silent) == (rate < 0.1)
+    counts = count_events(network, activity, mapping)
+    expected = brute_force(network, activity, mapping)
+    for kind in EVENT_KINDS:
+        np.testing.assert_array_equal(counts.per_core[kind], expected[kind], err_msg=kind)
+    assert counts.per_core["synaptic_event"].sum() > 0

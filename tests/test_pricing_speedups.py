@@ -204,3 +204,33 @@ def test_blocked_fanout_declines_synapses_out_of_source_order():
     synapses[1] = replace(synapses[1], pre=swapped)
     assert counting._blocked_fanout(synapses, 40, 9) is None
     assert counting._blocked_fanout(synapses[:1] + synapses[2:], 40, 9) is not None
+
+
+@pytest.mark.parametrize("block", [1 << 20, 5])
+@pytest.mark.parametrize("spikes", ["seldom", "often"])
+def test_blocked_fanout_for_a_product_leaves_out_only_what_multiplies_zero(
+    block, spikes, monkeypatch
+):
+    """Given the spikes each source neuron will be multiplied with, the fan-out leaves the rows
+    of silent neurons empty, keeps one entry per synapse where the neurons seldom spike and sums
+    repeated cells where they spike often: every other row holds exactly the synapses of its
+    (source neuron, delay) on each column, as the full fan-out (checked above) does."""
+    monkeypatch.setattr(counting, "_BLOCK_SYNAPSES", block)
+    n_pre, n_cols = 40, 3
+    synapses = synapses_in_source_order(6, n_pre, n_cols)
+    rng = np.random.default_rng(3)
+    uses = rng.integers(1, 3 if spikes == "seldom" else 50, n_pre)
+    uses[rng.random(n_pre) < 0.4] = 0
+    delays, fanout = counting._blocked_fanout(synapses, n_pre, n_cols, uses)
+    full_delays, full = counting._blocked_fanout(synapses, n_pre, n_cols)
+    assert delays.tolist() == full_delays.tolist() and fanout.dtype == np.int64
+    silent = np.repeat(uses == 0, len(delays))
+    assert silent.any() and fanout[silent].nnz == 0
+    summed = fanout.copy()
+    summed.sum_duplicates()
+    np.testing.assert_array_equal(summed.toarray()[~silent], full.toarray()[~silent])
+    if spikes == "seldom":
+        kept = sum(int(np.isin(s.pre, np.flatnonzero(uses)).sum()) for s in synapses)
+        assert fanout.nnz == kept > summed.nnz  # one entry per synapse, some cells repeated
+    elif block > 5:
+        assert fanout.has_canonical_format

@@ -50,8 +50,11 @@ _FANOUT_BATCH = 50_000_000
 _SPARSE_COST = 4
 # Synapses whose keys one block of _blocked_fanout sorts at once (in cache), and the chunk in
 # which synapses are checked to be in source order.
-_BLOCK_SYNAPSES = 1 << 20
+_BLOCK_SYNAPSES = 1 << 18
 _SORTED_CHECK = 1 << 22
+# _blocked_fanout leaves the rows of silent source neurons empty in a block where fewer than
+# this fraction of its neurons spike.
+_SPIKING_KEPT = 0.9
 # Largest span of delays (in steps) that _blocked_fanout lays rows out over before dropping the
 # steps no synapse has.
 _DELAY_SPAN = 1 << 16
@@ -250,7 +253,7 @@ class _Synapses:
 
 
 def _blocked_fanout(
-    synapses: list[_Synapses], n_pre: int, n_cols: int
+    synapses: list[_Synapses], n_pre: int, n_cols: int, uses: np.ndarray | None = None
 ) -> tuple[np.ndarray, sp.csr_matrix] | None:
     """:func:`_delayed_fanout` for projections whose synapses are in source order, built a
     block of source neurons at a time; None when some are not in order (or the delays span
@@ -259,52 +262,81 @@ def _blocked_fanout(
     A block's keys sort in cache and give the matrix's rows of that block, in order, so the
     blocks are concatenated instead of summed. The rows are laid out first over every step
     from the smallest delay to the largest; the steps no synapse has are rows without entries,
-    dropped at the end, which leaves exactly :func:`_delayed_fanout`'s matrix.
+    dropped at the end, which leaves :func:`_delayed_fanout`'s matrix.
+
+    ``uses`` (per source neuron, the spikes the matrix will be multiplied with) lets a product
+    get a cheaper matrix that multiplies the same: the rows of neurons that never spike are
+    left empty (a third of L2/3E's and L6E's neurons in 1 s of the full microcircuit at the
+    published rates), and where the neurons spike so seldom that summing a block's repeated
+    cells costs more than the products pay for the repeats, the cells are kept one entry per
+    synapse (a row's columns in order, repeated; the matrix is then not canonical, its
+    products and dense form are the same). Without ``uses``, every row is filled and the
+    matrix is canonical.
     """
     if not synapses or not sum(len(s.pre) for s in synapses):
         return None
     ranges = [s.step_range() for s in synapses]
     lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
     n_range = hi - lo + 1
-    if n_range > _DELAY_SPAN or n_range * n_cols >= 2**32:
+    # a key is (row << shift) | column: the column is its low bits, read with a mask
+    shift = max(0, n_cols - 1).bit_length()
+    if n_range > _DELAY_SPAN or n_range << shift > 2**32:
         return None
     firsts = [s.first_of_pre(n_pre) for s in synapses]
     if any(first is None for first in firsts):
         return None
     starts = [first for first in firsts if first is not None]
-    # source-neuron blocks of about _BLOCK_SYNAPSES synapses, and of fewer than 2**32 keys
+    # source-neuron blocks of about _BLOCK_SYNAPSES synapses, and of at most 2**32 keys
     per_pre = np.sum(starts, axis=0)  # synapses of all projections before each source neuron
     edges = np.searchsorted(per_pre, np.arange(0, int(per_pre[-1]), _BLOCK_SYNAPSES), "right")
-    max_rows = max(1, (2**32 - 1) // (n_range * n_cols))
+    max_rows = max(1, 2**32 // (n_range << shift))
     edges = np.unique(np.concatenate([edges - 1, np.arange(0, n_pre, max_rows), [n_pre]]))
     indptr_parts = [np.zeros(1, dtype=np.int64)]
     indices_parts, data_parts = [], []
     nnz = 0
     for p0, p1 in itertools.pairwise(edges.tolist()):
-        keys = []
-        for syn, first in zip(synapses, starts, strict=True):
-            a, b = int(first[p0]), int(first[p1])
-            if a == b:
-                continue
-            # ((pre - p0) * n_range + step - lo) * n_cols + column, in uint32 arithmetic
-            # modulo 2**32: exact, since the key itself is below 2**32
-            key = syn.pre[a:b].astype(np.uint32)
-            if n_range > 1:
-                key *= np.uint32(n_range)
-                np.add(key, syn.steps(a, b), out=key, casting="unsafe")
-            key *= np.uint32(n_cols)
-            key += np.take(syn.post_column, syn.post[a:b])  # faster than [] with int32 indices
-            key -= np.uint32((p0 * n_range + (lo if n_range > 1 else 0)) * n_cols % 2**32)
-            keys.append(key)
+        spans = [
+            (syn, first, int(first[p0]), int(first[p1]))
+            for syn, first in zip(synapses, starts, strict=True)
+        ]
+        spans = [span for span in spans if span[2] < span[3]]
         n_rows = (p1 - p0) * n_range
-        if not keys:
+        if not spans:
             indptr_parts.append(np.full(n_rows, nnz, dtype=np.int64))
             continue
-        block = _count_keys(np.concatenate(keys), n_rows, n_cols)
-        indptr_parts.append(block.indptr[1:].astype(np.int64) + nnz)
-        indices_parts.append(block.indices)
-        data_parts.append(block.data)
-        nnz += block.nnz
+        key = np.empty(sum(b - a for _, _, a, b in spans), dtype=np.uint32)
+        end = 0
+        for syn, _, a, b in spans:
+            # (((pre - p0) * n_range + step - lo) << shift) | column, in uint32 arithmetic
+            # modulo 2**32: exact, since the key itself is below 2**32
+            part = key[end : end + b - a]
+            end += b - a
+            np.copyto(part, syn.pre[a:b], casting="unsafe")
+            if n_range > 1:
+                part *= np.uint32(n_range)
+                np.add(part, syn.steps(a, b), out=part, casting="unsafe")
+            part -= np.uint32((p0 * n_range + (lo if n_range > 1 else 0)) % 2**32)
+            part <<= np.uint32(shift)
+            part |= np.take(syn.post_column, syn.post[a:b])  # faster than [] with int32 indices
+        repeats_paid = np.inf  # summing repeats pays, unless the neurons seldom spike
+        if uses is not None:
+            spiking = uses[p0:p1] > 0
+            n_spiking = int(np.count_nonzero(spiking))
+            repeats_paid = int(uses[p0:p1].sum()) / max(1, n_spiking)
+            if n_spiking < (p1 - p0) * _SPIKING_KEPT:  # drop the silent neurons' synapses
+                key = key[
+                    np.concatenate(
+                        [
+                            np.repeat(spiking, np.diff(first[p0 : p1 + 1]))
+                            for _, first, _, _ in spans
+                        ]
+                    )
+                ]
+        counts, columns, ends = _sorted_keys_to_rows(key, n_rows, shift, repeats_paid)
+        indptr_parts.append(ends + nnz)
+        indices_parts.append(columns)
+        data_parts.append(counts)
+        nnz += len(counts)
     indptr = np.concatenate(indptr_parts)
     # keep the steps some synapse has: the other rows are empty, their ends repeat
     row_nnz = np.diff(indptr).reshape(n_pre, n_range)
@@ -320,6 +352,37 @@ def _blocked_fanout(
         shape=(n_pre * len(present), n_cols),
     )
     return (present + lo).astype(np.int64), fanout
+
+
+def _sorted_keys_to_rows(
+    key: np.ndarray, n_rows: int, shift: int, repeats_paid: float = np.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of the ``n_rows`` rows counting the uint32 keys ``(row << shift) | column``
+    (``key`` is sorted in place): int64 counts, int32 columns and each row's end (int64).
+
+    Equal keys are summed into one entry where the repeats times ``repeats_paid`` (the spikes
+    per row that each repeat would cost a product) reach the keys: summing costs about as much
+    per key as a product per repeat (see :func:`_blocked_fanout`). Else one entry per key."""
+    key.sort()
+    starts = np.empty(len(key), dtype=bool)
+    starts[:1] = True
+    np.not_equal(key[1:], key[:-1], out=starts[1:])
+    n_repeats = len(key) - int(np.count_nonzero(starts))
+    if n_repeats and n_repeats * repeats_paid >= len(key):
+        first = np.flatnonzero(starts)
+        counts = np.empty(len(first), dtype=np.int64)
+        np.subtract(first[1:], first[:-1], out=counts[:-1])
+        counts[-1:] = len(key) - first[-1:]
+        key = key[first]
+    else:
+        counts = np.ones(len(key), dtype=np.int64)
+    # rows come sorted: each row's first entry by bisection instead of a count per row
+    ends = np.empty(n_rows, dtype=np.int64)
+    row_starts = np.arange(1, n_rows, dtype=np.uint64) << np.uint64(shift)
+    ends[:-1] = np.searchsorted(key, row_starts.astype(key.dtype))
+    ends[-1] = len(key)
+    columns = np.bitwise_and(key, key.dtype.type((1 << shift) - 1)).astype(np.int32)
+    return counts, columns, ends
 
 
 def _distinct_delays(steps: list[np.ndarray]) -> np.ndarray:
@@ -679,8 +742,12 @@ def count_events(
     for kind, sources in members.items():
         for pre, projections in sources.items():
             size = _source_size(network, pre)
-            delays, fanout = _source_fanout(network, projections, column, size, len(used), dt_ms)
-            _add_deliveries(counts, kind, activity.spikes[pre], delays, fanout, n_steps)
+            spikes = activity.spikes[pre]
+            uses = np.bincount(spikes.neuron, minlength=size)
+            delays, fanout = _source_fanout(
+                network, projections, column, size, len(used), dt_ms, uses
+            )
+            _add_deliveries(counts, kind, spikes, delays, fanout, n_steps)
 
     matrices: dict[str, np.ndarray | sp.csr_matrix] = {}
     details: dict[str, np.ndarray | sp.csr_matrix] = {}
@@ -728,9 +795,11 @@ def _source_fanout(
     size: int,
     n_cols: int,
     dt_ms: float,
+    uses: np.ndarray | None = None,
 ) -> tuple[np.ndarray, sp.csr_matrix]:
     """The delayed fan-out of one source's ``projections`` onto the columns (see
-    :func:`_delayed_fanout`), a block of source neurons at a time where the synapses allow."""
+    :func:`_delayed_fanout`), a block of source neurons at a time where the synapses allow
+    (for products with ``uses`` spikes per source neuron: see :func:`_blocked_fanout`)."""
     synapses = []
     for proj in projections:
         offset = network.offsets[proj.post]
@@ -738,7 +807,7 @@ def _source_fanout(
         synapses.append(
             _Synapses(proj.i, proj.j, post_column.astype(np.uint32), proj.delay_ms, dt_ms)
         )
-    blocked = _blocked_fanout(synapses, size, n_cols)
+    blocked = _blocked_fanout(synapses, size, n_cols, uses)
     if blocked is not None:
         return blocked
     members = [
