@@ -291,8 +291,12 @@ def _blocked_fanout(
     edges = np.searchsorted(per_pre, np.arange(0, int(per_pre[-1]), _BLOCK_SYNAPSES), "right")
     max_rows = max(1, 2**32 // (n_range << shift))
     edges = np.unique(np.concatenate([edges - 1, np.arange(0, n_pre, max_rows), [n_pre]]))
+    # the entries are written in place, in arrays for one per synapse (few are summed)
+    n_synapses = int(per_pre[-1])
+    index = np.int32 if max(n_pre * n_range, n_cols, n_synapses) < 2**31 else np.int64
+    data = np.empty(n_synapses, dtype=np.int64)
+    indices = np.empty(n_synapses, dtype=index)
     indptr_parts = [np.zeros(1, dtype=np.int64)]
-    indices_parts, data_parts = [], []
     nnz = 0
     for p0, p1 in itertools.pairwise(edges.tolist()):
         spans = [
@@ -324,41 +328,34 @@ def _blocked_fanout(
             n_spiking = int(np.count_nonzero(spiking))
             repeats_paid = int(uses[p0:p1].sum()) / max(1, n_spiking)
             if n_spiking < (p1 - p0) * _SPIKING_KEPT:  # drop the silent neurons' synapses
-                key = key[
-                    np.concatenate(
-                        [
-                            np.repeat(spiking, np.diff(first[p0 : p1 + 1]))
-                            for _, first, _, _ in spans
-                        ]
-                    )
-                ]
-        counts, columns, ends = _sorted_keys_to_rows(key, n_rows, shift, repeats_paid)
+                keep = [np.repeat(spiking, np.diff(first[p0 : p1 + 1])) for _, first, _, _ in spans]
+                key = key[np.concatenate(keep)]
+        ends = _sorted_keys_to_rows(key, n_rows, shift, repeats_paid, data[nnz:], indices[nnz:])
         indptr_parts.append(ends + nnz)
-        indices_parts.append(columns)
-        data_parts.append(counts)
-        nnz += len(counts)
+        nnz += int(ends[-1])
     indptr = np.concatenate(indptr_parts)
     # keep the steps some synapse has: the other rows are empty, their ends repeat
     row_nnz = np.diff(indptr).reshape(n_pre, n_range)
     present = np.flatnonzero(row_nnz.any(axis=0))
     kept_ends = indptr[1:].reshape(n_pre, n_range)[:, present].ravel()
-    index = np.int32 if max(n_pre * len(present), n_cols, nnz) < 2**31 else np.int64
     fanout = sp.csr_matrix(
-        (
-            np.concatenate(data_parts),
-            np.concatenate(indices_parts).astype(index, copy=False),
-            np.concatenate([[0], kept_ends]).astype(index),
-        ),
+        (data[:nnz], indices[:nnz], np.concatenate([[0], kept_ends]).astype(index)),
         shape=(n_pre * len(present), n_cols),
     )
     return (present + lo).astype(np.int64), fanout
 
 
 def _sorted_keys_to_rows(
-    key: np.ndarray, n_rows: int, shift: int, repeats_paid: float = np.inf
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    key: np.ndarray,
+    n_rows: int,
+    shift: int,
+    repeats_paid: float,
+    counts: np.ndarray,
+    columns: np.ndarray,
+) -> np.ndarray:
     """The entries of the ``n_rows`` rows counting the uint32 keys ``(row << shift) | column``
-    (``key`` is sorted in place): int64 counts, int32 columns and each row's end (int64).
+    (``key`` is sorted in place), written to the start of ``counts`` and ``columns``; returns
+    each row's end (int64).
 
     Equal keys are summed into one entry where the repeats times ``repeats_paid`` (the spikes
     per row that each repeat would cost a product) reach the keys: summing costs about as much
@@ -370,19 +367,18 @@ def _sorted_keys_to_rows(
     n_repeats = len(key) - int(np.count_nonzero(starts))
     if n_repeats and n_repeats * repeats_paid >= len(key):
         first = np.flatnonzero(starts)
-        counts = np.empty(len(first), dtype=np.int64)
-        np.subtract(first[1:], first[:-1], out=counts[:-1])
-        counts[-1:] = len(key) - first[-1:]
+        np.subtract(first[1:], first[:-1], out=counts[: len(first) - 1])
+        counts[len(first) - 1] = len(key) - first[-1]
         key = key[first]
     else:
-        counts = np.ones(len(key), dtype=np.int64)
+        counts[: len(key)] = 1
+    np.bitwise_and(key, (1 << shift) - 1, out=columns[: len(key)], casting="unsafe")
     # rows come sorted: each row's first entry by bisection instead of a count per row
     ends = np.empty(n_rows, dtype=np.int64)
     row_starts = np.arange(1, n_rows, dtype=np.uint64) << np.uint64(shift)
     ends[:-1] = np.searchsorted(key, row_starts.astype(key.dtype))
     ends[-1] = len(key)
-    columns = np.bitwise_and(key, key.dtype.type((1 << shift) - 1)).astype(np.int32)
-    return counts, columns, ends
+    return ends
 
 
 def _distinct_delays(steps: list[np.ndarray]) -> np.ndarray:
