@@ -178,12 +178,14 @@ def build_conv(scale: int = 1, seed: int = 3, maps: int = 4) -> Any:
 CASES = {"random": build_random, "conv": build_conv}
 
 
-def map_case(network: Any, scale: int = 1) -> Any:
+def map_case(network: Any, scale: int = 1, chip: Any = None) -> Any:
+    """neuroemu's placement of ``network`` on :data:`CHIP` (``chip``: that chip, if loaded)."""
     from neuroemu.mapping.mapping import map_network
     from neuroemu.spec.chip import load_chip
 
     per_core = min(NEURONS_PER_CORE * scale, 1024)  # cores of one chip hold a larger case
-    return map_network(network, load_chip(CHIP), "fill", max_neurons_per_core=per_core)
+    chip = load_chip(CHIP) if chip is None else chip
+    return map_network(network, chip, "fill", max_neurons_per_core=per_core)
 
 
 # ---- SANA-FE side --------------------------------------------------------------------------
@@ -262,7 +264,7 @@ def run_neuroemu(case: str, steps: int, device: str = "runtime", scale: int = 1)
 
     network = CASES[case](scale)
     chip = load_chip(CHIP)
-    mapping = map_case(network, scale)
+    mapping = map_case(network, scale, chip)  # the chip read once
     dt_ms = chip.timing.dt_ms.require()
     activity = simulate(
         network,
