@@ -35,10 +35,11 @@ at the published mean rates instead of simulating, for a machine that cannot sim
 
 Before simulating, the script estimates the peak memory from the synapse count (bytes per
 synapse measured here, see ``BYTES_PER_SYNAPSE``) and stops if the machine's available memory is
-short, unless ``--force``. The engine frees Brian2's set-up-only copies of the synapse arrays
-(``neuroemu/engine/standalone_memory.py``), so the full model needs about 17 GiB instead of the
-35-38 GiB it needed before (see benchmarks/README.md). Counting on a chip whose mapping has too many
-cores for ``count_events``'s (steps x cores) matrices is skipped with the estimate.
+short, unless ``--force``. Brian2 holds no set-up copies of the synapse arrays (the engine
+hands connectivity, weights and delays to the binary as run inputs,
+``neuroemu/engine/run_inputs.py``), so the full model needs about 17 GiB instead of the
+35-38 GiB it needed at first (see benchmarks/README.md). Counting on a chip whose mapping has
+too many cores for ``count_events``'s (steps x cores) matrices is skipped with the estimate.
 ``--spikes-from DIR`` counts the spikes a finished standalone binary left in its results
 directory (when the Python process died after the binary finished) instead of simulating again.
 """
@@ -70,8 +71,9 @@ from neuroemu.spec.chip import ChipSpec, load_chip  # noqa: E402
 CACHE = Path(os.environ.get("NEUROEMU_CACHE", Path.home() / ".cache" / "neuroemu")) / "benchmarks"
 # Peak bytes per synapse of all processes together during simulate, measured at 60M synapses
 # (scale 0.2, k_scale 1, distributed delays): 58 (this process 19 while the binary ran, the
-# binary 39), after the engine frees Brian2's set-up copies (neuroemu/engine/standalone_memory.py);
-# before, 136. Python's own peak while building Brian2's objects, 45, comes first, alone.
+# binary 39) once the engine freed Brian2's set-up copies; before, 136. Measured again with the
+# copies never made (run inputs, neuroemu/engine/run_inputs.py): 58 (Python 22, binary 36).
+# Python's own peak while building Brian2's objects, 40 (was 45), comes first, alone.
 BYTES_PER_SYNAPSE = 58.0
 # Issue 14 item 5: counting at least 1e8 synaptic events per second at full scale, and mapping
 # the full model (about 0.3e9 synapses) on SpiNNaker in under 15 s.

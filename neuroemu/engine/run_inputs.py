@@ -29,6 +29,8 @@ same events in the same order, and the floating-point sums are those of ``connec
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,11 +85,17 @@ class Connections:
 
     def in_network_order(self, values: np.ndarray) -> np.ndarray:
         """Per-synapse ``values`` read from Brian2, in the network's order."""
-        if self.order is None:
-            return values
-        restored = np.empty_like(values)
-        restored[self.order] = values
-        return restored
+        return in_network_order(values, self.order)
+
+
+def in_network_order(values: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    """Per-synapse ``values`` read from Brian2, in the network's order (``order`` as
+    :attr:`Connections.order`, which is all a run keeps of its tables once they are written)."""
+    if order is None:
+        return values
+    restored = np.empty_like(values)
+    restored[order] = values
+    return restored
 
 
 def connect_at_start(b2: Any, synapses: Any) -> None:
@@ -233,3 +241,15 @@ class RunInputs:
             values.tofile(folder / f"{name}.dat")
             run_args.append(f"{name}={INPUTS_DIR}/{name}.dat")
         return run_args
+
+
+def return_freed_memory() -> None:
+    """Give freed heap memory back to the system before the binary starts (glibc only).
+
+    The run inputs are built and written per Synapses object, arrays of a few MB that glibc
+    keeps on its heap after they are freed: at scale 0.2 of the microcircuit (60 M synapses)
+    Python's resident size while the binary ran was 1.79 GiB, against the Network's 0.89 GiB
+    of per-synapse arrays. Elsewhere this does nothing.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

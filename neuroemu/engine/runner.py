@@ -57,6 +57,8 @@ from neuroemu.engine.run_inputs import (
     RunInputs,
     connect_at_start,
     forget_dead_owners,
+    in_network_order,
+    return_freed_memory,
     seed_at_start,
 )
 from neuroemu.errors import NeuroEmuError, RunInterrupted, SimulationError
@@ -339,6 +341,7 @@ def simulate(
                 run_args = inputs.write(directory)
                 del inputs
                 forget_dead_owners(b2.device)
+                return_freed_memory()
                 b2.device.run(
                     directory=str(directory), with_output=report is not None, run_args=run_args
                 )
@@ -552,7 +555,7 @@ def _build(
         "change_monitors": change_monitors,
         "groups": groups,
         "resets": resets,
-        "connections": {},
+        "creation_order": {},
     }
 
 
@@ -696,7 +699,7 @@ def _run_inputs(
 ) -> RunInputs:
     """What a cpp_standalone run reads at start (:mod:`neuroemu.engine.run_inputs`): the
     network's values, the same numbers the other targets set from Python; ``built`` supplies
-    only names and dtypes. Records each Synapses' :class:`Connections` and weight
+    only names and dtypes. Records each Synapses' creation order (:class:`Connections`) and weight
     quantisation in ``built`` for :func:`_collect`."""
     plan: ObjectPlan = built["plan"]
     inputs = RunInputs(seed=seed)
@@ -725,7 +728,8 @@ def _run_inputs(
         if steps is not None:
             delays = np.asarray(steps * dt_ms * b2.ms)
             inputs.set_value(syn.pre.variables["delay"], table.in_creation_order(delays))
-    built["connections"] = dict(inputs.connections)
+    # only the orders: the tables (4 bytes per synapse) are not needed once written
+    built["creation_order"] = {name: table.order for name, table in inputs.connections.items()}
     return inputs
 
 
@@ -873,10 +877,10 @@ def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _per_synapse(values: Any, table: Connections | None, part: slice) -> np.ndarray:
+def _per_synapse(values: Any, order: np.ndarray | None, part: slice) -> np.ndarray:
     """One projection's part of per-synapse values read from Brian2, in the network's order."""
     values = np.asarray(values)
-    return (values if table is None else table.in_network_order(values))[part]
+    return in_network_order(values, order)[part]
 
 
 def _flagged(flags: np.ndarray) -> Spikes:
@@ -955,8 +959,8 @@ def _collect(
         unit = float(
             _unit(b2, network.population(proj.post).neuron_model.targets[proj.target].weight_unit)
         )
-        table = built["connections"].get(syn_plan.name)
-        read = functools.partial(_per_synapse, table=table, part=part)
+        order = built["creation_order"].get(syn_plan.name)
+        read = functools.partial(_per_synapse, order=order, part=part)
         if proj.plasticity is not None:
             final_weights[proj.name] = read(syn.w_[:]) / unit
         if built["count_synapse_events"]:
