@@ -144,26 +144,32 @@ def files_and_times(directory) -> dict[str, int]:
     return {str(path): path.stat().st_mtime_ns for path in directory.rglob("*") if path.is_file()}
 
 
-def test_cpp_standalone_compiles_once_and_agrees_with_cython(chip, tmp_path, monkeypatch):
+@pytest.fixture
+def generated(monkeypatch):
+    """Every code object Brian2's cpp_standalone device generates from now on (a list)."""
+    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+    calls: list[object] = []
+    original = CPPStandaloneDevice.code_object
+
+    def code_object(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CPPStandaloneDevice, "code_object", code_object)
+    return calls
+
+
+def test_cpp_standalone_compiles_once_and_agrees_with_cython(chip, tmp_path, generated):
     """cpp_standalone gives cython's spikes and per-synapse counters, bit for bit; a run with
     another seed and another draw of the network (other synapse counts, weights, delays and
     initial values, synapses not sorted by source) generates no code and compiles nothing."""
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-
     from neuroemu.engine.brian2_import import import_brian2
     from neuroemu.engine.runner import forget_compiled
 
     first, second = shuffled(small_network(2), 0), shuffled(small_network(5), 1)
     assert first.n_synapses != second.n_synapses
     assert any(np.any(np.diff(p.i) < 0) for p in first.projections)
-    generated: list[object] = []
-    original = CPPStandaloneDevice.code_object
-
-    def code_object(self, *args, **kwargs):
-        generated.append(args)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(CPPStandaloneDevice, "code_object", code_object)
     runs = {}
     build = tmp_path / "b"
     for key, network, seed in (("first", first, 3), ("second", second, 4)):
@@ -474,24 +480,14 @@ def test_standalone_build_directory_follows_structure_not_values():
     assert standalone_dir(renamed).name.startswith("other-")
 
 
-def test_a_seed_sweep_of_coba_compiles_once(tmp_path, monkeypatch):
+def test_a_seed_sweep_of_coba_compiles_once(tmp_path, generated):
     """Ten seeds of COBA on cpp_standalone, each with its own draw of the connectivity: only the
     first run generates code; a run kept from earlier gives the spikes of a fresh build."""
-    from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-
     from neuroemu.engine.brian2_import import import_brian2
     from neuroemu.engine.runner import forget_compiled
     from neuroemu.pipeline import build_network
     from neuroemu.spec.chip import load_chip
 
-    generated: list[object] = []
-    original = CPPStandaloneDevice.code_object
-
-    def code_object(self, *args, **kwargs):
-        generated.append(args)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(CPPStandaloneDevice, "code_object", code_object)
     chip = load_chip("spinnaker")
     build = tmp_path / "coba"
     per_run, synapses, spikes = [], set(), {}
