@@ -372,6 +372,7 @@ class _Compiled:
     directory: Path
     built: dict[str, Any]
     device: Any
+    binary: tuple[int, int] | None  # the binary's (mtime, size) when this build last ran it
 
 
 _compiled: list[_Compiled] = []  # at most one
@@ -410,9 +411,20 @@ def _compiled_for(
     key = _compiled_key(network, plan, options)
     for compiled in _compiled:
         same = key is not None and compiled.key == key and compiled.directory == directory
-        if same and (directory / "main").exists():
+        # and the binary still the one built here: another process sharing the directory
+        # (a sweep's worker, with another duration) may have rebuilt it for its own code
+        stamp = _binary_stamp(directory)
+        if same and stamp is not None and stamp == compiled.binary:
             return compiled
     return None
+
+
+def _binary_stamp(directory: Path) -> tuple[int, int] | None:
+    try:
+        stat = (directory / "main").stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def _remember_compiled(
@@ -424,7 +436,8 @@ def _remember_compiled(
     device: Any,
 ) -> None:
     _compiled.clear()
-    _compiled.append(_Compiled(_compiled_key(network, plan, options), directory, built, device))
+    key = _compiled_key(network, plan, options)
+    _compiled.append(_Compiled(key, directory, built, device, _binary_stamp(directory)))
 
 
 def forget_compiled(b2: Any) -> None:
