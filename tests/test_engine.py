@@ -484,7 +484,6 @@ def test_standalone_build_directory_follows_structure_not_values():
 def test_a_seed_sweep_of_coba_compiles_once(tmp_path, generated):
     """Ten seeds of COBA on cpp_standalone, each with its own draw of the connectivity: only the
     first run generates code; a run kept from earlier gives the spikes of a fresh build."""
-    from neuroemu.engine.brian2_import import import_brian2
     from neuroemu.engine.runner import forget_compiled
     from neuroemu.pipeline import build_network
     from neuroemu.spec.chip import load_chip
@@ -501,7 +500,7 @@ def test_a_seed_sweep_of_coba_compiles_once(tmp_path, generated):
         spikes[seed] = activity.spikes
     assert per_run[0] > 0 and per_run[1:] == [0] * 9
     assert len(synapses) == 10  # each seed its own connectivity
-    forget_compiled(import_brian2())
+    forget_compiled()
     fresh = simulate(build_network("coba", {}, 7), chip, 20.0, seed=7, device="cpp",
                      build_dir=build).spikes  # fmt: skip
     assert sum(s.neuron.size for s in fresh.values()) > 0

@@ -23,12 +23,13 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from neuroemu.engine.integration_cache import cache_dir
+from neuroemu.errors import NeuroEmuError
+from neuroemu.outputs import write_atomically
 
 _ENVIRONMENT = ("CC", "CXX", "CFLAGS", "CPPFLAGS")
 
@@ -75,16 +76,9 @@ def _read() -> list[list[Any]]:
 
 def _write(entries: list[list[Any]]) -> None:
     path = store_path()
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, NeuroEmuError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w") as out:
-                json.dump(entries, out)
-            os.replace(temporary, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.remove(temporary)
+        write_atomically(path, lambda partial: partial.write_text(json.dumps(entries)))
 
 
 @contextlib.contextmanager

@@ -281,10 +281,11 @@ def simulate(
     plan = plan_objects(network, dt_ms, merge=merge_objects)
     options = (dt_ms, n_steps, record_state, state_every_ms, report, count_synapse_events,
                record_changes)  # fmt: skip
+    key = _compiled_key(network, plan, options) if standalone else None
     with lock:
-        compiled = _compiled_for(network, plan, options, directory) if standalone else None
+        compiled = _compiled_for(key, directory) if standalone else None
         if compiled is None:
-            forget_compiled(b2)
+            forget_compiled()
             _collect_previous_run(b2)
         if standalone:
             b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
@@ -345,15 +346,15 @@ def simulate(
                 b2.device.run(
                     directory=str(directory), with_output=report is not None, run_args=run_args
                 )
-                _remember_compiled(network, plan, options, directory, built, b2.get_device())
+                _remember_compiled(key, directory, built, b2.get_device())
             activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
         except (SimulationError, RunInterrupted):
             if standalone:
-                forget_compiled(b2)
+                forget_compiled()
             raise
         except Exception as exc:
             if standalone:
-                forget_compiled(b2)
+                forget_compiled()
             raise SimulationError(
                 f"Brian2 could not run network {network.name!r} on {target}: "
                 f"{type(exc).__name__}: {exc}"
@@ -405,10 +406,8 @@ def _compiled_key(network: Network, plan: ObjectPlan, options: tuple[Any, ...]) 
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _compiled_for(
-    network: Network, plan: ObjectPlan, options: tuple[Any, ...], directory: Path
-) -> _Compiled | None:
-    key = _compiled_key(network, plan, options)
+def _compiled_for(key: str | None, directory: Path) -> _Compiled | None:
+    """The kept build to run again for ``key`` (:func:`_compiled_key`) in ``directory``."""
     for compiled in _compiled:
         same = key is not None and compiled.key == key and compiled.directory == directory
         # and the binary still the one built here: another process sharing the directory
@@ -428,19 +427,13 @@ def _binary_stamp(directory: Path) -> tuple[int, int] | None:
 
 
 def _remember_compiled(
-    network: Network,
-    plan: ObjectPlan,
-    options: tuple[Any, ...],
-    directory: Path,
-    built: dict[str, Any],
-    device: Any,
+    key: str | None, directory: Path, built: dict[str, Any], device: Any
 ) -> None:
     _compiled.clear()
-    key = _compiled_key(network, plan, options)
     _compiled.append(_Compiled(key, directory, built, device, _binary_stamp(directory)))
 
 
-def forget_compiled(b2: Any) -> None:
+def forget_compiled() -> None:
     """Drop the kept cpp_standalone build (its Brian2 objects hold the engine's object names)."""
     while _compiled:
         _compiled.pop().device.reinit()
