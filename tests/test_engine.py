@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import os
+import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -183,16 +184,21 @@ def test_cpp_standalone_compiles_once_and_agrees_with_cython(chip, tmp_path, gen
             assert all("neuroemu_inputs" in k or "results" in k or ".lock" in k for k in changed)
         else:
             assert generated
-    # a binary another process rebuilt (here: its time stamp moved) is not run as kept: the
-    # code is generated again, and make finds every object file up to date
-    main = build / "main"
-    os.utime(main, ns=(main.stat().st_atime_ns, main.stat().st_mtime_ns + 10**9))
-    generated.clear()
-    objects = {k: t for k, t in files_and_times(build).items() if k.endswith((".o", "main"))}
-    again = simulate(second, chip, 60.0, seed=4, device="cpp", build_dir=build,
-                     count_synapse_events=True)  # fmt: skip
-    assert generated
-    assert {k: t for k, t in files_and_times(build).items() if k in objects} == objects
+    # a binary that is not the one the layout describes (another process rebuilt it; here the
+    # layout's digest is changed), or a damaged layout, is not run as kept: the code is
+    # generated again, and make finds every object file up to date
+    layout = build / "neuroemu_layout.json"
+    text = layout.read_text()
+    digest = json.loads(text)["binary"]
+    for damaged in (text.replace(digest, "0" * len(digest)), text[: len(text) // 2]):
+        layout.write_text(damaged)
+        generated.clear()
+        objects = {k: t for k, t in files_and_times(build).items() if k.endswith((".o", "main"))}
+        again = simulate(second, chip, 60.0, seed=4, device="cpp", build_dir=build,
+                         count_synapse_events=True)  # fmt: skip
+        assert generated
+        assert {k: t for k, t in files_and_times(build).items() if k in objects} == objects
+        assert json.loads(layout.read_text())["binary"] == digest
     for key, network, seed in (("first", first, 3), ("second", second, 4)):
         runs[key, "cython"] = simulate(network, chip, 60.0, seed=seed, device="cython",
                                        count_synapse_events=True)  # fmt: skip
@@ -483,8 +489,7 @@ def test_standalone_build_directory_follows_structure_not_values():
 
 def test_a_seed_sweep_of_coba_compiles_once(tmp_path, generated):
     """Ten seeds of COBA on cpp_standalone, each with its own draw of the connectivity: only the
-    first run generates code; a run kept from earlier gives the spikes of a fresh build."""
-    from neuroemu.engine.runner import forget_compiled
+    first run generates code; a binary run again gives the spikes of a fresh build."""
     from neuroemu.pipeline import build_network
     from neuroemu.spec.chip import load_chip
 
@@ -500,13 +505,50 @@ def test_a_seed_sweep_of_coba_compiles_once(tmp_path, generated):
         spikes[seed] = activity.spikes
     assert per_run[0] > 0 and per_run[1:] == [0] * 9
     assert len(synapses) == 10  # each seed its own connectivity
-    forget_compiled()
+    generated.clear()
     fresh = simulate(build_network("coba", {}, 7), chip, 20.0, seed=7, device="cpp",
-                     build_dir=build).spikes  # fmt: skip
+                     build_dir=tmp_path / "fresh").spikes  # fmt: skip
+    assert generated
     assert sum(s.neuron.size for s in fresh.values()) > 0
     for name, kept in spikes[7].items():
         assert kept.neuron.tobytes() == fresh[name].neuron.tobytes()
         assert kept.step.tobytes() == fresh[name].step.tobytes()
+
+
+def test_a_new_process_runs_the_kept_binary_without_brian2(tmp_path):
+    """A later process with another seed runs the binary built here without importing Brian2,
+    and gets the spikes a fresh build gives for that seed."""
+    import subprocess
+    import sys
+
+    from neuroemu.pipeline import build_network
+    from neuroemu.spec.chip import load_chip
+
+    build = tmp_path / "coba"
+    chip = load_chip("spinnaker")
+    simulate(build_network("coba", {}, 1), chip, 20.0, seed=1, device="cpp", build_dir=build)
+    script = f"""
+import hashlib, json, sys
+from neuroemu.engine.runner import simulate
+from neuroemu.pipeline import build_network
+from neuroemu.spec.chip import load_chip
+activity = simulate(build_network("coba", {{}}, 2), load_chip("spinnaker"), 20.0, seed=2,
+                    device="cpp", build_dir={str(build)!r})
+digest = hashlib.sha256()
+for name, spikes in activity.spikes.items():
+    digest.update(spikes.neuron.tobytes() + spikes.step.tobytes())
+print(json.dumps({{"brian2": "brian2" in sys.modules, "spikes": digest.hexdigest()}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    kept = json.loads(done.stdout.strip().splitlines()[-1])
+    fresh = simulate(build_network("coba", {}, 2), chip, 20.0, seed=2, device="cpp",
+                     build_dir=tmp_path / "fresh")  # fmt: skip
+    digest = hashlib.sha256()
+    for spikes in fresh.spikes.values():
+        digest.update(spikes.neuron.tobytes() + spikes.step.tobytes())
+    assert sum(len(spikes) for spikes in fresh.spikes.values()) > 0
+    assert kept == {"brian2": False, "spikes": digest.hexdigest()}
 
 
 def test_populations_differing_only_in_threshold_share_one_group():

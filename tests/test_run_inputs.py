@@ -60,26 +60,14 @@ def test_too_many_synapses_for_brian2_is_a_clear_error(monkeypatch):
         Connections.from_pairs("big", np.zeros(4, np.int32), np.zeros(4, np.int32), 1)
 
 
-class _Owner:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-class _Variable:
-    """Stands in for a Brian2 ``Variable``: what ``RunInputs.set_value`` reads of one."""
-
-    def __init__(self, owner: str, name: str, dtype: type) -> None:
-        self.owner, self.name, self.dtype = _Owner(owner), name, np.dtype(dtype)
-
-
 def test_written_files_are_what_the_binary_reads(tmp_path):
     table = Connections.from_pairs(
         "syn", np.array([1, 0, 1], np.int32), np.array([4, 5, 6], np.int32), 3
     )
     inputs = RunInputs(seed=-12, connections={"syn": table})
-    inputs.set_value(_Variable("syn", "w", np.float64), np.array([0.5, 1, 2]))
-    inputs.set_value(_Variable("grp", "flag", np.int32), np.array([1.0, 0.0]))
-    inputs.set_value(_Variable("none", "w", np.float64), np.zeros(0))
+    inputs.set_value("syn", "w", np.dtype(np.float64), np.array([0.5, 1, 2]))
+    inputs.set_value("grp", "flag", np.dtype(np.int32), np.array([1.0, 0.0]))
+    inputs.set_value("none", "w", np.dtype(np.float64), np.zeros(0))
     stale = tmp_path / INPUTS_DIR / "old.dat"
     stale.parent.mkdir()
     stale.write_bytes(b"x")

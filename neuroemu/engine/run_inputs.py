@@ -155,20 +155,6 @@ static inline int32_t {target_fn}(int32_t k) {{
     )
 
 
-def forget_dead_owners(device: Any) -> None:
-    """Drop Brian2's cached values of variables whose owner no longer exists.
-
-    ``CPPStandaloneDevice.run`` matches each run argument against every cached variable's
-    ``owner.name``, and a dead weak reference there (a temporary object of set-up) raises
-    ``ReferenceError`` through ``hasattr``. Such a variable is never read again.
-    """
-    for var in list(device.array_cache):
-        try:
-            var.owner.name  # noqa: B018 (the access is the check)
-        except ReferenceError:
-            del device.array_cache[var]
-
-
 def _integer_function(b2: Any) -> Any:
     # The Python side is never called: only cpp_standalone builds these connections.
     return b2.Function(
@@ -216,10 +202,9 @@ class RunInputs:
     connections: dict[str, Connections] = field(default_factory=dict)
     values: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def set_value(self, variable: Any, values: np.ndarray) -> None:
-        """Hand ``values`` to Brian2 variable ``variable`` (a ``Variable``, not a view)."""
-        name = f"{variable.owner.name}.{variable.name}"
-        self.values[name] = np.ascontiguousarray(values, dtype=variable.dtype)
+    def set_value(self, owner: str, variable: str, dtype: np.dtype, values: np.ndarray) -> None:
+        """Hand ``values`` to Brian2 variable ``variable`` of object ``owner``, in ``dtype``."""
+        self.values[f"{owner}.{variable}"] = np.ascontiguousarray(values, dtype=dtype)
 
     def write(self, directory: Path) -> list[str]:
         """Write every file into ``directory``; return the run arguments naming them."""

@@ -22,11 +22,13 @@ spikes in flight is documented); a network without a schedule is built exactly a
 
 Repeated runs in one process work on every device. On ``cpp_standalone`` the code depends on
 the network's structure only: connectivity, per-neuron and per-synapse values and the seed are
-read by the binary when it starts (:mod:`neuroemu.engine.run_inputs`). A run whose structure
-and options equal the previous run's (a sweep over seeds, weights or draws of the
-connectivity) runs the kept binary again with new inputs and generates no code; any other run
-builds anew, in a directory per structure (:func:`standalone_dir`), where Brian2's ``make``
-finds the objects of an earlier process up to date.
+read by the binary when it starts (:mod:`neuroemu.engine.run_inputs`). Every cpp_standalone run
+starts the binary and reads its results itself (:mod:`neuroemu.engine.compiled_run`), so a run
+whose structure and options equal those of the directory's last build (a sweep over seeds,
+weights or draws of the connectivity, in this process or a later one) runs that binary again
+with new inputs, without importing Brian2; any other run builds anew, in a directory per
+structure (:func:`standalone_dir`), where Brian2's ``make`` finds the objects of an earlier
+build up to date.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +51,7 @@ import numpy as np
 
 from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.brian2_import import import_brian2
+from neuroemu.engine.compiled_run import Layout, capture_layout, read_array, run_binary
 from neuroemu.engine.compiler_flags import remembered_flags
 from neuroemu.engine.group_plan import GroupPlan, ObjectPlan, SynapsesPlan, plan_objects
 from neuroemu.engine.integration_cache import cached_integrator
@@ -56,7 +60,6 @@ from neuroemu.engine.run_inputs import (
     Connections,
     RunInputs,
     connect_at_start,
-    forget_dead_owners,
     in_network_order,
     return_freed_memory,
     seed_at_start,
@@ -67,12 +70,14 @@ from neuroemu.network.network import Input, Network, PoissonInput
 from neuroemu.network.neuron_models import NeuronModel
 from neuroemu.spec.chip import ChipSpec
 from neuroemu.timesteps import delay_steps, whole_steps
-from neuroemu.units import brian2_unit_name, dimension_unit_name, split_unit
+from neuroemu.units import UNITS, brian2_unit_name, dimension_unit_name, split_unit
 
 if TYPE_CHECKING:
     from filelock import FileLock
 
 DEVICES = ("runtime", "cython", "numpy", "cpp")
+# The dtype of a compiled binary's run input ``(owner, variable)`` (KeyError: it takes none).
+DtypeOf = Callable[[str, str], np.dtype]
 _CLOCK_NAME = "neuroemu_clock"
 
 
@@ -108,6 +113,12 @@ def quantise_weights(
 def _unit(b2: Any, suffix: str) -> Any:
     name = brian2_unit_name(suffix)
     return 1.0 if name == "1" else getattr(b2, name)
+
+
+def _si_scale(suffix: str) -> float:
+    """What Brian2 multiplies a value in unit ``suffix`` by (the unit in its base unit), bit
+    for bit (``float(b2.mV) == 1e-3``; a test checks every unit); no Brian2 needed."""
+    return UNITS[suffix].scale
 
 
 def _namespace(b2: Any, model: NeuronModel) -> dict[str, Any]:
@@ -267,116 +278,172 @@ def simulate(
                 f"cannot record {unknown[0]!r} of {pop_name!r}: its state variables are "
                 f"{sorted(known)}"
             )
-    b2 = import_brian2()
     dt_ms = chip.timing.dt_ms.require()
     try:
         n_steps = whole_steps(duration_ms, dt_ms, "duration_ms")
     except NeuroEmuError as exc:
         raise SimulationError(str(exc)) from None
-    target = _select_target(b2, device)
     started = time.perf_counter()
-    standalone = target == "cpp_standalone"
-    directory = Path(build_dir) if build_dir is not None else standalone_dir(network)
-    lock = _locked(directory) if standalone else contextlib.nullcontext()
     plan = plan_objects(network, dt_ms, merge=merge_objects)
-    options = (dt_ms, n_steps, record_state, state_every_ms, report, count_synapse_events,
-               record_changes)  # fmt: skip
-    key = _compiled_key(network, plan, options) if standalone else None
-    with lock:
-        compiled = _compiled_for(key, directory) if standalone else None
-        if compiled is None:
-            forget_compiled()
-            _collect_previous_run(b2)
-        if standalone:
-            b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
-            if compiled is None:
-                b2.device.reinit()
-                b2.device.activate(build_on_run=False, directory=str(directory))
-            b2.prefs.devices.cpp_standalone.openmp_threads = 0
-            # Brian2's default 'make -j' starts one compiler per file at once (hundreds for a
-            # large network: tens of GB); one job per core is as fast and bounded.
-            b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
-        else:
-            b2.set_device("runtime")
-            b2.prefs.codegen.target = target
-        try:
-            if compiled is not None:
-                built = compiled.built
-                built["plan"] = plan  # the same objects; where each projection starts may move
-            else:
-                built = _build(
-                    b2,
-                    network,
-                    plan,
-                    chip,
-                    dt_ms,
-                    quantise,
-                    record_state,
-                    state_every_ms,
-                    count_synapse_events,
-                    standalone,
-                    record_changes,
-                )
-                if standalone:
-                    seed_at_start(b2.device, n_threads=1)  # OpenMP is off
-                    # before the spike queues are prepared: they copy the delays
-                    b2.device.apply_run_args()
-                else:
-                    b2.seed(seed)
-                net = built["net"]
-                net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
-                if not standalone:
-                    # Brian2 ends a run early, without an error, on the first Ctrl-C.
-                    done = round(float(net.t / b2.ms) / dt_ms)
-                    if done < n_steps:
-                        partial = _collect(b2, network, built, dt_ms, done, seed, device, target,
-                                           started)  # fmt: skip
-                        raise RunInterrupted(done, n_steps, partial)
-            if standalone:
-                if compiled is None:
-                    with remembered_flags():  # Brian2's compiler flag tests (compiler_flags)
-                        b2.device.build(
-                            directory=str(directory), compile=True, run=False, debug=False
-                        )
-                inputs = _run_inputs(b2, network, built, chip, dt_ms, quantise, seed)
-                run_args = inputs.write(directory)
-                del inputs
-                forget_dead_owners(b2.device)
-                return_freed_memory()
-                b2.device.run(
-                    directory=str(directory), with_output=report is not None, run_args=run_args
-                )
-                _remember_compiled(key, directory, built, b2.get_device())
-            activity = _collect(b2, network, built, dt_ms, n_steps, seed, device, target, started)
-        except (SimulationError, RunInterrupted):
-            if standalone:
-                forget_compiled()
-            raise
-        except Exception as exc:
-            if standalone:
-                forget_compiled()
-            raise SimulationError(
-                f"Brian2 could not run network {network.name!r} on {target}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        finally:
-            if standalone:
-                b2.set_device("runtime")
+    options = _Options(dt_ms, n_steps, record_state, state_every_ms, report, count_synapse_events,
+                       record_changes, quantise, seed)  # fmt: skip
+    if device == "cpp":
+        directory = Path(build_dir) if build_dir is not None else standalone_dir(network)
+        return _run_standalone(network, chip, plan, options, directory, started)
+    b2 = import_brian2()
+    target = _select_target(b2, device)
+    _collect_previous_run(b2)
+    b2.set_device("runtime")
+    b2.prefs.codegen.target = target
+    try:
+        built = _build(b2, network, plan, chip, options, standalone=False)
+        b2.seed(seed)
+        net = built["net"]
+        net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
+        record = _BrianRecord(b2, built)
+        # Brian2 ends a run early, without an error, on the first Ctrl-C.
+        done = round(float(net.t / b2.ms) / dt_ms)
+        if done < n_steps:
+            partial = _collect(network, plan, record, options, done, f"runtime-{target}", started)
+            raise RunInterrupted(done, n_steps, partial)
+        return _collect(network, plan, record, options, n_steps, f"runtime-{target}", started)
+    except (SimulationError, RunInterrupted):
+        raise
+    except Exception as exc:
+        raise SimulationError(
+            f"Brian2 could not run network {network.name!r} on {target}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class _Options:
+    """How one run is built and run, besides the network and the chip."""
+
+    dt_ms: float
+    n_steps: int
+    record_state: dict[str, list[str]] | None
+    state_every_ms: float | None
+    report: str | None
+    count_synapse_events: bool
+    record_changes: bool
+    quantise: bool
+    seed: int
+
+    def code(self) -> tuple[Any, ...]:
+        """The options the generated code depends on (quantisation and seed are values)."""
+        return (self.dt_ms, self.n_steps, self.record_state, self.state_every_ms, self.report,
+                self.count_synapse_events, self.record_changes)  # fmt: skip
+
+
+def _run_standalone(
+    network: Network,
+    chip: ChipSpec,
+    plan: ObjectPlan,
+    options: _Options,
+    directory: Path,
+    started: float,
+) -> Activity:
+    """A cpp_standalone run: the binary kept for this code (:mod:`neuroemu.engine.compiled_run`)
+    run again with this run's inputs, or a new build where none is kept. Brian2 is imported
+    only to build."""
+    key = _compiled_key(network, plan, options.code()) or ""
+    with _locked(directory):
+        layout = Layout.load(directory, key)
+        resets: dict[str, GroupReset] = {}
+        inputs = None
+        if layout is not None:
+            try:
+                inputs = _run_inputs(network, plan, layout.dtype, resets, chip, options)
+            except KeyError:  # an input the kept binary does not take: build anew
+                layout = None
+        if layout is None or inputs is None:
+            layout, resets, dtype_of = _compile(network, plan, chip, options, directory, key)
+            inputs = _run_inputs(network, plan, dtype_of, resets, chip, options)
+            if key:
+                layout.save(directory)
+        run_inputs, quantisation, creation_order = inputs
+        run_args = run_inputs.write(directory)
+        del run_inputs, inputs
+        return_freed_memory()
+        completed = run_binary(directory, layout, run_args, with_output=options.report is not None)
+        record = _FileRecord(directory, layout, quantisation, creation_order)
+        done = min(round(completed * options.n_steps), options.n_steps)
+        activity = _collect(network, plan, record, options, done, "cpp_standalone", started)
+    if done < options.n_steps:
+        raise RunInterrupted(done, options.n_steps, activity)
     return activity
 
 
-@dataclass
-class _Compiled:
-    """The last cpp_standalone build in this process, kept to be run again."""
+def _compile(
+    network: Network, plan: ObjectPlan, chip: ChipSpec, options: _Options, directory: Path, key: str
+) -> tuple[Layout, dict[str, GroupReset], Callable[[str, str], np.dtype]]:
+    """Build and compile the binary for ``plan`` in ``directory`` (Brian2's ``make`` finds the
+    objects of an earlier build up to date); return its layout, the groups' resets and the
+    dtypes of its run inputs (each one asked for is added to the layout)."""
+    Layout.forget(directory)  # what it describes is about to be overwritten
+    b2 = import_brian2()
+    _collect_previous_run(b2)
+    b2.set_device("cpp_standalone", build_on_run=False, directory=str(directory))
+    b2.device.reinit()
+    b2.device.activate(build_on_run=False, directory=str(directory))
+    b2.prefs.devices.cpp_standalone.openmp_threads = 0
+    # Brian2's default 'make -j' starts one compiler per file at once (hundreds for a large
+    # network: tens of GB); one job per core is as fast and bounded.
+    b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
+    try:
+        built = _build(b2, network, plan, chip, options, standalone=True)
+        seed_at_start(b2.device, n_threads=1)  # OpenMP is off
+        b2.device.apply_run_args()  # before the spike queues are prepared: they copy the delays
+        built["net"].run(options.n_steps * options.dt_ms * b2.ms, report=options.report,
+                         report_period=2 * b2.second)  # fmt: skip
+        with remembered_flags():  # Brian2's compiler flag tests (compiler_flags)
+            b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
+        command, environment = _run_command(b2)
+        layout = capture_layout(b2.device, built, key, directory, command, environment)
+        dtypes = _variable_dtypes(built)
+    except (SimulationError, RunInterrupted):
+        raise
+    except Exception as exc:
+        raise SimulationError(
+            f"Brian2 could not build network {network.name!r} on cpp_standalone: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        b2.device.reinit()  # the build's objects are not needed again: the layout names all
+        b2.set_device("runtime")
 
-    key: str | None  # None: never run again (see _compiled_key)
-    directory: Path
-    built: dict[str, Any]
-    device: Any
-    binary: tuple[int, int] | None  # the binary's (mtime, size) when this build last ran it
+    def dtype_of(owner: str, variable: str) -> np.dtype:
+        dtype = dtypes[f"{owner}.{variable}"]
+        layout.inputs[f"{owner}.{variable}"] = dtype.str
+        return dtype
+
+    return layout, built["resets"], dtype_of
 
 
-_compiled: list[_Compiled] = []  # at most one
+def _variable_dtypes(built: dict[str, Any]) -> dict[str, np.dtype]:
+    """``"<owner>.<variable>"`` -> dtype of every variable of the built groups and synapses,
+    by the name Brian2's run arguments use (a Synapses' delays live in its 'pre' pathway)."""
+    objects = [*built["groups"].values(), *built["synapses"].values()]
+    objects += [syn.pre for syn in built["synapses"].values()]
+    dtypes = {}
+    for obj in objects:
+        for variable in obj.variables.values():
+            with contextlib.suppress(AttributeError, ReferenceError):
+                dtypes[f"{variable.owner.name}.{variable.name}"] = np.dtype(variable.dtype)
+    return dtypes
+
+
+def _run_command(b2: Any) -> tuple[list[str], dict[str, str]]:
+    """How Brian2's ``device.run`` starts the binary: command and environment variables."""
+    if os.name == "nt":
+        command = ["main.exe"]
+    else:
+        run_cmd = b2.prefs.devices.cpp_standalone.run_cmd_unix
+        command = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
+    environment = dict(b2.prefs["devices.cpp_standalone.run_environment_variables"])
+    environment.update(b2.device.run_environment_variables)
+    return command, {str(k): str(v) for k, v in environment.items()}
 
 
 def _compiled_key(network: Network, plan: ObjectPlan, options: tuple[Any, ...]) -> str | None:
@@ -404,39 +471,6 @@ def _compiled_key(network: Network, plan: ObjectPlan, options: tuple[Any, ...]) 
             for values in (source.indices, source.times_ms):
                 parts.append(hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _compiled_for(key: str | None, directory: Path) -> _Compiled | None:
-    """The kept build to run again for ``key`` (:func:`_compiled_key`) in ``directory``."""
-    for compiled in _compiled:
-        same = key is not None and compiled.key == key and compiled.directory == directory
-        # and the binary still the one built here: another process sharing the directory
-        # (a sweep's worker, with another duration) may have rebuilt it for its own code
-        stamp = _binary_stamp(directory)
-        if same and stamp is not None and stamp == compiled.binary:
-            return compiled
-    return None
-
-
-def _binary_stamp(directory: Path) -> tuple[int, int] | None:
-    try:
-        stat = (directory / "main").stat()
-    except OSError:
-        return None
-    return stat.st_mtime_ns, stat.st_size
-
-
-def _remember_compiled(
-    key: str | None, directory: Path, built: dict[str, Any], device: Any
-) -> None:
-    _compiled.clear()
-    _compiled.append(_Compiled(key, directory, built, device, _binary_stamp(directory)))
-
-
-def forget_compiled() -> None:
-    """Drop the kept cpp_standalone build (its Brian2 objects hold the engine's object names)."""
-    while _compiled:
-        _compiled.pop().device.reinit()
 
 
 def _without_mapping(
@@ -473,20 +507,12 @@ def _collect_previous_run(b2: Any) -> None:
 
 
 def _build(
-    b2: Any,
-    network: Network,
-    plan: ObjectPlan,
-    chip: ChipSpec,
-    dt_ms: float,
-    quantise: bool,
-    record_state: dict[str, list[str]] | None,
-    state_every_ms: float | None,
-    count_synapse_events: bool,
-    standalone: bool,
-    record_changes: bool = False,
+    b2: Any, network: Network, plan: ObjectPlan, chip: ChipSpec, options: _Options, standalone: bool
 ) -> dict[str, Any]:
     """The Brian2 objects for ``plan``. On cpp_standalone values are left out: they are run
     inputs (:func:`_run_inputs`), so that the code does not depend on them."""
+    dt_ms, record_changes = options.dt_ms, options.record_changes
+    record_state, state_every_ms = options.record_state, options.state_every_ms
     dt = dt_ms * b2.ms
     # One explicit clock for every object: per-object clocks made Brian2 order them differently
     # in each process (cpp_standalone then recompiled main.cpp every run) and cost time per step.
@@ -534,9 +560,8 @@ def _build(
     quantisation = {}
     for syn_plan in plan.synapses:
         syn, reports = _synapses(
-            b2, network, plan, syn_plan, groups, chip, clock, dt_ms, quantise,
-            count_synapse_events, standalone, record_changes,
-        )  # fmt: skip
+            b2, network, plan, syn_plan, groups, chip, clock, options, standalone
+        )
         synapses[syn_plan.name] = syn
         quantisation.update(reports)
         objects.append(syn)
@@ -556,12 +581,10 @@ def _build(
         "synapses": synapses,
         "quantisation": quantisation,
         "state_monitors": state_monitors,
-        "state_every": 1 if state_every_ms is None else max(1, round(state_every_ms / dt_ms)),
-        "count_synapse_events": count_synapse_events,
+        "count_synapse_events": options.count_synapse_events,
         "change_monitors": change_monitors,
         "groups": groups,
         "resets": resets,
-        "creation_order": {},
     }
 
 
@@ -652,13 +675,16 @@ _BIASES = ("bias", "v_bias", "I_bias")
 
 
 def _set_initial(b2: Any, part: Any, initial: dict[str, Any], model: NeuronModel) -> None:
-    for name, value in _initial_values(b2, initial, model).items():
+    for name, value in _initial_values(initial, model, functools.partial(_unit, b2)).items():
         setattr(part, name, value)
 
 
-def _initial_values(b2: Any, initial: dict[str, Any], model: NeuronModel) -> dict[str, Any]:
-    """A population's initial values by Brian2 variable, as quantities (``v`` at the model's
-    resting value where none is given)."""
+def _initial_values(
+    initial: dict[str, Any], model: NeuronModel, unit: Callable[[str], Any] = _si_scale
+) -> dict[str, Any]:
+    """A population's initial values by Brian2 variable (``v`` at the model's resting value
+    where none is given), times ``unit(suffix)``: Brian2's units (quantities) or, by default,
+    the SI factors Brian2 multiplies by (numbers in Brian2's base units)."""
     values = dict(initial)
     default = _default_v(model)
     if default is not None and not any(split_unit(k)[0] == "v" for k in values):
@@ -666,12 +692,12 @@ def _initial_values(b2: Any, initial: dict[str, Any], model: NeuronModel) -> dic
     quantities = {}
     for name, value in values.items():
         base, suffix = split_unit(name)
-        quantities[base] = np.asarray(value, dtype=float) * _unit(b2, suffix)
+        quantities[base] = np.asarray(value, dtype=float) * unit(suffix)
     return quantities
 
 
 def _group_values(
-    b2: Any, network: Network, group_plan: GroupPlan, group: Any, reset: GroupReset | None
+    network: Network, group_plan: GroupPlan, dtype_of: DtypeOf, reset: GroupReset | None
 ) -> dict[str, np.ndarray]:
     """Per-neuron values of one NeuronGroup, whole: its populations' initial values and the
     per-neuron values of its reset. Neurons that no population sets keep Brian2's initial 0, as
@@ -681,7 +707,7 @@ def _group_values(
     for pop_name, offset in group_plan.offsets.items():
         pop = network.population(pop_name)
         initial = group_plan.initial(network, pop_name)
-        for var, value in _initial_values(b2, initial, group_plan.model).items():
+        for var, value in _initial_values(initial, group_plan.model).items():
             settings.append((var, offset, pop.size, value))
     for var, by_population in (reset.per_neuron if reset else {}).items():
         for pop_name, value in by_population.items():
@@ -689,54 +715,64 @@ def _group_values(
             settings.append((var, group_plan.offsets[pop_name], size, value))
     for var, offset, size, value in settings:
         if var not in full:
-            full[var] = np.zeros(group_plan.size, dtype=group.variables[var].dtype)
+            full[var] = np.zeros(group_plan.size, dtype=dtype_of(group_plan.name, var))
         full[var][offset : offset + size] = np.asarray(value)
     return full
 
 
 def _run_inputs(
-    b2: Any,
     network: Network,
-    built: dict[str, Any],
+    plan: ObjectPlan,
+    dtype_of: DtypeOf,
+    resets: dict[str, GroupReset],
     chip: ChipSpec,
-    dt_ms: float,
-    quantise: bool,
-    seed: int,
-) -> RunInputs:
+    options: _Options,
+) -> tuple[RunInputs, dict[str, QuantisationReport], dict[str, np.ndarray | None]]:
     """What a cpp_standalone run reads at start (:mod:`neuroemu.engine.run_inputs`): the
-    network's values, the same numbers the other targets set from Python; ``built`` supplies
-    only names and dtypes. Records each Synapses' creation order (:class:`Connections`) and weight
-    quantisation in ``built`` for :func:`_collect`."""
-    plan: ObjectPlan = built["plan"]
-    inputs = RunInputs(seed=seed)
+    network's values, the same numbers the other targets set from Python, in Brian2's base
+    units; ``dtype_of`` names the binary's variables. Also each projection's weight
+    quantisation and each Synapses' creation order (:class:`Connections`), for
+    :func:`_collect`. Needs no Brian2."""
+    dt_ms = options.dt_ms
+    inputs = RunInputs(seed=options.seed)
+    quantisation: dict[str, QuantisationReport] = {}
     for group_plan in plan.groups:
-        group = built["groups"][group_plan.name]
-        reset = built["resets"].get(group_plan.name)
-        for var, values in _group_values(b2, network, group_plan, group, reset).items():
-            inputs.set_value(group.variables[var], values)
+        reset = resets.get(group_plan.name)
+        for var, values in _group_values(network, group_plan, dtype_of, reset).items():
+            inputs.set_value(group_plan.name, var, dtype_of(group_plan.name, var), values)
     for source in network.inputs:
         if isinstance(source, PoissonInput):
-            rates = np.asarray(np.asarray(source.rate_hz) * b2.Hz)
-            variable = built["groups"][source.name].variables["rates"]
-            inputs.set_value(variable, np.broadcast_to(rates, (source.size,)))
+            rates = np.asarray(source.rate_hz, dtype=float) * _si_scale("Hz")
+            inputs.set_value(source.name, "rates", dtype_of(source.name, "rates"),
+                             np.broadcast_to(rates, (source.size,)))  # fmt: skip
     for syn_plan in plan.synapses:
-        syn = built["synapses"][syn_plan.name]
         i, j = _pairs(network, plan, syn_plan)
-        table = Connections.from_pairs(syn_plan.name, i, j, len(syn.source))
+        table = Connections.from_pairs(syn_plan.name, i, j, _source_size(network, plan, syn_plan))
         del i, j
         inputs.connections[syn_plan.name] = table
-        weights, steps, reports = _synapse_values(network, syn_plan, chip, dt_ms, quantise)
-        built["quantisation"].update(reports)
+        weights, steps, reports = _synapse_values(network, syn_plan, chip, dt_ms, options.quantise)
+        quantisation.update(reports)
         post_model = plan.group(syn_plan.post_group).model
-        unit = _unit(b2, post_model.targets[syn_plan.target].weight_unit)
-        inputs.set_value(syn.variables["w"], table.in_creation_order(np.asarray(weights * unit)))
+        unit = _si_scale(post_model.targets[syn_plan.target].weight_unit)
+        inputs.set_value(syn_plan.name, "w", dtype_of(syn_plan.name, "w"),
+                         table.in_creation_order(weights * unit))  # fmt: skip
         del weights
         if steps is not None:
-            delays = np.asarray(steps * dt_ms * b2.ms)
-            inputs.set_value(syn.pre.variables["delay"], table.in_creation_order(delays))
+            delays = steps * dt_ms * _si_scale("ms")  # the 'pre' pathway's, held by the Synapses
+            inputs.set_value(syn_plan.name, "delay", dtype_of(syn_plan.name, "delay"),
+                             table.in_creation_order(delays))  # fmt: skip
     # only the orders: the tables (4 bytes per synapse) are not needed once written
-    built["creation_order"] = {name: table.order for name, table in inputs.connections.items()}
-    return inputs
+    order = {name: table.order for name, table in inputs.connections.items()}
+    return inputs, quantisation, order
+
+
+def _source_size(network: Network, plan: ObjectPlan, syn_plan: SynapsesPlan) -> int:
+    """Neurons in the object a Synapses reads spikes from (:func:`_source_slice`)."""
+    if syn_plan.source_range is not None:
+        return syn_plan.source_range[1] - syn_plan.source_range[0]
+    if network.is_input(syn_plan.source):
+        return next(s.size for s in network.inputs if s.name == syn_plan.source)
+    return plan.group(syn_plan.source).size
 
 
 def _input_group(b2: Any, source: Input, clock: Any, dt_ms: float, standalone: bool) -> Any:
@@ -764,12 +800,10 @@ def _synapses(
     groups: dict[str, Any],
     chip: ChipSpec,
     clock: Any,
-    dt_ms: float,
-    quantise: bool,
-    count_synapse_events: bool,
+    options: _Options,
     standalone: bool,
-    record_changes: bool = False,
 ) -> tuple[Any, dict[str, QuantisationReport]]:
+    dt_ms = options.dt_ms
     projections = [network.projection(name) for name in syn_plan.projections]
     post_group = plan.group(syn_plan.post_group)
     target = post_group.model.targets[syn_plan.target]
@@ -795,9 +829,9 @@ def _synapses(
             a_minus=rule.a_minus,
             w_max=rule.w_max * weight_unit,
         )
-    if record_changes:
+    if options.record_changes:
         on_pre.append("neuroemu_got_input_post += 1")
-    if count_synapse_events:
+    if options.count_synapse_events:
         model += ["n_delivered : integer", "n_post_events : integer"]
         on_pre.append("n_delivered += 1")
         if syn_plan.plastic:
@@ -821,7 +855,7 @@ def _synapses(
     i, j = _pairs(network, plan, syn_plan)
     syn.connect(i=i, j=j)
     del i, j
-    weights, steps, reports = _synapse_values(network, syn_plan, chip, dt_ms, quantise)
+    weights, steps, reports = _synapse_values(network, syn_plan, chip, dt_ms, options.quantise)
     syn.w = weights * weight_unit
     del weights
     if steps is not None:
@@ -883,10 +917,16 @@ def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def _per_synapse(values: Any, order: np.ndarray | None, part: slice) -> np.ndarray:
-    """One projection's part of per-synapse values read from Brian2, in the network's order."""
-    values = np.asarray(values)
-    return in_network_order(values, order)[part]
+def _read_synapses(
+    record: _BrianRecord | _FileRecord,
+    syn_name: str,
+    order: np.ndarray | None,
+    part: slice,
+    var: str,
+) -> np.ndarray:
+    """One projection's part (``part``) of a Synapses' values of ``var``, in the network's
+    order (``order`` as :attr:`Connections.order`)."""
+    return in_network_order(np.asarray(record.synapse_values(syn_name, var)), order)[part]
 
 
 def _flagged(flags: np.ndarray) -> Spikes:
@@ -911,24 +951,84 @@ def _flagged(flags: np.ndarray) -> Spikes:
 _FLAG_BLOCK_CELLS = 2**20  # cells per block of _flagged (8 MB of int64 indices at most)
 
 
+class _BrianRecord:
+    """What a runtime run recorded, read from its Brian2 objects (``built``)."""
+
+    def __init__(self, b2: Any, built: dict[str, Any]) -> None:
+        self.built = built
+        self.quantisation: dict[str, QuantisationReport] = built["quantisation"]
+        self.creation_order: dict[str, np.ndarray | None] = {}  # connect(i=, j=) keeps order
+        self.spike_groups = list(built["monitors"])
+        self.change_groups = list(built["change_monitors"])
+        self.state_variables = {
+            pop: list(monitor.record_variables) for pop, monitor in built["state_monitors"].items()
+        }
+
+    def spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        monitor = self.built["monitors"][name]
+        return np.asarray(monitor.i[:]), np.asarray(monitor.t_[:])
+
+    def changed(self, name: str) -> np.ndarray:
+        return np.asarray(self.built["change_monitors"][name].variables[_CHANGED].get_value())
+
+    def state(self, pop_name: str, var: str) -> np.ndarray:
+        return np.asarray(getattr(self.built["state_monitors"][pop_name], var + "_")[:]).T
+
+    def synapse_values(self, syn_name: str, var: str) -> np.ndarray:
+        syn = self.built["synapses"][syn_name]
+        return np.asarray(syn.w_[:] if var == "w" else getattr(syn, var)[:])
+
+
+class _FileRecord:
+    """What a cpp_standalone run recorded, read from the files its binary wrote."""
+
+    def __init__(
+        self,
+        directory: Path,
+        layout: Layout,
+        quantisation: dict[str, QuantisationReport],
+        creation_order: dict[str, np.ndarray | None],
+    ) -> None:
+        self.directory, self.layout = directory, layout
+        self.quantisation, self.creation_order = quantisation, creation_order
+        self.spike_groups = list(layout.spikes)
+        self.change_groups = list(layout.changed)
+        self.state_variables = {pop: list(by_var) for pop, by_var in layout.state.items()}
+
+    def spikes(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        i, t = self.layout.spikes[name]
+        return read_array(self.directory, i), read_array(self.directory, t)
+
+    def changed(self, name: str) -> np.ndarray:
+        return read_array(self.directory, self.layout.changed[name])
+
+    def state(self, pop_name: str, var: str) -> np.ndarray:
+        return read_array(self.directory, self.layout.state[pop_name][var])
+
+    def synapse_values(self, syn_name: str, var: str) -> np.ndarray:
+        # Brian2's i and j of a synapse are its _synaptic_pre and _synaptic_post
+        stored = {"i": "_synaptic_pre", "j": "_synaptic_post"}.get(var, var)
+        return read_array(self.directory, self.layout.synapses[syn_name][stored])
+
+
 def _collect(
-    b2: Any,
     network: Network,
-    built: dict[str, Any],
-    dt_ms: float,
+    plan: ObjectPlan,
+    record: _BrianRecord | _FileRecord,
+    options: _Options,
     n_steps: int,
-    seed: int,
-    device: str,
-    target: str,
+    label: str,
     started: float,
 ) -> Activity:
-    plan: ObjectPlan = built["plan"]
+    """The run's :class:`Activity`, from what ``record`` holds: the same lines for every
+    target, whether Brian2's objects or the binary's files hold it."""
+    dt_ms = options.dt_ms
+    every = 1 if options.state_every_ms is None else max(1, round(options.state_every_ms / dt_ms))
     spikes = {}
-    for name, monitor in built["monitors"].items():
-        times = np.asarray(monitor.t_[:], dtype=float)
-        steps = np.round(times / (dt_ms * 1e-3)).astype(np.int32)
-        neurons = np.asarray(monitor.i[:], dtype=np.int32)
-        neurons, steps = in_step_order(neurons, steps)
+    for name in record.spike_groups:
+        raw_neurons, times = record.spikes(name)
+        steps = np.round(np.asarray(times, dtype=float) / (dt_ms * 1e-3)).astype(np.int32)
+        neurons, steps = in_step_order(np.asarray(raw_neurons, dtype=np.int32), steps)
         if network.is_input(name):
             spikes[name] = Spikes(neurons, steps)
             continue
@@ -940,57 +1040,56 @@ def _collect(
     names = [*network.population_names, *(source.name for source in network.inputs)]
     spikes = {name: spikes[name] for name in names}
     changed = {}
-    for name, monitor in built["change_monitors"].items():
-        flags = np.asarray(monitor.variables[_CHANGED].get_value())  # (step, neuron)
+    for name in record.change_groups:
+        flags = record.changed(name)  # (step, neuron)
         for pop_name, offset in plan.group(name).offsets.items():
             size = network.population(pop_name).size
             changed[pop_name] = _flagged(flags[:, offset : offset + size])
     state: dict[str, dict[str, np.ndarray]] = {}
     state_neurons = {}
-    for pop_name, monitor in built["state_monitors"].items():
+    for pop_name, recorded in record.state_variables.items():
         pop = network.population(pop_name)
         variables = {}
         for var, unit_suffix in pop.neuron_model.state_units.items():
-            if var in monitor.record_variables:
-                values = np.asarray(getattr(monitor, var + "_")[:]).T
-                variables[f"{var}_{unit_suffix}"] = values / float(_unit(b2, unit_suffix))
+            if var in recorded:
+                values = record.state(pop_name, var)
+                variables[f"{var}_{unit_suffix}"] = values / _si_scale(unit_suffix)
         state[pop_name] = variables
         state_neurons[pop_name] = np.arange(pop.size)
     final_weights = {}
     counters: dict[str, dict[str, np.ndarray]] = {}
     for proj in network.projections:
         syn_plan = plan.synapses_of(proj.name)
-        syn = built["synapses"][syn_plan.name]
         part = syn_plan.slice_of(proj.name)
-        unit = float(
-            _unit(b2, network.population(proj.post).neuron_model.targets[proj.target].weight_unit)
+        post_model = network.population(proj.post).neuron_model
+        unit = _si_scale(post_model.targets[proj.target].weight_unit)
+        read = functools.partial(
+            _read_synapses, record, syn_plan.name, record.creation_order.get(syn_plan.name), part
         )
-        order = built["creation_order"].get(syn_plan.name)
-        read = functools.partial(_per_synapse, order=order, part=part)
+
         if proj.plasticity is not None:
-            final_weights[proj.name] = read(syn.w_[:]) / unit
-        if built["count_synapse_events"]:
+            final_weights[proj.name] = read("w") / unit
+        if options.count_synapse_events:
             source_start = syn_plan.source_range[0] if syn_plan.source_range else 0
             i_shift = plan.offset_of(proj.pre) - source_start
             j_shift = plan.group(syn_plan.post_group).offsets[proj.post]
             counters[proj.name] = {
-                "i": read(syn.i[:]) - i_shift,
-                "j": read(syn.j[:]) - j_shift,
-                "n_delivered": read(syn.n_delivered[:]),
-                "n_post_events": read(syn.n_post_events[:]),
+                "i": read("i") - i_shift,
+                "j": read("j") - j_shift,
+                "n_delivered": read("n_delivered"),
+                "n_post_events": read("n_post_events"),
             }
-    label = f"runtime-{target}" if target != "cpp_standalone" else "cpp_standalone"
     return Activity(
         dt_ms=dt_ms,
         n_steps=n_steps,
         spikes=spikes,
-        seed=seed,
+        seed=options.seed,
         device=label,
         state=state,
         state_neurons=state_neurons,
-        state_every_steps=built["state_every"],
+        state_every_steps=every,
         final_weights=final_weights,
-        quantisation=built["quantisation"],
+        quantisation=record.quantisation,
         wall_time_s=time.perf_counter() - started,
         synapse_counters=counters,
         changed=changed,
