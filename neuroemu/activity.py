@@ -7,6 +7,7 @@ Spike times are integer step numbers, exact and cheap to store; ``step * dt_ms``
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,63 @@ def in_step_order(neuron: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.
         order = np.argsort(step, kind="stable")
         return neuron[order], step[order]
     return neuron, step
+
+
+@dataclass(frozen=True, eq=False)
+class ChangedCells:
+    """The cells ``(neuron, step)`` of a group whose state changed, held as the engine recorded
+    them: an ``(n_steps, size)`` bool array, one flag per step and neuron.
+
+    The accounting sums the flags as they are. The pairs, in :class:`Spikes`' layout (by step,
+    neurons ascending), are listed only when something reads ``neuron`` or ``step`` (traces,
+    windows of a run) and then kept: listing them, and building the flags again from them,
+    took a quarter of a whole run of the convolutional case of ``benchmarks/vs_sanafe.py``
+    (15 million pairs, 120 MB).
+    """
+
+    flags: np.ndarray
+
+    @functools.cached_property
+    def pairs(self) -> Spikes:
+        """The cells as :class:`Spikes` (listed once, on first use)."""
+        return flagged_cells(self.flags)
+
+    @property
+    def neuron(self) -> np.ndarray:
+        return self.pairs.neuron
+
+    @property
+    def step(self) -> np.ndarray:
+        return self.pairs.step
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self.flags))
+
+    def counts(self, size: int) -> np.ndarray:
+        """Changed steps per neuron, as an int64 array of length ``size``."""
+        return np.count_nonzero(self.flags, axis=0).astype(np.int64)[:size]
+
+
+def flagged_cells(flags: np.ndarray) -> Spikes:
+    """The ``(neuron, step)`` pairs of a ``(n_steps, n_neurons)`` bool record, in step order
+    (neurons ascending within a step). Steps repeat each step's count; neurons are the flat
+    indices of a block of steps less each step's first cell (``np.nonzero`` of the whole
+    record took three times as long and held two int64 indices per pair)."""
+    n_steps, size = flags.shape
+    per_step = np.count_nonzero(flags, axis=1)
+    steps = np.repeat(np.arange(n_steps, dtype=np.int32), per_step)
+    neurons = np.empty(len(steps), dtype=np.int32)
+    block = max(1, _FLAG_BLOCK_CELLS // max(size, 1))
+    done = 0
+    for first in range(0, n_steps, block):
+        cells = np.flatnonzero(flags[first : first + block])
+        rows = np.arange(min(block, n_steps - first), dtype=np.int64) * size
+        neurons[done : done + len(cells)] = cells - np.repeat(rows, per_step[first : first + block])
+        done += len(cells)
+    return Spikes(neurons, steps)
+
+
+_FLAG_BLOCK_CELLS = 2**20  # cells per block of flagged_cells (8 MB of int64 indices at most)
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,8 +145,9 @@ class Activity:
         ``i``, ``j``, ``n_delivered`` (pre events delivered per synapse) and ``n_post_events``.
     changed : dict
         Only when the engine was asked to record it (a chip that charges a neuron's update only
-        when its state changed, as SANA-FE's models do): population name -> :class:`Spikes`
-        layout of the (neuron, step) pairs whose state changed in that step: the membrane
+        when its state changed, as SANA-FE's models do): population name -> the (neuron, step)
+        cells whose state changed in that step (:class:`ChangedCells` as the engine records
+        them, or :class:`Spikes` of the pairs, as a trace stores them): the membrane
         potential away from rest at the step's start, an input received since the last step, or
         the neuron's own dynamics moving it (a bias, a leak). A neuron's spikes count as changes
         too; the accounting adds them, so they need not be here.
@@ -106,7 +165,7 @@ class Activity:
     quantisation: dict[str, QuantisationReport] = field(default_factory=dict)
     wall_time_s: float = 0.0
     synapse_counters: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    changed: dict[str, Spikes] = field(default_factory=dict)
+    changed: dict[str, ChangedCells | Spikes] = field(default_factory=dict)
 
     @property
     def duration_ms(self) -> float:

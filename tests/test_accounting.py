@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY_CHIP_YAML, make_tiny_network, manual_mapping
 
 from neuroemu.accounting import count_events, counting, estimate_energy
-from neuroemu.activity import Activity, Spikes
+from neuroemu.activity import Activity, ChangedCells, Spikes
 from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.connectivity import fixed_probability
@@ -358,8 +358,11 @@ DETAILED_CHIP_YAML = (
 )
 
 
-def with_changes(network: Network, activity: Activity, seed: int) -> Activity:
-    """``activity`` plus a random record of neurons that changed (some coinciding with spikes)."""
+def with_changes(
+    network: Network, activity: Activity, seed: int, as_flags: bool = False
+) -> Activity:
+    """``activity`` plus a random record of neurons that changed (some coinciding with spikes),
+    as (neuron, step) pairs or, as the engine records it, one flag per step and neuron."""
     rng = np.random.default_rng(seed)
     changed = {}
     for pop in network.populations:
@@ -368,6 +371,10 @@ def with_changes(network: Network, activity: Activity, seed: int) -> Activity:
             rng.integers(0, activity.n_steps, n) * pop.size + rng.integers(0, pop.size, n)
         )
         changed[pop.name] = Spikes(key % pop.size, key // pop.size)
+        if as_flags:
+            flags = np.zeros(activity.n_steps * pop.size, dtype=bool)
+            flags[key] = True
+            changed[pop.name] = ChangedCells(flags.reshape(activity.n_steps, pop.size))
     return replace(activity, changed=changed)
 
 
@@ -442,23 +449,26 @@ SUMMED_CHIP_YAML = DETAILED_CHIP_YAML.replace(
 )
 
 
-def detailed_case(chip, seed: int):
+def detailed_case(chip, seed: int, as_flags: bool = False):
     """A random plastic network on two chips, with random spikes and changed neurons."""
     network = plastic_network(seed)
     rng = np.random.default_rng(seed + 20)
     mapping = manual_mapping(network, chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
-    activity = with_changes(network, random_activity(network, n_steps=30, seed=seed), seed)
+    activity = random_activity(network, n_steps=30, seed=seed)
+    activity = with_changes(network, activity, seed, as_flags)
     return network, mapping, activity
 
 
+@pytest.mark.parametrize("as_flags", [False, True], ids=["pairs", "flags"])
 @pytest.mark.parametrize("text", [DETAILED_CHIP_YAML, SUMMED_CHIP_YAML], ids=["max", "sum"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_detail_counts_equal_brute_force(seed, text, accumulation):
+def test_detail_counts_equal_brute_force(seed, text, as_flags, accumulation):
     """Changed neurons, packets (own core included), packets in, hops by direction and the
     step work (send and receive apart, or summed with hop times) equal loops over neurons,
-    spikes and synapses."""
+    spikes and synapses; the changed neurons given as pairs or as the engine's flags."""
     # two chips side by side: x hops cross chips, y hops run inside one (tiles stacked)
-    network, mapping, activity = detailed_case(parse_chip(text, "detailed.yaml"), seed)
+    chip = parse_chip(text, "detailed.yaml")
+    network, mapping, activity = detailed_case(chip, seed, as_flags)
     counts = count_events(network, activity, mapping)
     expected = brute_force_detail(network, activity, mapping)
     for kind in ("neuron_changed", "message_in", "hop_east_west", "hop_north_south"):

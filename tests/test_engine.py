@@ -415,19 +415,26 @@ def test_changed_neurons_equal_a_numpy_reference(device, tmp_path):
 
 def test_flagged_cells_in_step_order_block_by_block(monkeypatch):
     """The pairs read from a (step, neuron) flag record, a slice of a merged group's columns,
-    are np.nonzero's, whatever the block size."""
-    from neuroemu.engine import runner
+    are np.nonzero's, whatever the block size; ChangedCells lists them once, on first use, and
+    counts without listing them."""
+    from neuroemu import activity as activity_module
+    from neuroemu.activity import ChangedCells, flagged_cells
 
     flags = np.random.default_rng(2).random((50, 30)) < 0.4
     part = flags[:, 7:19]
     steps, neurons = np.nonzero(part)
     for block_cells in (1, 25, 100, 2**20):
-        monkeypatch.setattr(runner, "_FLAG_BLOCK_CELLS", block_cells)
-        pairs = runner._flagged(part)
+        monkeypatch.setattr(activity_module, "_FLAG_BLOCK_CELLS", block_cells)
+        pairs = flagged_cells(part)
         assert pairs.neuron.dtype == np.int32 and pairs.step.dtype == np.int32
         assert np.array_equal(pairs.neuron, neurons) and np.array_equal(pairs.step, steps)
-    empty = runner._flagged(np.zeros((4, 0), dtype=bool))
+    empty = flagged_cells(np.zeros((4, 0), dtype=bool))
     assert len(empty.neuron) == 0 and len(empty.step) == 0
+    cells = ChangedCells(part)
+    assert len(cells) == len(neurons) and "pairs" not in vars(cells)  # counted, not listed
+    assert cells.counts(12).tolist() == np.bincount(neurons, minlength=12).tolist()
+    assert np.array_equal(cells.neuron, neurons) and np.array_equal(cells.step, steps)
+    assert cells.pairs is cells.pairs  # listed once
 
 
 def test_brian2_templates_are_compiled_once_on_disk(tmp_path, monkeypatch):

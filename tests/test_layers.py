@@ -145,14 +145,16 @@ def test_rows_sum_to_totals_and_equal_brute_force(name, seed, accumulation):
         assert totals["learning_update"] > 0 and totals["chip_crossing"] > 0
 
 
-def test_rows_sum_to_totals_with_detail_counts():
+@pytest.mark.parametrize("as_flags", [False, True], ids=["pairs", "flags"])
+def test_rows_sum_to_totals_with_detail_counts(as_flags):
     """A chip with finer counts (changed neurons, packets in, hops by direction): each finer
-    count's rows sum to its total too, and the energy parts sum to the report's."""
+    count's rows sum to its total too, and the energy parts sum to the report's; the changed
+    neurons given as pairs or as the engine's flags."""
     chip = parse_chip(DETAILED_CHIP_YAML, "detailed.yaml")
     network = plastic_network(2)
     rng = np.random.default_rng(5)
     mapping = manual_mapping(network, chip, rng.integers(0, 8, network.n_neurons), n_chips=2)
-    activity = with_changes(network, random_activity(network, n_steps=25, seed=2), 2)
+    activity = with_changes(network, random_activity(network, n_steps=25, seed=2), 2, as_flags)
     counts = count_events(network, activity, mapping)
     layers = count_by_layer(network, activity, mapping, counts)
     assert set(layers.detail_per_group) == set(counts.detail_per_core)

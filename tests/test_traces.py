@@ -20,7 +20,7 @@ from conftest import TINY_CHIP_YAML, manual_mapping
 from pydantic import BaseModel
 
 from neuroemu.accounting import count_events, estimate_energy
-from neuroemu.activity import Activity, QuantisationReport, Spikes
+from neuroemu.activity import Activity, ChangedCells, QuantisationReport, Spikes
 from neuroemu.errors import TraceError
 from neuroemu.network.connectivity import fixed_probability
 from neuroemu.network.network import (
@@ -142,6 +142,10 @@ def assert_same(a: Any, b: Any, where: str = "") -> None:
         assert a.shape == b.shape, where
         for part in ("data", "indices", "indptr"):
             assert_same(getattr(a, part), getattr(b, part), f"{where}.{part}")
+    elif isinstance(a, ChangedCells) or isinstance(b, ChangedCells):
+        # the engine's flag record and a trace's pairs hold the same cells: compare the pairs
+        assert_same(a.neuron, b.neuron, f"{where}.neuron")
+        assert_same(a.step, b.step, f"{where}.step")
     elif dataclasses.is_dataclass(a) and not isinstance(a, type):
         assert type(a) is type(b), where
         for field in dataclasses.fields(a):

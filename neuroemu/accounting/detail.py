@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from neuroemu.activity import Activity, Spikes
+from neuroemu.activity import Activity, ChangedCells, Spikes
 from neuroemu.errors import NeuroEmuError
 from neuroemu.mapping.mapping import Mapping
 from neuroemu.network.network import Network
@@ -129,38 +129,51 @@ def _require_changes(network: Network, activity: Activity) -> None:
         )
 
 
-def _change_records(activity: Activity, name: str) -> list[Spikes]:
+def _change_records(activity: Activity, name: str) -> list[ChangedCells | Spikes]:
     """A population's changed cells, from the engine's record and its spikes."""
     records = (activity.changed.get(name), activity.spikes.get(name))
-    return [record for record in records if record is not None and len(record)]
+    return [record for record in records if record is not None and _recorded(record)]
+
+
+def _recorded(record: ChangedCells | Spikes) -> bool:
+    return bool(record.flags.any()) if isinstance(record, ChangedCells) else len(record) > 0
 
 
 # A bitmap of (step, neuron) cells replaces a sort while it takes at most this many bytes, and
 # no more than this many bytes per record (COBA, recorded on Loihi: 4 million records over 4
-# million cells, 10x faster than np.unique's hash and sort).
+# million cells, 10x faster than np.unique's hash and sort). The engine's own flag record is
+# such a bitmap already: with it, one is always made.
 _BITMAP_BYTES = 256 * 2**20
 _BITMAP_BYTES_PER_RECORD = 16
 
 
-def _keys(record: Spikes, size: int) -> np.ndarray:
+def _keys(record: ChangedCells | Spikes, size: int) -> np.ndarray:
     return record.step.astype(np.int64) * size + record.neuron
 
 
-def _cell_bitmap(records: list[Spikes], size: int, n_steps: int) -> np.ndarray | None:
+def _cell_bitmap(
+    records: list[ChangedCells | Spikes], size: int, n_steps: int
+) -> np.ndarray | None:
     """Flat ``n_steps * size`` bool bitmap of the cells of ``records`` (step-major), or None
     when it would be too large or too sparse (see :data:`_BITMAP_BYTES`)."""
     n_cells = n_steps * size
-    n_records = sum(len(record) for record in records)
-    if n_cells > min(_BITMAP_BYTES, _BITMAP_BYTES_PER_RECORD * n_records):
-        return None
+    whole = [r for r in records if isinstance(r, ChangedCells) and r.flags.shape == (n_steps, size)]
+    if not whole:
+        n_records = sum(len(record) for record in records)
+        if n_cells > min(_BITMAP_BYTES, _BITMAP_BYTES_PER_RECORD * n_records):
+            return None
     seen = np.zeros(n_cells, dtype=bool)
+    cells = seen.reshape(n_steps, size)  # a view: setting it sets seen
     for record in records:
+        if isinstance(record, ChangedCells) and record.flags.shape == cells.shape:
+            cells |= record.flags
+            continue
         key = _keys(record, size)
         seen[key if int(key.max()) < n_cells else key[key < n_cells]] = True
     return seen
 
 
-def _distinct_keys(records: list[Spikes], size: int, n_steps: int) -> np.ndarray:
+def _distinct_keys(records: list[ChangedCells | Spikes], size: int, n_steps: int) -> np.ndarray:
     """Sorted distinct keys ``step * size + neuron`` of ``records`` before ``n_steps``."""
     unique = np.unique(np.concatenate([_keys(record, size) for record in records]))
     return unique[: np.searchsorted(unique, n_steps * size)]

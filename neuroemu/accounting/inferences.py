@@ -27,7 +27,7 @@ import numpy as np
 
 from neuroemu.accounting.counting import EventCounts, count_events
 from neuroemu.accounting.pricing import estimate_energy
-from neuroemu.activity import Activity, Spikes
+from neuroemu.activity import Activity, ChangedCells, Spikes
 from neuroemu.errors import NeuroEmuError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.mapping.mapping import Mapping
@@ -246,11 +246,16 @@ def cut(activity: Activity, start: int, stop: int) -> Activity:
         keep = (spikes.step >= start) & (spikes.step < stop)
         return Spikes(spikes.neuron[keep], spikes.step[keep] - start)
 
+    def changed_window(cells: ChangedCells | Spikes) -> ChangedCells | Spikes:
+        if isinstance(cells, ChangedCells):
+            return ChangedCells(cells.flags[start:stop])
+        return window(cells)
+
     return dataclasses.replace(
         activity,
         n_steps=stop - start,
         spikes={name: window(s) for name, s in activity.spikes.items()},
-        changed={name: window(s) for name, s in activity.changed.items()},
+        changed={name: changed_window(s) for name, s in activity.changed.items()},
         state={},
         state_neurons={},
         final_weights={},

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neuroemu.activity import Activity, QuantisationReport, Spikes, in_step_order
+from neuroemu.activity import Activity, ChangedCells, QuantisationReport, Spikes, in_step_order
 from neuroemu.engine.brian2_import import import_brian2
 from neuroemu.engine.compiled_run import Layout, capture_layout, read_array, run_binary
 from neuroemu.engine.compiler_flags import remembered_flags
@@ -929,28 +929,6 @@ def _read_synapses(
     return in_network_order(np.asarray(record.synapse_values(syn_name, var)), order)[part]
 
 
-def _flagged(flags: np.ndarray) -> Spikes:
-    """The ``(neuron, step)`` pairs of a ``(n_steps, n_neurons)`` bool record, in step order
-    (neurons ascending within a step). Steps repeat each step's count; neurons are the flat
-    indices of a block of steps less each step's first cell (``np.nonzero`` of the whole
-    record took three times as long and held two int64 indices per pair)."""
-    n_steps, size = flags.shape
-    per_step = np.count_nonzero(flags, axis=1)
-    steps = np.repeat(np.arange(n_steps, dtype=np.int32), per_step)
-    neurons = np.empty(len(steps), dtype=np.int32)
-    block = max(1, _FLAG_BLOCK_CELLS // max(size, 1))
-    done = 0
-    for first in range(0, n_steps, block):
-        cells = np.flatnonzero(flags[first : first + block])
-        rows = np.arange(min(block, n_steps - first), dtype=np.int64) * size
-        neurons[done : done + len(cells)] = cells - np.repeat(rows, per_step[first : first + block])
-        done += len(cells)
-    return Spikes(neurons, steps)
-
-
-_FLAG_BLOCK_CELLS = 2**20  # cells per block of _flagged (8 MB of int64 indices at most)
-
-
 class _BrianRecord:
     """What a runtime run recorded, read from its Brian2 objects (``built``)."""
 
@@ -1039,12 +1017,12 @@ def _collect(
             spikes[pop_name] = Spikes(neurons[mine] - np.int32(offset), steps[mine])
     names = [*network.population_names, *(source.name for source in network.inputs)]
     spikes = {name: spikes[name] for name in names}
-    changed = {}
+    changed: dict[str, ChangedCells | Spikes] = {}
     for name in record.change_groups:
         flags = record.changed(name)  # (step, neuron)
         for pop_name, offset in plan.group(name).offsets.items():
             size = network.population(pop_name).size
-            changed[pop_name] = _flagged(flags[:, offset : offset + size])
+            changed[pop_name] = ChangedCells(flags[:, offset : offset + size])
     state: dict[str, dict[str, np.ndarray]] = {}
     state_neurons = {}
     for pop_name, recorded in record.state_variables.items():
