@@ -10,7 +10,8 @@ import pytest
 from conftest import TINY_CHIP_YAML, manual_mapping
 
 from neuroemu.accounting import count_events, estimate_energy
-from neuroemu.engine.runner import quantise_weights, simulate
+from neuroemu.engine.run_values import quantise_weights
+from neuroemu.engine.runner import simulate
 from neuroemu.errors import SimulationError
 from neuroemu.events import EVENT_KINDS
 from neuroemu.network.connectivity import fixed_probability

@@ -154,8 +154,9 @@ def capture_layout(
     device: Any, built: dict[str, Any], key: str, directory: Path, command: list[str],
     environment: dict[str, str],
 ) -> Layout:  # fmt: skip
-    """The result arrays of a build just compiled, found from its Brian2 objects (``built``,
-    as :func:`~neuroemu.engine.runner._build` returns it); inputs are added as they are set."""
+    """The result arrays of a build just compiled, found from its Brian2 objects (``built``, as
+    :func:`~neuroemu.engine.brian2_objects.build_objects` returns it); the run inputs are added
+    as they are set."""
 
     def array(variable: Any, columns: int = 0) -> ResultArray:
         file = device.get_array_filename(variable)
