@@ -54,6 +54,17 @@ def test_a_layout_is_kept_for_its_key_and_its_binary_only(tmp_path):
     assert Layout.load(tmp_path, "k") is None
     fake_binary(tmp_path, "exit 0")
     assert Layout.load(tmp_path, "k") == saved
+    static = tmp_path / "static_arrays" / "_static_array_idx"  # written at build time only
+    static.parent.mkdir()
+    static.write_bytes(bytes(8))
+    with_static = Layout(**{**saved.__dict__, "static_arrays": {static.name: 8}})
+    with_static.save(tmp_path)
+    assert Layout.load(tmp_path, "k") == with_static
+    static.write_bytes(bytes(4))  # rewritten by another build
+    assert Layout.load(tmp_path, "k") is None
+    static.unlink()  # cleaned up since
+    assert Layout.load(tmp_path, "k") is None
+    saved.save(tmp_path)
     text = (tmp_path / LAYOUT_FILE).read_text()
     for damaged in (text[:-5], json.dumps({**json.loads(text), "version": 99}), "[]"):
         (tmp_path / LAYOUT_FILE).write_text(damaged)

@@ -457,6 +457,35 @@ def test_brian2_templates_are_compiled_once_on_disk(tmp_path, monkeypatch):
     cache.dump_bytecode(bucket)  # Jinja2's own cache raises here; the run must go on
 
 
+def test_a_kept_binary_whose_static_arrays_were_removed_is_built_again(chip, tmp_path, generated):
+    """The change record's monitor indices are arrays Brian2 writes at build time only: a run
+    after they were cleaned up builds again (instead of a binary failing to start), and gives
+    the same spikes and changed cells."""
+    import shutil
+
+    network = small_network(3)
+    build = tmp_path / "b"
+    first = simulate(network, chip, 30.0, seed=2, device="cpp", build_dir=build,
+                     record_changes=True)  # fmt: skip
+    static = build / "static_arrays"
+    assert any(static.iterdir())
+    generated.clear()
+    kept = simulate(network, chip, 30.0, seed=2, device="cpp", build_dir=build, record_changes=True)
+    assert generated == []
+    shutil.rmtree(static)
+    again = simulate(
+        network, chip, 30.0, seed=2, device="cpp", build_dir=build, record_changes=True
+    )
+    assert generated
+    for other in (kept, again):
+        for name in first.spikes:
+            assert first.spikes[name].neuron.tobytes() == other.spikes[name].neuron.tobytes()
+        for name in first.changed:
+            assert np.array_equal(first.changed[name].neuron, other.changed[name].neuron)
+            assert np.array_equal(first.changed[name].step, other.changed[name].step)
+    assert sum(len(cells) for cells in first.changed.values()) > 0
+
+
 def test_changed_neurons_with_units_rest_and_bias():
     """A LIF neuron at rest with no input never changes; one with a bias (in mV) changes every
     step, refractory or not; one started away from rest changes while it relaxes."""

@@ -38,6 +38,7 @@ from neuroemu.outputs import write_atomically
 
 LAYOUT_FILE = "neuroemu_layout.json"
 RESULTS_DIR = "results"
+STATIC_DIR = "static_arrays"
 _RUN_INFO = "last_run_info.txt"
 _VERSION = 1  # of the layout file; another version is ignored (rebuilt)
 
@@ -88,6 +89,9 @@ class Layout:
     synapses : dict
         Synapses -> variable (``w``, ``_synaptic_pre``, ``_synaptic_post``, counters) -> array,
         per synapse in creation order.
+    static_arrays : dict
+        File under ``static_arrays/`` -> its size in bytes: the arrays Brian2 wrote at build
+        time for the binary to load when it starts (deleted ones mean a new build).
     """
 
     key: str
@@ -99,6 +103,7 @@ class Layout:
     changed: dict[str, ResultArray] = field(default_factory=dict)
     state: dict[str, dict[str, ResultArray]] = field(default_factory=dict)
     synapses: dict[str, dict[str, ResultArray]] = field(default_factory=dict)
+    static_arrays: dict[str, int] = field(default_factory=dict)
 
     def dtype(self, owner: str, variable: str) -> np.dtype:
         """The dtype of run input ``owner.variable``; KeyError where the binary takes none."""
@@ -134,6 +139,10 @@ class Layout:
             return None
         if binary_digest(directory, layout.command) != layout.binary:
             return None
+        for name, size in layout.static_arrays.items():
+            path = directory / STATIC_DIR / name
+            if not path.is_file() or path.stat().st_size != size:
+                return None  # cleaned up since (they are written at build time only)
         return layout
 
     @staticmethod
@@ -165,6 +174,8 @@ def capture_layout(
     layout = Layout(
         key=key, binary=binary_digest(directory, command) or "", command=list(command),
         environment=dict(environment),
+        static_arrays={name: (directory / STATIC_DIR / name).stat().st_size
+                       for name in device.static_arrays},
     )  # fmt: skip
     for name, monitor in built["monitors"].items():
         layout.spikes[name] = [array(monitor.variables["i"]), array(monitor.variables["t"])]
