@@ -554,7 +554,8 @@ def test_a_seed_sweep_of_coba_compiles_once(tmp_path, generated):
 
 def test_a_new_process_runs_the_kept_binary_without_brian2(tmp_path):
     """A later process with another seed runs the binary built here without importing Brian2,
-    and gets the spikes a fresh build gives for that seed."""
+    and gets the spikes this process gets for that seed (a kept binary gives a fresh build's
+    spikes: test_a_seed_sweep_of_coba_compiles_once)."""
     import subprocess
     import sys
 
@@ -579,12 +580,11 @@ print(json.dumps({{"brian2": "brian2" in sys.modules, "spikes": digest.hexdigest
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     kept = json.loads(done.stdout.strip().splitlines()[-1])
-    fresh = simulate(build_network("coba", {}, 2), chip, 20.0, seed=2, device="cpp",
-                     build_dir=tmp_path / "fresh")  # fmt: skip
+    here = simulate(build_network("coba", {}, 2), chip, 20.0, seed=2, device="cpp", build_dir=build)
     digest = hashlib.sha256()
-    for spikes in fresh.spikes.values():
+    for spikes in here.spikes.values():
         digest.update(spikes.neuron.tobytes() + spikes.step.tobytes())
-    assert sum(len(spikes) for spikes in fresh.spikes.values()) > 0
+    assert sum(len(spikes) for spikes in here.spikes.values()) > 0
     assert kept == {"brian2": False, "spikes": digest.hexdigest()}
 
 
