@@ -79,7 +79,8 @@ class Layout:
     environment : dict
         Environment variables Brian2 sets for the run (``LD_BIND_NOW``).
     inputs : dict
-        ``"<owner>.<variable>"`` -> dtype of every run input the binary was given.
+        ``"<owner>.<variable>"`` -> dtype of every variable of the network's groups and
+        synapses, each of which the binary takes as a run input by that name.
     spikes : dict
         Group or input -> its spike monitor's ``(i, t)`` arrays.
     changed : dict
@@ -161,11 +162,11 @@ def binary_digest(directory: Path, command: list[str]) -> str | None:
 
 def capture_layout(
     device: Any, built: dict[str, Any], key: str, directory: Path, command: list[str],
-    environment: dict[str, str],
+    environment: dict[str, str], inputs: dict[str, np.dtype],
 ) -> Layout:  # fmt: skip
-    """The result arrays of a build just compiled, found from its Brian2 objects (``built``, as
-    :func:`~neuroemu.engine.brian2_objects.build_objects` returns it); the run inputs are added
-    as they are set."""
+    """The layout of a build just compiled: the result arrays found from its Brian2 objects
+    (``built``, as :func:`~neuroemu.engine.brian2_objects.build_objects` returns it) and the
+    variables it takes as run inputs (``inputs``: ``"<owner>.<variable>"`` -> dtype)."""
 
     def array(variable: Any, columns: int = 0) -> ResultArray:
         file = device.get_array_filename(variable)
@@ -174,6 +175,7 @@ def capture_layout(
     layout = Layout(
         key=key, binary=binary_digest(directory, command) or "", command=list(command),
         environment=dict(environment),
+        inputs={name: np.dtype(dtype).str for name, dtype in inputs.items()},
         static_arrays={name: (directory / STATIC_DIR / name).stat().st_size
                        for name in device.static_arrays},
     )  # fmt: skip

@@ -27,13 +27,13 @@ build up to date.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -257,18 +257,15 @@ def _run_standalone(
     key = _compiled_key(network, plan, options.code()) or ""
     with _locked(directory):
         layout = Layout.load(directory, key)
-        resets: dict[str, GroupReset] = {}
         inputs = None
         if layout is not None:
-            try:
-                inputs = standalone_inputs(network, plan, layout.dtype, resets, chip, options)
-            except KeyError:  # an input the kept binary does not take: build anew
-                layout = None
+            with contextlib.suppress(KeyError):  # an input the kept binary does not take
+                inputs = standalone_inputs(network, plan, layout.dtype, {}, chip, options)
         if layout is None or inputs is None:
-            layout, resets, dtype_of = _compile(network, plan, chip, options, directory, key)
-            inputs = standalone_inputs(network, plan, dtype_of, resets, chip, options)
+            layout, resets = _compile(network, plan, chip, options, directory, key)
             if key:
                 layout.save(directory)
+            inputs = standalone_inputs(network, plan, layout.dtype, resets, chip, options)
         run_inputs, quantisation, creation_order = inputs
         run_args = run_inputs.write(directory)
         del run_inputs, inputs
@@ -289,10 +286,9 @@ def _compile(
     options: RunOptions,
     directory: Path,
     key: str,
-) -> tuple[Layout, dict[str, GroupReset], Callable[[str, str], np.dtype]]:
+) -> tuple[Layout, dict[str, GroupReset]]:
     """Build and compile the binary for ``plan`` in ``directory`` (Brian2's ``make`` finds the
-    objects of an earlier build up to date); return its layout, the groups' resets and the
-    dtypes of its run inputs (each one asked for is added to the layout)."""
+    objects of an earlier build up to date); return its layout and the groups' resets."""
     Layout.forget(directory)  # what it describes is about to be overwritten
     b2 = import_brian2()
     collect_previous_run(b2)
@@ -312,8 +308,8 @@ def _compile(
         with remembered_flags():  # Brian2's compiler flag tests (compiler_flags)
             b2.device.build(directory=str(directory), compile=True, run=False, debug=False)
         command, environment = _run_command(b2)
-        layout = capture_layout(b2.device, built, key, directory, command, environment)
-        dtypes = variable_dtypes(built)
+        inputs = variable_dtypes(built)
+        layout = capture_layout(b2.device, built, key, directory, command, environment, inputs)
     except (SimulationError, RunInterrupted):
         raise
     except Exception as exc:
@@ -324,13 +320,7 @@ def _compile(
     finally:
         b2.device.reinit()  # the build's objects are not needed again: the layout names all
         b2.set_device("runtime")
-
-    def dtype_of(owner: str, variable: str) -> np.dtype:
-        dtype = dtypes[f"{owner}.{variable}"]
-        layout.inputs[f"{owner}.{variable}"] = dtype.str
-        return dtype
-
-    return layout, built["resets"], dtype_of
+    return layout, built["resets"]
 
 
 def _run_command(b2: Any) -> tuple[list[str], dict[str, str]]:
