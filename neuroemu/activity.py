@@ -71,8 +71,10 @@ class ChangedCells:
         return int(np.count_nonzero(self.flags))
 
     def counts(self, size: int) -> np.ndarray:
-        """Changed steps per neuron, as an int64 array of length ``size``."""
-        return np.count_nonzero(self.flags, axis=0).astype(np.int64)[:size]
+        """Changed steps per neuron, as an int64 array of at least ``size`` (as
+        :meth:`Spikes.counts`)."""
+        per_neuron = np.count_nonzero(self.flags, axis=0).astype(np.int64)
+        return np.pad(per_neuron, (0, max(0, size - len(per_neuron))))
 
 
 def flagged_cells(flags: np.ndarray) -> Spikes:

@@ -434,6 +434,7 @@ def test_flagged_cells_in_step_order_block_by_block(monkeypatch):
     cells = ChangedCells(part)
     assert len(cells) == len(neurons) and "pairs" not in vars(cells)  # counted, not listed
     assert cells.counts(12).tolist() == np.bincount(neurons, minlength=12).tolist()
+    assert cells.counts(15).tolist() == cells.pairs.counts(15).tolist()  # padded as Spikes
     assert np.array_equal(cells.neuron, neurons) and np.array_equal(cells.step, steps)
     assert cells.pairs is cells.pairs  # listed once
 
