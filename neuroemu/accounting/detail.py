@@ -132,11 +132,7 @@ def _require_changes(network: Network, activity: Activity) -> None:
 def _change_records(activity: Activity, name: str) -> list[ChangedCells | Spikes]:
     """A population's changed cells, from the engine's record and its spikes."""
     records = (activity.changed.get(name), activity.spikes.get(name))
-    return [record for record in records if record is not None and _recorded(record)]
-
-
-def _recorded(record: ChangedCells | Spikes) -> bool:
-    return bool(record.flags.any()) if isinstance(record, ChangedCells) else len(record) > 0
+    return [record for record in records if record is not None and len(record)]
 
 
 # A bitmap of (step, neuron) cells replaces a sort while it takes at most this many bytes, and
@@ -157,20 +153,27 @@ def _cell_bitmap(
     """Flat ``n_steps * size`` bool bitmap of the cells of ``records`` (step-major), or None
     when it would be too large or too sparse (see :data:`_BITMAP_BYTES`)."""
     n_cells = n_steps * size
-    whole = [r for r in records if isinstance(r, ChangedCells) and r.flags.shape == (n_steps, size)]
-    if not whole:
+    flags = [_flags(record, n_steps, size) for record in records]
+    if all(f is None for f in flags):
         n_records = sum(len(record) for record in records)
         if n_cells > min(_BITMAP_BYTES, _BITMAP_BYTES_PER_RECORD * n_records):
             return None
     seen = np.zeros(n_cells, dtype=bool)
     cells = seen.reshape(n_steps, size)  # a view: setting it sets seen
-    for record in records:
-        if isinstance(record, ChangedCells) and record.flags.shape == cells.shape:
-            cells |= record.flags
+    for record, record_flags in zip(records, flags, strict=True):
+        if record_flags is not None:
+            cells |= record_flags
             continue
         key = _keys(record, size)
         seen[key if int(key.max()) < n_cells else key[key < n_cells]] = True
     return seen
+
+
+def _flags(record: ChangedCells | Spikes, n_steps: int, size: int) -> np.ndarray | None:
+    """The engine's flags of ``record`` where they cover exactly these steps and neurons."""
+    if isinstance(record, ChangedCells) and record.flags.shape == (n_steps, size):
+        return record.flags
+    return None
 
 
 def _distinct_keys(records: list[ChangedCells | Spikes], size: int, n_steps: int) -> np.ndarray:
