@@ -36,7 +36,7 @@ def _read_synapses(
 class BrianRecord:
     """What a runtime run recorded, read from its Brian2 objects (``built``)."""
 
-    def __init__(self, b2: Any, built: dict[str, Any]) -> None:
+    def __init__(self, built: dict[str, Any]) -> None:
         self.built = built
         self.quantisation: dict[str, QuantisationReport] = built["quantisation"]
         self.creation_order: dict[str, np.ndarray | None] = {}  # connect(i=, j=) keeps order

@@ -223,7 +223,7 @@ def simulate(
         b2.seed(seed)
         net = built["net"]
         net.run(n_steps * dt_ms * b2.ms, report=report, report_period=2 * b2.second)
-        record = BrianRecord(b2, built)
+        record = BrianRecord(built)
         # Brian2 ends a run early, without an error, on the first Ctrl-C.
         done = round(float(net.t / b2.ms) / dt_ms)
         if done < n_steps:
