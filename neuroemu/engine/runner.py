@@ -254,7 +254,7 @@ def _run_standalone(
     """A cpp_standalone run: the binary kept for this code (:mod:`neuroemu.engine.compiled_run`)
     run again with this run's inputs, or a new build where none is kept. Brian2 is imported
     only to build."""
-    key = _compiled_key(network, plan, options.code()) or ""
+    key = _compiled_key(network, plan, options)
     with _locked(directory):
         layout = Layout.load(directory, key)
         inputs = None
@@ -335,15 +335,15 @@ def _run_command(b2: Any) -> tuple[list[str], dict[str, str]]:
     return command, {str(k): str(v) for k, v in environment.items()}
 
 
-def _compiled_key(network: Network, plan: ObjectPlan, options: tuple[Any, ...]) -> str | None:
+def _compiled_key(network: Network, plan: ObjectPlan, options: RunOptions) -> str:
     """What decides the code of a cpp_standalone build, values left out (they are run inputs).
 
-    None where a build cannot be run again with other values: an inference schedule compiles
-    rest values in (:mod:`neuroemu.engine.resets`).
+    "" where a build cannot be run again with other values (its layout is never kept): an
+    inference schedule compiles rest values in (:mod:`neuroemu.engine.resets`).
     """
     if network.inference is not None:
-        return None
-    parts: list[str] = [repr(options)]
+        return ""
+    parts: list[str] = [repr(options.code())]
     for group in plan.groups:
         parts.append(repr((group.name, group.populations, group.offsets, group.size, group.model)))
     for syn in plan.synapses:
